@@ -1,0 +1,93 @@
+//! The asset an upload becomes (`GET /v1/assets/{id}`).
+
+use serde::{Deserialize, Serialize};
+
+/// What validation found in the file, with the SDK's own field names. Only `size` is always
+/// present; the rest are set where the file's kind has them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetProperties {
+    pub size: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub width: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub height: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub codec_name: Option<String>,
+    /// Seconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub duration: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub frame_rate: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nb_frames: Option<u64>,
+    /// Bits per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bitrate: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sample_rate: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channels: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vertex_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub face_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_animations: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_skeleton: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_normals: Option<bool>,
+    #[serde(default, rename = "hasUVs", skip_serializing_if = "Option::is_none")]
+    pub has_uvs: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub char_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub word_count: Option<u64>,
+}
+
+/// `metadata` of an asset: its kind and how it came to be (`uploaded`, `uploaded-3d`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AssetMetadata {
+    pub kind: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+}
+
+/// An asset, as `GET /v1/assets/{id}` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Asset {
+    pub id: String,
+    pub author_id: String,
+    pub collection_ids: Vec<String>,
+    pub created_at: String,
+    pub edit_capabilities: Vec<String>,
+    /// `3d|audio|document|image|image-hdr|json|text|video`.
+    pub kind: String,
+    pub metadata: AssetMetadata,
+    pub mime_type: String,
+    pub owner_id: String,
+    pub privacy: String,
+    pub properties: AssetProperties,
+    pub source: String,
+    pub status: String,
+    pub tags: Vec<String>,
+    pub updated_at: String,
+    /// Signed, expiring URL that serves the file's bytes.
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub is_hidden: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// `{"asset": …}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AssetResponse {
+    pub asset: Asset,
+}

@@ -1,0 +1,40 @@
+//! The model an upload of `kind: model` becomes (`GET /v1/models/{id}`).
+
+use serde::{Deserialize, Serialize};
+
+/// A model, as `GET /v1/models/{id}` returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Model {
+    pub id: String,
+    /// Generation capabilities; empty for imported weights intake cannot run.
+    pub capabilities: Vec<String>,
+    pub collection_ids: Vec<String>,
+    pub created_at: String,
+    pub custom: bool,
+    pub example_asset_ids: Vec<String>,
+    pub privacy: String,
+    /// `civitai|huggingface|other|scenario`.
+    pub source: String,
+    pub status: String,
+    pub tags: Vec<String>,
+    pub training_images_number: u64,
+    /// `custom` where the weights' family is unknown, else e.g. `flux.1-lora`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short_description: Option<String>,
+}
+
+/// `{"model": …}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ModelResponse {
+    pub model: Model,
+}

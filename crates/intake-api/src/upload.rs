@@ -1,0 +1,111 @@
+//! The upload object and the bodies of the three Uploads endpoints.
+
+use crate::enums::{Kind, Provider, Source, Status};
+use serde::{Deserialize, Serialize};
+
+/// Options applied to the asset an upload becomes (not available for `kind: model`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AssetOptions {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub collection_ids: Option<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hide: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parent_id: Option<String>,
+}
+
+/// One part URL of a pending multipart upload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UploadPart {
+    /// 1-based part number.
+    pub number: u32,
+    /// Where to `PUT` the raw bytes of this part.
+    pub url: String,
+    /// ISO-8601 UTC time after which `url` is refused.
+    pub expires: String,
+}
+
+/// The upload object, as every Uploads endpoint returns it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Upload {
+    pub id: String,
+    pub author_id: String,
+    pub created_at: String,
+    pub file_name: String,
+    pub kind: Kind,
+    pub owner_id: String,
+    pub source: Source,
+    pub status: Status,
+    pub updated_at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_options: Option<AssetOptions>,
+    /// Server-side processing details (intake reports progress here).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_file_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<Vec<UploadPart>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts_count: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider: Option<Provider>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// `{"upload": …}`: the answer of create, retrieve and action.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UploadResponse {
+    pub upload: Upload,
+}
+
+/// The answer of a create with `?dryRun=true|api` (status 269).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DryRunResponse {
+    pub creative_units_cost: f64,
+}
+
+/// The body of `POST /v1/uploads`, as a client builds it. The server parses bodies field by
+/// field itself, so that each mistake gets a reason that names the field.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateUploadRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parts: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hugging_face_model_name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub civitai_model_url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_options: Option<AssetOptions>,
+}
+
+/// The body of `POST /v1/uploads/{id}/action`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActionRequest {
+    pub action: String,
+}

@@ -1,0 +1,84 @@
+//! Blob storage: where the bytes of parts and finished files live.
+//!
+//! Handlers and jobs see only the [`BlobStore`] trait object. The local-disk store
+//! ([`fs::FsStore`]) receives parts through intake's own signed URLs; an S3-compatible store
+//! hands out its own presigned URLs instead ([`BlobStore::presigned_part_url`]). Finishing a
+//! multipart upload never copies the file: the parts become the segments of the object.
+
+pub mod fs;
+
+use crate::domain::PartNumber;
+use crate::validate::ByteSource;
+use crate::Result;
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// The bytes of one part as they arrive from the client.
+pub type PartBody = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// A stream of an object's bytes.
+pub type ByteStream = BoxStream<'static, std::io::Result<Bytes>>;
+
+/// One received part.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartInfo {
+    pub number: u32,
+    pub size: u64,
+    /// Quoted hex MD5 of the part, where the store keeps it.
+    pub etag: Option<String>,
+}
+
+/// Decides whether a part of the given size may land; called before the part is committed.
+pub type PartCheck<'a> = &'a (dyn Fn(u64) -> Result<()> + Send + Sync);
+
+/// Decides whether the received parts make the whole file; `Err` holds the reason.
+pub type PartsCheck<'a> = &'a (dyn Fn(&[PartInfo]) -> std::result::Result<(), String> + Send + Sync);
+
+/// What finishing a multipart upload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CompleteOutcome {
+    /// The parts are sealed into the object; no part can change any more.
+    Sealed { parts: Vec<PartInfo> },
+    /// The check refused the parts (the reason says why); the upload stays open.
+    Refused { reason: String },
+}
+
+/// Where the bytes live.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Prepares a multipart upload for object `key`; returns the store's own id for it, if
+    /// the store has one (kept with the upload and passed back to every call below).
+    async fn begin_multipart(&self, key: &str, content_type: &str) -> Result<Option<String>>;
+
+    /// The store's own presigned URL for one part, or `None` when clients PUT parts to
+    /// intake itself (then [`BlobStore::put_part`] receives them).
+    fn presigned_part_url(&self, key: &str, handle: Option<&str>, part: PartNumber, ttl: Duration) -> Result<Option<String>>;
+
+    /// Streams one part to durable storage and commits it atomically, replacing an earlier
+    /// part of the same number; a body that breaks off, or exceeds `max_size`, or that
+    /// `check` refuses once its size is known, leaves no trace. Returns its size and ETag.
+    async fn put_part(&self, key: &str, part: PartNumber, body: PartBody, max_size: u64, check: PartCheck<'_>) -> Result<PartInfo>;
+
+    /// The parts received so far, sorted by number.
+    async fn list_parts(&self, key: &str, handle: Option<&str>) -> Result<Vec<PartInfo>>;
+
+    /// Seals the multipart upload into the object `key` if `check` approves the parts it
+    /// holds at that moment. Idempotent: completing a sealed upload reports its parts.
+    async fn complete_multipart(&self, key: &str, handle: Option<&str>, check: PartsCheck<'_>) -> Result<CompleteOutcome>;
+
+    /// Drops an unfinished multipart upload and its parts.
+    async fn abort_multipart(&self, key: &str, handle: Option<&str>) -> Result<()>;
+
+    /// Random access to a finished object, for validators (blocking reads: use it from a
+    /// blocking thread).
+    async fn open(&self, key: &str) -> Result<Arc<dyn ByteSource>>;
+
+    /// Streams bytes `start..end` of a finished object.
+    async fn read_range(&self, key: &str, start: u64, end: u64) -> Result<ByteStream>;
+
+    /// Deletes a finished object.
+    async fn delete(&self, key: &str) -> Result<()>;
+}

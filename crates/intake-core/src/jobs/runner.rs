@@ -1,0 +1,120 @@
+//! Claims and runs upload-processing jobs.
+
+use crate::service::{ProcessOutcome, Service};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+use tokio::task::JoinSet;
+
+/// How the runner works.
+#[derive(Debug, Clone)]
+pub struct RunnerConfig {
+    /// Jobs processed at once by this process.
+    pub workers: usize,
+    /// How long a claim lasts without a heartbeat.
+    pub lease: Duration,
+    /// How often idle workers look for jobs (they are also woken when one is enqueued).
+    pub poll_interval: Duration,
+    /// Attempts before a job's upload is failed for good.
+    pub max_attempts: u32,
+}
+
+impl Default for RunnerConfig {
+    fn default() -> Self {
+        Self { workers: 2, lease: Duration::from_secs(30), poll_interval: Duration::from_secs(1), max_attempts: 5 }
+    }
+}
+
+/// The workers of one process.
+pub struct JobRunner {
+    service: Arc<Service>,
+    config: RunnerConfig,
+    worker_prefix: String,
+}
+
+fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}
+
+impl JobRunner {
+    /// A runner for `service`; `instance` names this process in leases.
+    pub fn new(service: Arc<Service>, config: RunnerConfig, instance: &str) -> Self {
+        Self { service, config, worker_prefix: instance.to_string() }
+    }
+
+    /// Runs the workers until `stop` turns true; each finishes the job in hand first.
+    pub async fn run(self, stop: watch::Receiver<bool>) {
+        let me = Arc::new(self);
+        let mut workers = JoinSet::new();
+        for n in 0..me.config.workers.max(1) {
+            let (me, stop) = (me.clone(), stop.clone());
+            workers.spawn(async move { me.worker(format!("{}-{n}", me.worker_prefix), stop).await });
+        }
+        while workers.join_next().await.is_some() {}
+    }
+
+    async fn worker(&self, id: String, mut stop: watch::Receiver<bool>) {
+        let lease_ms = self.config.lease.as_millis() as i64;
+        while !*stop.borrow() {
+            let now = now_ms();
+            match self.service.metadata().claim_job(&id, now, now + lease_ms).await {
+                Ok(Some(job)) => self.run_job(&id, job).await,
+                Ok(None) => {
+                    tokio::select! {
+                        _ = self.service.jobs_waiting().notified() => {}
+                        _ = tokio::time::sleep(self.config.poll_interval) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(worker = %id, error = %e, "claiming a job failed");
+                    tokio::time::sleep(self.config.poll_interval).await;
+                }
+            }
+        }
+    }
+
+    async fn run_job(&self, worker: &str, job: crate::metadata::JobRecord) {
+        let meta = self.service.metadata().clone();
+        let lease = self.config.lease;
+        // Heartbeat: extend the lease every third of it while the job runs.
+        let heartbeat = {
+            let (meta, job_id, worker) = (meta.clone(), job.id.clone(), worker.to_string());
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(lease / 3).await;
+                    let until = now_ms() + lease.as_millis() as i64;
+                    if !matches!(meta.extend_lease(&job_id, &worker, until).await, Ok(true)) {
+                        break;
+                    }
+                }
+            })
+        };
+        let span = tracing::info_span!("job", job = %job.id, upload = %job.upload_id, attempt = job.attempts);
+        let outcome = tracing::Instrument::instrument(self.service.process_upload(&job.upload_id), span).await;
+        heartbeat.abort();
+        let result = match outcome {
+            Ok(ProcessOutcome::Finished(status)) => {
+                tracing::info!(job = %job.id, upload = %job.upload_id, %status, "job finished");
+                meta.finish_job(&job.id, worker).await
+            }
+            Ok(ProcessOutcome::NotReady) => meta.finish_job(&job.id, worker).await,
+            Err(e) if job.attempts < self.config.max_attempts => {
+                let backoff = Duration::from_secs(1u64 << job.attempts.min(8));
+                tracing::warn!(job = %job.id, error = %e, ?backoff, "job failed; it will be retried");
+                meta.retry_job(&job.id, worker, now_ms() + backoff.as_millis() as i64, &e.to_string()).await
+            }
+            Err(e) => {
+                tracing::error!(job = %job.id, error = %e, "job failed for good");
+                let message = "processing failed repeatedly because of a storage or database error on the server; upload the file again, and contact the operator if it keeps happening";
+                match meta.fail_upload(&job.upload_id, message, now_ms()).await {
+                    Ok(_) => meta.finish_job(&job.id, worker).await,
+                    Err(e) => Err(e),
+                }
+            }
+        };
+        if let Err(e) = result {
+            tracing::warn!(job = %job.id, error = %e, "recording the job's end failed; its lease will expire and it will run again");
+        }
+    }
+}

@@ -1,0 +1,64 @@
+//! Metadata: uploads, jobs, assets, models, API keys and install settings.
+//!
+//! Handlers and jobs see only the [`MetadataStore`] trait object, so a PostgreSQL
+//! implementation can sit beside [`sqlite::SqliteStore`] without touching them. Every status
+//! change is a compare-and-set on the status the caller read: a change that lost a race
+//! returns `false` and changes nothing.
+
+mod records;
+pub mod sqlite;
+
+pub use records::{ApiKeyRecord, AssetRecord, JobRecord, ModelRecord, UploadRecord};
+
+use crate::Result;
+use async_trait::async_trait;
+use intake_api::Status;
+
+/// Everything intake keeps besides file bytes.
+#[async_trait]
+pub trait MetadataStore: Send + Sync {
+    /// The install-wide URL-signing secret, created on first use (the same for every
+    /// instance that shares this store).
+    async fn signing_secret(&self) -> Result<Vec<u8>>;
+
+    /// Every API key.
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>>;
+    /// Inserts a key, or replaces the key of the same name.
+    async fn put_api_key(&self, key: &ApiKeyRecord) -> Result<()>;
+
+    /// Stores a new upload.
+    async fn insert_upload(&self, upload: &UploadRecord) -> Result<()>;
+    /// The upload with this id, whoever owns it (callers check the owner).
+    async fn upload(&self, id: &str) -> Result<Option<UploadRecord>>;
+    /// Moves a `pending` upload to `complete` and enqueues its processing job, in one
+    /// transaction. `false` if the upload was no longer `pending`.
+    async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool>;
+    /// Compare-and-set of the status alone. `false` if the upload was not in `from`.
+    async fn set_status(&self, upload_id: &str, from: Status, to: Status, now_ms: i64) -> Result<bool>;
+    /// `validating → validated`, keeping what validation found for the next step.
+    async fn set_validated(&self, upload_id: &str, findings: &serde_json::Value, now_ms: i64) -> Result<bool>;
+    /// Any non-terminal status → `failed` with a message a person can act on.
+    async fn fail_upload(&self, upload_id: &str, message: &str, now_ms: i64) -> Result<bool>;
+    /// `validated → imported`: inserts the asset and points the upload at it, in one
+    /// transaction. `false` if the upload was not `validated`.
+    async fn import_asset(&self, asset: &AssetRecord, now_ms: i64) -> Result<bool>;
+    /// `validated → imported` for a model, like [`MetadataStore::import_asset`].
+    async fn import_model(&self, model: &ModelRecord, now_ms: i64) -> Result<bool>;
+
+    /// The asset with this id, whoever owns it.
+    async fn asset(&self, id: &str) -> Result<Option<AssetRecord>>;
+    /// The model with this id, whoever owns it.
+    async fn model(&self, id: &str) -> Result<Option<ModelRecord>>;
+
+    /// Claims the oldest runnable job (queued and due, or running with an expired lease)
+    /// for `worker` until `lease_until_ms`, counting the attempt.
+    async fn claim_job(&self, worker: &str, now_ms: i64, lease_until_ms: i64) -> Result<Option<JobRecord>>;
+    /// Extends a lease `worker` holds. `false` if the job is no longer its own.
+    async fn extend_lease(&self, job_id: &str, worker: &str, lease_until_ms: i64) -> Result<bool>;
+    /// Marks a job done.
+    async fn finish_job(&self, job_id: &str, worker: &str) -> Result<()>;
+    /// Puts a job back in the queue to run again at `run_after_ms`, recording why.
+    async fn retry_job(&self, job_id: &str, worker: &str, run_after_ms: i64, error: &str) -> Result<()>;
+    /// Releases every lease at once, for a store only one process uses (at its startup).
+    async fn release_all_leases(&self) -> Result<u64>;
+}

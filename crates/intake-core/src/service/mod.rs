@@ -1,0 +1,67 @@
+//! The use-cases, called by the HTTP handlers and by the background jobs alike. Nothing
+//! here knows about HTTP: requests arrive as parsed values, answers leave as wire types or
+//! [`crate::Error`]s.
+
+pub mod auth;
+mod entities;
+mod parts;
+mod pipeline;
+mod uploads;
+
+pub use auth::{Authenticator, Caller, KeySpec};
+pub use entities::FileDownload;
+pub use parts::PartRequest;
+pub use pipeline::{ProcessOutcome, StoredFindings};
+pub use uploads::CreateOutcome;
+
+use crate::blob::BlobStore;
+use crate::metadata::MetadataStore;
+use crate::signing::Signer;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Notify;
+
+/// Settings the use-cases need.
+#[derive(Debug, Clone)]
+pub struct ServiceConfig {
+    /// Base of the URLs intake hands out (part and file URLs), without a trailing slash.
+    pub public_url: String,
+    /// How long a part URL stays valid.
+    pub part_url_ttl: Duration,
+    /// How long a file download URL stays valid.
+    pub file_url_ttl: Duration,
+    /// How long a multipart upload may stay pending.
+    pub upload_ttl: Duration,
+}
+
+/// The use-cases over one metadata store and one blob store.
+pub struct Service {
+    meta: Arc<dyn MetadataStore>,
+    blobs: Arc<dyn BlobStore>,
+    signer: Signer,
+    config: ServiceConfig,
+    jobs_waiting: Arc<Notify>,
+}
+
+impl Service {
+    /// Builds the service; the signing secret comes from the metadata store.
+    pub async fn new(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, config: ServiceConfig) -> crate::Result<Self> {
+        let signer = Signer::new(meta.signing_secret().await?);
+        Ok(Self { meta, blobs, signer, config, jobs_waiting: Arc::new(Notify::new()) })
+    }
+
+    /// The metadata store.
+    pub fn metadata(&self) -> &Arc<dyn MetadataStore> {
+        &self.meta
+    }
+
+    /// Woken whenever a job is enqueued, so idle workers start at once.
+    pub fn jobs_waiting(&self) -> &Arc<Notify> {
+        &self.jobs_waiting
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+pub(crate) fn now_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
+}

@@ -1,0 +1,51 @@
+//! Receiving a part through an intake-signed part URL.
+
+use super::Service;
+use crate::blob::{PartBody, PartInfo};
+use crate::domain::ids::{looks_like, IdKind};
+use crate::domain::parts::{check_part, PartNumber, MAX_PART_SIZE};
+use crate::signing::{Grant, SignatureError};
+use crate::{Error, Result};
+use intake_api::Status;
+
+/// The signed parts of a part URL, as they arrived.
+#[derive(Debug, Clone)]
+pub struct PartRequest<'a> {
+    pub upload_id: &'a str,
+    pub part_number: &'a str,
+    pub expires: Option<&'a str>,
+    pub signature: Option<&'a str>,
+    /// The request's `Content-Length`, when it has one.
+    pub content_length: Option<u64>,
+}
+
+impl Service {
+    /// `PUT <part url>`: checks the signature before anything else, then streams the part
+    /// to the blob store. Nothing is written for a URL that is tampered with, expired or
+    /// issued for another upload or part, nor for a part that breaks the size rules.
+    pub async fn put_part(&self, req: PartRequest<'_>, body: PartBody) -> Result<PartInfo> {
+        let number: u32 = req.part_number.parse().map_err(|_| SignatureError::Malformed)?;
+        let expires: i64 = req.expires.and_then(|e| e.parse().ok()).ok_or(SignatureError::Malformed)?;
+        let signature = req.signature.ok_or(SignatureError::Malformed)?;
+        if !looks_like(IdKind::Upload, req.upload_id) {
+            return Err(SignatureError::Malformed.into());
+        }
+        self.signer.verify(Grant::PutPart { upload_id: req.upload_id, part: number }, expires, signature, chrono::Utc::now().timestamp())?;
+        let part = PartNumber::new(number).ok_or(SignatureError::Malformed)?;
+
+        let upload = self.meta.upload(req.upload_id).await?.ok_or_else(|| Error::NotFound(format!("no upload {:?}", req.upload_id)))?;
+        if upload.status != Status::Pending {
+            return Err(Error::Conflict(format!("upload {} is {}: it no longer accepts parts", upload.id, upload.status)));
+        }
+        let (parts_count, file_size) = (upload.parts_count.unwrap_or(1), upload.file_size.unwrap_or(0));
+        if number > parts_count {
+            return Err(Error::BadRequest(format!("part {number} is beyond the upload's {parts_count} parts")));
+        }
+        if let Some(len) = req.content_length {
+            check_part(part, len, parts_count, file_size)?;
+        }
+        let max_size = MAX_PART_SIZE.min(file_size);
+        let check = move |size: u64| check_part(part, size, parts_count, file_size).map_err(Error::from);
+        self.blobs.put_part(&upload.id, part, body, max_size, &check).await
+    }
+}

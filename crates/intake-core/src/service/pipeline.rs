@@ -1,0 +1,186 @@
+//! The background pipeline that takes a complete upload to `imported` or `failed`:
+//! `complete → validating` (check the stored file by its content) `→ validated`
+//! (findings kept) `→ imported` (asset or model created in the same transaction).
+//!
+//! Every step is a compare-and-set on the status it starts from, so a step that is run
+//! twice (a worker died and the job was claimed again) does nothing the second time.
+
+use super::{now_ms, Service};
+use crate::domain::ids::{new_id, IdKind};
+use crate::domain::time::format_time;
+use crate::metadata::{AssetRecord, ModelRecord, UploadRecord};
+use crate::validate::{self, Family, Findings, ValidateError};
+use crate::{Error, Result};
+use intake_api::{AssetProperties, Kind, Source, Status};
+use serde::{Deserialize, Serialize};
+
+/// What validation found, as kept on the upload between the `validated` and `imported`
+/// steps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StoredFindings {
+    /// `png`, `mp4`, `safetensors`, …
+    pub format: String,
+    pub mime_type: String,
+    /// The asset kind: `3d|audio|document|image|json|text|video`.
+    pub asset_kind: String,
+    pub properties: AssetProperties,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensor_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameter_count: Option<u64>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dtypes: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model_type: Option<String>,
+}
+
+impl StoredFindings {
+    fn from_findings(kind: Kind, f: &Findings) -> Self {
+        let asset_kind = match (kind, f.format.family()) {
+            (Kind::Text, _) => "text",
+            (_, Family::Image) => "image",
+            (_, Family::Video) => "video",
+            (_, Family::Audio) => "audio",
+            (_, Family::Mesh) => "3d",
+            (_, Family::Text) if f.format == validate::Format::Json => "json",
+            (_, Family::Text) => "text",
+            _ => "document",
+        };
+        let mime_type = if kind == Kind::Text && f.format.family() != Family::Text {
+            "text/plain; charset=utf-8".to_string()
+        } else {
+            f.format.mime_type().to_string()
+        };
+        let w = f.weights.as_ref();
+        StoredFindings {
+            format: f.format.name().to_string(),
+            mime_type,
+            asset_kind: asset_kind.to_string(),
+            properties: f.properties.clone(),
+            tensor_count: w.and_then(|w| w.tensor_count),
+            parameter_count: w.and_then(|w| w.parameter_count),
+            dtypes: w.map(|w| w.dtypes.clone()).unwrap_or_default(),
+            model_type: w.and_then(|w| w.model_type).map(String::from),
+        }
+    }
+}
+
+/// How processing one job ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProcessOutcome {
+    /// The upload reached a terminal status (or already had one).
+    Finished(Status),
+    /// The upload is still pending: nothing to do until it is completed.
+    NotReady,
+}
+
+impl Service {
+    /// Drives upload `upload_id` from its current status as far as it goes. An `Err` is a
+    /// transient failure (storage, database): the job runner retries it.
+    pub async fn process_upload(&self, upload_id: &str) -> Result<ProcessOutcome> {
+        loop {
+            let upload = self.meta.upload(upload_id).await?.ok_or_else(|| Error::internal(format!("job for missing upload {upload_id}")))?;
+            match upload.status {
+                Status::Pending => return Ok(ProcessOutcome::NotReady),
+                Status::Imported | Status::Failed => return Ok(ProcessOutcome::Finished(upload.status)),
+                Status::Complete => {
+                    self.meta.set_status(&upload.id, Status::Complete, Status::Validating, now_ms()).await?;
+                }
+                Status::Validating => self.validate_step(&upload).await?,
+                Status::Validated => self.import_step(&upload).await?,
+            }
+        }
+    }
+
+    async fn validate_step(&self, upload: &UploadRecord) -> Result<()> {
+        let source = self.blobs.open(&upload.id).await?;
+        if let Some(expected) = upload.file_size.filter(|_| upload.source == Source::Multipart) {
+            if source.len() != expected {
+                let msg = format!("the stored file is {} bytes but fileSize announced {expected}; upload the file again", source.len());
+                self.meta.fail_upload(&upload.id, &msg, now_ms()).await?;
+                return Ok(());
+            }
+        }
+        let kind = upload.kind;
+        let verdict = tokio::task::spawn_blocking(move || validate::validate(kind, source.as_ref()))
+            .await
+            .map_err(Error::internal)?;
+        match verdict {
+            Ok(findings) => {
+                let stored = StoredFindings::from_findings(kind, &findings);
+                let json = serde_json::to_value(&stored).map_err(Error::internal)?;
+                self.meta.set_validated(&upload.id, &json, now_ms()).await?;
+            }
+            Err(ValidateError::Rejected(r)) => {
+                self.meta.fail_upload(&upload.id, &format!("{} was refused: {r}", upload.file_name), now_ms()).await?;
+            }
+            Err(ValidateError::Io(e)) => return Err(e.into()),
+        }
+        Ok(())
+    }
+
+    async fn import_step(&self, upload: &UploadRecord) -> Result<()> {
+        let findings: StoredFindings = upload
+            .findings
+            .clone()
+            .map(serde_json::from_value)
+            .transpose()
+            .map_err(Error::internal)?
+            .ok_or_else(|| Error::internal("validated upload without findings"))?;
+        let now = now_ms();
+        let stamp = format_time(chrono::Utc::now());
+        if upload.kind == Kind::Model {
+            let name = upload.file_name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(&upload.file_name).to_string();
+            let model = ModelRecord {
+                id: new_id(IdKind::Model),
+                upload_id: upload.id.clone(),
+                owner_id: upload.owner_id.clone(),
+                author_id: upload.author_id.clone(),
+                name,
+                model_type: findings.model_type.clone().unwrap_or_else(|| "custom".into()),
+                source: upload.provider.map(|p| p.as_str()).unwrap_or("other").to_string(),
+                blob_key: upload.id.clone(),
+                file_name: upload.file_name.clone(),
+                size: findings.properties.size,
+                info: serde_json::to_value(&findings).map_err(Error::internal)?,
+                created_at: stamp.clone(),
+                updated_at: stamp,
+            };
+            self.meta.import_model(&model, now).await?;
+        } else {
+            let options = upload.asset_options.clone().unwrap_or_default();
+            let asset = AssetRecord {
+                id: new_id(IdKind::Asset),
+                upload_id: upload.id.clone(),
+                owner_id: upload.owner_id.clone(),
+                author_id: upload.author_id.clone(),
+                kind: findings.asset_kind.clone(),
+                metadata_type: metadata_type(upload.kind).to_string(),
+                mime_type: findings.mime_type.clone(),
+                blob_key: upload.id.clone(),
+                file_name: upload.file_name.clone(),
+                properties: findings.properties.clone(),
+                collection_ids: options.collection_ids.unwrap_or_default(),
+                parent_id: options.parent_id,
+                hidden: options.hide.unwrap_or(false),
+                created_at: stamp.clone(),
+                updated_at: stamp,
+            };
+            self.meta.import_asset(&asset, now).await?;
+        }
+        Ok(())
+    }
+}
+
+/// The asset's `metadata.type` (and `source`) for an upload of `kind`.
+fn metadata_type(kind: Kind) -> &'static str {
+    match kind {
+        Kind::ThreeD => "uploaded-3d",
+        Kind::Audio => "uploaded-audio",
+        Kind::Avatar => "uploaded-avatar",
+        Kind::Text => "uploaded-text",
+        Kind::Video => "uploaded-video",
+        Kind::Image | Kind::Asset | Kind::Model => "uploaded",
+    }
+}

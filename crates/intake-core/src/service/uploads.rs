@@ -1,0 +1,240 @@
+//! Create, read and complete uploads, and the upload's wire form.
+
+use super::{now_ms, Caller, Service};
+use crate::blob::{CompleteOutcome, PartInfo};
+use crate::domain::ids::{looks_like, new_id, IdKind};
+use crate::domain::parts::{check_part, PartNumber, MIN_PART_SIZE};
+use crate::domain::time::format_time;
+use crate::domain::{parse_create_request, CreateMode, MultipartSpec};
+use crate::metadata::UploadRecord;
+use crate::signing::Grant;
+use crate::{Error, Result};
+use chrono::{TimeZone, Utc};
+use intake_api::{Source, Status, Upload, UploadPart};
+
+/// What a create call produced.
+#[derive(Debug)]
+pub enum CreateOutcome {
+    Created(Upload),
+    /// `dryRun`: the body was valid; nothing was created.
+    DryRun { creative_units_cost: f64 },
+}
+
+impl Service {
+    /// `POST /v1/uploads`.
+    pub async fn create_upload(&self, caller: &Caller, body: &serde_json::Value, dry_run: bool) -> Result<CreateOutcome> {
+        let mode = parse_create_request(body).map_err(|e| Error::BadRequest(e.reason))?;
+        let spec = match mode {
+            CreateMode::Multipart(spec) => spec,
+            CreateMode::Url { .. } => return Err(Error::NotEnabled("imports from a url are not enabled in this intake yet; upload the file with fileName, contentType, fileSize, parts and kind instead".into())),
+            CreateMode::HuggingFace { .. } => return Err(Error::NotEnabled("imports from Hugging Face are not enabled in this intake yet; upload the weights with a multipart upload (kind model) instead".into())),
+            CreateMode::Civitai { .. } => return Err(Error::NotEnabled("imports from Civitai are not enabled in this intake yet; upload the weights with a multipart upload (kind model) instead".into())),
+        };
+        if dry_run {
+            return Ok(CreateOutcome::DryRun { creative_units_cost: 0.0 });
+        }
+        let record = self.new_multipart(caller, spec).await?;
+        Ok(CreateOutcome::Created(self.upload_to_wire(&record)?))
+    }
+
+    async fn new_multipart(&self, caller: &Caller, spec: MultipartSpec) -> Result<UploadRecord> {
+        let id = new_id(IdKind::Upload);
+        let now = now_ms();
+        let handle = self.blobs.begin_multipart(&id, &spec.content_type).await?;
+        let stamp = format_time(Utc.timestamp_millis_opt(now).single().unwrap_or_else(Utc::now));
+        let record = UploadRecord {
+            id: id.clone(),
+            owner_id: caller.project_id.clone(),
+            author_id: caller.user_id.clone(),
+            kind: spec.kind,
+            source: Source::Multipart,
+            provider: None,
+            status: Status::Pending,
+            file_name: spec.file_name,
+            original_file_name: Some(spec.original_file_name),
+            content_type: Some(spec.content_type),
+            file_size: Some(spec.file_size),
+            parts_count: Some(spec.parts),
+            url: None,
+            asset_options: spec.asset_options,
+            config: None,
+            entity_id: None,
+            error_message: None,
+            job_id: None,
+            store_handle: handle.clone(),
+            findings: None,
+            created_at: stamp.clone(),
+            updated_at: stamp,
+            expires_at_ms: now + self.config.upload_ttl.as_millis() as i64,
+        };
+        if let Err(e) = self.meta.insert_upload(&record).await {
+            let _ = self.blobs.abort_multipart(&id, handle.as_deref()).await;
+            return Err(e);
+        }
+        Ok(record)
+    }
+
+    /// The upload `id` if `caller`'s project owns it; otherwise 404, whoever owns it.
+    pub(crate) async fn owned_upload(&self, caller: &Caller, id: &str) -> Result<UploadRecord> {
+        let not_found = || Error::NotFound(format!("no upload {id:?} in project {:?}", caller.project_id));
+        if !looks_like(IdKind::Upload, id) {
+            return Err(not_found());
+        }
+        match self.meta.upload(id).await? {
+            Some(u) if u.owner_id == caller.project_id => Ok(u),
+            _ => Err(not_found()),
+        }
+    }
+
+    /// `GET /v1/uploads/{id}`: while pending, with freshly signed part URLs.
+    pub async fn get_upload(&self, caller: &Caller, id: &str) -> Result<Upload> {
+        let record = self.owned_upload(caller, id).await?;
+        self.upload_to_wire(&record)
+    }
+
+    /// `POST /v1/uploads/{id}/action` with `complete`: seals the parts if they make the
+    /// whole file and enqueues processing; otherwise 400 with what is missing, and the
+    /// upload stays pending. Calling it again returns the current state.
+    pub async fn complete_upload(&self, caller: &Caller, id: &str) -> Result<Upload> {
+        let record = self.owned_upload(caller, id).await?;
+        if record.status != Status::Pending || record.source != Source::Multipart {
+            return self.upload_to_wire(&record);
+        }
+        let (parts_count, file_size) = (record.parts_count.unwrap_or(1), record.file_size.unwrap_or(0));
+        let check = move |parts: &[PartInfo]| check_parts(parts, parts_count, file_size);
+        match self.blobs.complete_multipart(&record.id, record.store_handle.as_deref(), &check).await? {
+            CompleteOutcome::Refused { reason } => return Err(Error::BadRequest(reason)),
+            CompleteOutcome::Sealed { .. } => {}
+        }
+        let job_id = new_id(IdKind::Job);
+        if self.meta.complete_upload(&record.id, &job_id, now_ms()).await? {
+            self.jobs_waiting.notify_one();
+        }
+        let current = self.meta.upload(&record.id).await?.ok_or_else(|| Error::internal("upload vanished while completing"))?;
+        self.upload_to_wire(&current)
+    }
+
+    /// The wire form of an upload; a pending multipart upload gets freshly signed part URLs.
+    pub(crate) fn upload_to_wire(&self, u: &UploadRecord) -> Result<Upload> {
+        let parts = if u.status == Status::Pending && u.source == Source::Multipart {
+            Some(self.part_urls(u)?)
+        } else {
+            None
+        };
+        Ok(Upload {
+            id: u.id.clone(),
+            author_id: u.author_id.clone(),
+            created_at: u.created_at.clone(),
+            file_name: u.file_name.clone(),
+            kind: u.kind,
+            owner_id: u.owner_id.clone(),
+            source: u.source,
+            status: u.status,
+            updated_at: u.updated_at.clone(),
+            asset_options: u.asset_options.clone(),
+            config: u.config.clone(),
+            content_type: u.content_type.clone(),
+            entity_id: u.entity_id.clone(),
+            error_message: u.error_message.clone(),
+            file_size: u.file_size,
+            job_id: u.job_id.clone(),
+            original_file_name: u.original_file_name.clone(),
+            parts,
+            parts_count: u.parts_count,
+            provider: u.provider,
+            url: u.url.clone(),
+        })
+    }
+
+    fn part_urls(&self, u: &UploadRecord) -> Result<Vec<UploadPart>> {
+        let now = Utc::now();
+        let ttl = self.config.part_url_ttl;
+        let expires = now.timestamp() + ttl.as_secs() as i64;
+        let expires_iso = format_time(Utc.timestamp_opt(expires, 0).single().unwrap_or(now));
+        (1..=u.parts_count.unwrap_or(1))
+            .map(|number| {
+                let part = PartNumber::new(number).ok_or_else(|| Error::internal("stored part count out of range"))?;
+                let url = match self.blobs.presigned_part_url(&u.id, u.store_handle.as_deref(), part, ttl)? {
+                    Some(url) => url,
+                    None => {
+                        let signature = self.signer.sign(Grant::PutPart { upload_id: &u.id, part: number }, expires);
+                        format!("{}/parts/{}/{number}?expires={expires}&signature={signature}", self.config.public_url, u.id)
+                    }
+                };
+                Ok(UploadPart { number, url, expires: expires_iso.clone() })
+            })
+            .collect()
+    }
+}
+
+/// Do the received `parts` make the whole file of `file_size` bytes in `parts_count` parts?
+/// `Err` says what is missing or wrong, in words the client can act on.
+pub(crate) fn check_parts(parts: &[PartInfo], parts_count: u32, file_size: u64) -> std::result::Result<(), String> {
+    let have: std::collections::BTreeSet<u32> = parts.iter().map(|p| p.number).collect();
+    let missing: Vec<u32> = (1..=parts_count).filter(|n| !have.contains(n)).collect();
+    if !missing.is_empty() {
+        return Err(format!(
+            "{} of {parts_count} parts missing: {}; PUT them to their part URLs, then complete again",
+            missing.len(),
+            describe_numbers(&missing)
+        ));
+    }
+    for p in parts.iter().filter(|p| p.number <= parts_count) {
+        let number = PartNumber::new(p.number).expect("numbers listed are in range");
+        check_part(number, p.size, parts_count, file_size).map_err(|e| format!("{e}; PUT the part again with the right size, then complete again"))?;
+    }
+    let total: u64 = parts.iter().filter(|p| p.number <= parts_count).map(|p| p.size).sum();
+    if total != file_size {
+        let (word, diff) = if total > file_size { ("more", total - file_size) } else { ("fewer", file_size - total) };
+        return Err(format!(
+            "the parts hold {total} bytes, {diff} {word} than fileSize {file_size}; PUT the parts again with the right bytes (every part but the last at least {MIN_PART_SIZE} bytes), then complete again"
+        ));
+    }
+    Ok(())
+}
+
+/// `1-3, 7, 9` for `[1, 2, 3, 7, 9]`, cut short after 20 runs.
+fn describe_numbers(numbers: &[u32]) -> String {
+    let mut runs: Vec<(u32, u32)> = Vec::new();
+    for &n in numbers {
+        match runs.last_mut() {
+            Some((_, end)) if *end + 1 == n => *end = n,
+            _ => runs.push((n, n)),
+        }
+    }
+    let shown: Vec<String> = runs.iter().take(20).map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+    let more = if runs.len() > 20 { ", …" } else { "" };
+    format!("{}{more}", shown.join(", "))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1024 * 1024;
+
+    fn part(number: u32, size: u64) -> PartInfo {
+        PartInfo { number, size, etag: None }
+    }
+
+    #[test]
+    fn missing_parts_are_named_as_ranges() {
+        let err = check_parts(&[part(2, 5 * MIB), part(5, 1)], 7, 30 * MIB).unwrap_err();
+        assert!(err.starts_with("5 of 7 parts missing: 1, 3-4, 6-7;"), "{err}");
+    }
+
+    #[test]
+    fn sizes_must_add_up() {
+        let err = check_parts(&[part(1, 5 * MIB), part(2, 10)], 2, 5 * MIB + 20).unwrap_err();
+        assert!(err.contains("10 fewer than fileSize"), "{err}");
+        let err = check_parts(&[part(1, 5 * MIB), part(2, 30)], 2, 5 * MIB + 20).unwrap_err();
+        assert!(err.contains("10 more than fileSize"), "{err}");
+        assert!(check_parts(&[part(1, 5 * MIB), part(2, 20)], 2, 5 * MIB + 20).is_ok());
+    }
+
+    #[test]
+    fn small_middle_parts_are_refused() {
+        let err = check_parts(&[part(1, 100), part(2, 5 * MIB)], 2, 5 * MIB + 100).unwrap_err();
+        assert!(err.contains("part 1 is 100 bytes"), "{err}");
+    }
+}

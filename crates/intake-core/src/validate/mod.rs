@@ -1,0 +1,373 @@
+//! Validation by real content: sniff what a stored file is, check it against the upload's
+//! kind, and report what was found (dimensions, duration, tensor count, …).
+//!
+//! Nothing here trusts the file name or the declared content type. Each format family has
+//! its own module with two entry points:
+//! - `sniff(head) -> Option<Format>`: recognise the format from the first bytes only;
+//! - `inspect(format, src) -> Result<Inspection, Rejection>`: parse the headers (and, where a
+//!   truncated file would otherwise pass, the last bytes) through [`ByteSource`] random
+//!   access. Inspecting a multi-gigabyte file reads kilobytes, not the file; only `text`
+//!   reads every byte, since UTF-8 validity is a property of the whole file.
+
+pub mod source;
+
+mod archive;
+mod audio;
+mod bmff;
+mod image;
+mod mesh;
+mod text;
+mod video;
+mod weights;
+
+pub use source::{read_exact_at, read_up_to, ByteSource, CountingSource};
+
+use intake_api::{AssetProperties, Kind};
+
+/// How many leading bytes sniffing looks at.
+pub const SNIFF_LEN: usize = 64 * 1024;
+
+/// Every format intake recognises.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Format {
+    Png,
+    Jpeg,
+    Webp,
+    Gif,
+    Mp4,
+    Mov,
+    Webm,
+    Mkv,
+    Wav,
+    Mp3,
+    Flac,
+    Ogg,
+    M4a,
+    Glb,
+    Gltf,
+    Obj,
+    Fbx,
+    Usdz,
+    Safetensors,
+    /// PyTorch's zip checkpoint (`.ckpt`, `.pt`, `.bin` written by `torch.save`).
+    TorchZip,
+    /// A bare pickle stream (older `.ckpt`/`.bin`).
+    Pickle,
+    Gguf,
+    Zip,
+    Json,
+    Text,
+    Pdf,
+    Unknown,
+}
+
+/// The broad families that kinds accept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Image,
+    Video,
+    Audio,
+    Mesh,
+    Weights,
+    Archive,
+    Text,
+    Document,
+    Unknown,
+}
+
+impl Format {
+    /// The family the format belongs to.
+    pub fn family(self) -> Family {
+        use Format::*;
+        match self {
+            Png | Jpeg | Webp | Gif => Family::Image,
+            Mp4 | Mov | Webm | Mkv => Family::Video,
+            Wav | Mp3 | Flac | Ogg | M4a => Family::Audio,
+            Glb | Gltf | Obj | Fbx | Usdz => Family::Mesh,
+            Safetensors | TorchZip | Pickle | Gguf => Family::Weights,
+            Zip => Family::Archive,
+            Json | Text => Family::Text,
+            Pdf => Family::Document,
+            Unknown => Family::Unknown,
+        }
+    }
+
+    /// Short lowercase name, reported as `properties.format`.
+    pub fn name(self) -> &'static str {
+        use Format::*;
+        match self {
+            Png => "png",
+            Jpeg => "jpeg",
+            Webp => "webp",
+            Gif => "gif",
+            Mp4 => "mp4",
+            Mov => "mov",
+            Webm => "webm",
+            Mkv => "mkv",
+            Wav => "wav",
+            Mp3 => "mp3",
+            Flac => "flac",
+            Ogg => "ogg",
+            M4a => "m4a",
+            Glb => "glb",
+            Gltf => "gltf",
+            Obj => "obj",
+            Fbx => "fbx",
+            Usdz => "usdz",
+            Safetensors => "safetensors",
+            TorchZip => "pytorch",
+            Pickle => "pickle",
+            Gguf => "gguf",
+            Zip => "zip",
+            Json => "json",
+            Text => "text",
+            Pdf => "pdf",
+            Unknown => "unknown",
+        }
+    }
+
+    /// The MIME type the stored file is served with.
+    pub fn mime_type(self) -> &'static str {
+        use Format::*;
+        match self {
+            Png => "image/png",
+            Jpeg => "image/jpeg",
+            Webp => "image/webp",
+            Gif => "image/gif",
+            Mp4 => "video/mp4",
+            Mov => "video/quicktime",
+            Webm => "video/webm",
+            Mkv => "video/x-matroska",
+            Wav => "audio/wav",
+            Mp3 => "audio/mpeg",
+            Flac => "audio/flac",
+            Ogg => "audio/ogg",
+            M4a => "audio/mp4",
+            Glb => "model/gltf-binary",
+            Gltf => "model/gltf+json",
+            Obj => "model/obj",
+            Fbx => "application/octet-stream",
+            Usdz => "model/vnd.usdz+zip",
+            Safetensors | TorchZip | Pickle | Gguf => "application/octet-stream",
+            Zip => "application/zip",
+            Json => "application/json",
+            Text => "text/plain; charset=utf-8",
+            Pdf => "application/pdf",
+            Unknown => "application/octet-stream",
+        }
+    }
+
+    /// The format as a person names it, with its article: "a PNG image", "a ZIP archive".
+    pub fn described(self) -> &'static str {
+        use Format::*;
+        match self {
+            Png => "a PNG image",
+            Jpeg => "a JPEG image",
+            Webp => "a WebP image",
+            Gif => "a GIF image",
+            Mp4 => "an MP4 video",
+            Mov => "a QuickTime (MOV) video",
+            Webm => "a WebM video",
+            Mkv => "a Matroska (MKV) video",
+            Wav => "a WAV audio file",
+            Mp3 => "an MP3 audio file",
+            Flac => "a FLAC audio file",
+            Ogg => "an Ogg audio file",
+            M4a => "an M4A audio file",
+            Glb => "a binary glTF (GLB) model",
+            Gltf => "a glTF model",
+            Obj => "a Wavefront OBJ model",
+            Fbx => "an FBX model",
+            Usdz => "a USDZ model",
+            Safetensors => "a safetensors weights file",
+            TorchZip => "a PyTorch checkpoint",
+            Pickle => "a Python pickle",
+            Gguf => "a GGUF weights file",
+            Zip => "a ZIP archive",
+            Json => "a JSON document",
+            Text => "a text file",
+            Pdf => "a PDF document",
+            Unknown => "data of no format intake recognises",
+        }
+    }
+}
+
+/// What inspecting a file found beyond its format.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Inspection {
+    /// Properties in the SDK's field names (`size` is filled in by [`validate`]).
+    pub properties: AssetProperties,
+    /// For model weights: what the tensors say.
+    pub weights: Option<WeightsInfo>,
+}
+
+/// What a weights file's header tells about the model.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WeightsInfo {
+    /// Number of tensors, where the format lists them.
+    pub tensor_count: Option<u64>,
+    /// Total number of parameters (elements), where the header gives shapes.
+    pub parameter_count: Option<u64>,
+    /// Distinct dtypes, sorted (`F16`, `BF16`, …).
+    pub dtypes: Vec<String>,
+    /// The Scenario model type the tensor names point to (`flux.1-lora`, …), if any.
+    pub model_type: Option<&'static str>,
+}
+
+/// The full result of validating a file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Findings {
+    pub format: Format,
+    pub properties: AssetProperties,
+    pub weights: Option<WeightsInfo>,
+}
+
+/// Why a file was refused: a sentence a person can act on.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Rejection(pub String);
+
+impl Rejection {
+    /// A rejection of `format` whose structure is broken, with what was wrong.
+    pub fn corrupt(format: Format, what: impl std::fmt::Display) -> Self {
+        Rejection(format!("the file looks like {} but is damaged: {what}", format.described()))
+    }
+}
+
+/// A failure to read the stored file (an I/O problem, not the client's fault).
+#[derive(Debug, thiserror::Error)]
+pub enum ValidateError {
+    #[error("{0}")]
+    Rejected(#[from] Rejection),
+    #[error("reading the stored file failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Recognises the format of `src` from its first bytes.
+pub fn sniff(src: &dyn ByteSource) -> std::io::Result<Format> {
+    let head = read_up_to(src, 0, SNIFF_LEN)?;
+    Ok(sniff_head(&head, src.len()))
+}
+
+/// Recognises the format from `head`, the first bytes of a file of `total_len` bytes.
+pub fn sniff_head(head: &[u8], total_len: u64) -> Format {
+    if let Some(f) = image::sniff(head) {
+        return f;
+    }
+    if let Some(f) = bmff::sniff(head) {
+        return f;
+    }
+    if let Some(f) = video::sniff(head) {
+        return f;
+    }
+    if let Some(f) = audio::sniff(head) {
+        return f;
+    }
+    if let Some(f) = mesh::sniff(head) {
+        return f;
+    }
+    if let Some(f) = weights::sniff(head, total_len) {
+        return f;
+    }
+    if let Some(f) = archive::sniff(head) {
+        return f;
+    }
+    if head.starts_with(b"%PDF-") {
+        return Format::Pdf;
+    }
+    text::sniff(head, total_len).unwrap_or(Format::Unknown)
+}
+
+/// What a kind accepts, in words, for rejections: "an image (PNG, JPEG, WebP or GIF)".
+fn expected(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Image | Kind::Avatar => "an image (PNG, JPEG, WebP or GIF)",
+        Kind::Video => "a video (MP4, MOV, WebM or MKV)",
+        Kind::Audio => "audio (WAV, MP3, FLAC, Ogg or M4A)",
+        Kind::ThreeD => "a 3D model (GLB, glTF, OBJ, FBX or USDZ)",
+        Kind::Model => "model weights (safetensors, ckpt/pt/bin, GGUF or a ZIP of them)",
+        Kind::Text => "UTF-8 text",
+        Kind::Asset => "any file",
+    }
+}
+
+fn kind_accepts(kind: Kind, format: Format) -> bool {
+    let family = format.family();
+    match kind {
+        Kind::Image | Kind::Avatar => family == Family::Image,
+        Kind::Video => family == Family::Video,
+        Kind::Audio => family == Family::Audio,
+        Kind::ThreeD => family == Family::Mesh,
+        Kind::Model => matches!(family, Family::Weights | Family::Archive),
+        // Any UTF-8 text, including JSON, glTF and OBJ; checked byte by byte in `inspect`.
+        Kind::Text => matches!(family, Family::Text) || matches!(format, Format::Gltf | Format::Obj),
+        Kind::Asset => true,
+    }
+}
+
+/// Validates `src` as a file of `kind`: sniffs its format, refuses it if the kind does not
+/// accept that format, then parses it and returns what was found.
+pub fn validate(kind: Kind, src: &dyn ByteSource) -> Result<Findings, ValidateError> {
+    let size = src.len();
+    if size == 0 && kind != Kind::Asset {
+        return Err(Rejection(format!("expected {}, found an empty file", expected(kind))).into());
+    }
+    let format = sniff(src)?;
+    if !kind_accepts(kind, format) {
+        return Err(Rejection(format!("expected {}, found {}", expected(kind), format.described())).into());
+    }
+    let inspection = if kind == Kind::Text {
+        text::inspect(Format::Text, src)
+    } else {
+        inspect(format, src)
+    };
+    let mut inspection = match inspection {
+        Ok(i) => i,
+        Err(InspectError::Rejected(r)) => return Err(r.into()),
+        Err(InspectError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            return Err(Rejection::corrupt(format, "it ends too early (truncated)").into())
+        }
+        Err(InspectError::Io(e)) => return Err(e.into()),
+    };
+    inspection.properties.size = size;
+    if inspection.properties.format.is_none() {
+        inspection.properties.format = Some(format.name().to_string());
+    }
+    Ok(Findings { format, properties: inspection.properties, weights: inspection.weights })
+}
+
+/// Errors of the per-family `inspect` functions.
+#[derive(Debug)]
+pub enum InspectError {
+    Rejected(Rejection),
+    Io(std::io::Error),
+}
+
+impl From<Rejection> for InspectError {
+    fn from(r: Rejection) -> Self {
+        InspectError::Rejected(r)
+    }
+}
+
+impl From<std::io::Error> for InspectError {
+    fn from(e: std::io::Error) -> Self {
+        InspectError::Io(e)
+    }
+}
+
+/// Parses a file already sniffed as `format`.
+fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, InspectError> {
+    match format.family() {
+        Family::Image => image::inspect(format, src),
+        Family::Video if matches!(format, Format::Mp4 | Format::Mov) => bmff::inspect(format, src),
+        Family::Audio if format == Format::M4a => bmff::inspect(format, src),
+        Family::Video => video::inspect(format, src),
+        Family::Audio => audio::inspect(format, src),
+        Family::Mesh if format == Format::Usdz => archive::inspect(format, src),
+        Family::Mesh => mesh::inspect(format, src),
+        Family::Weights => weights::inspect(format, src),
+        Family::Archive => archive::inspect(format, src),
+        Family::Text => text::inspect(format, src),
+        Family::Document | Family::Unknown => Ok(Inspection::default()),
+    }
+}

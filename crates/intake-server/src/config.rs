@@ -1,0 +1,47 @@
+//! Server settings. The `intake` binary fills them from flags and `INTAKE_*` variables.
+
+use intake_core::service::KeySpec;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything `intake serve` can be told.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address to listen on (`INTAKE_LISTEN`, default `127.0.0.1:8080`; port 0 picks one).
+    pub listen: SocketAddr,
+    /// Where the database and blobs live (`INTAKE_DATA_DIR`, default `./intake-data`).
+    pub data_dir: PathBuf,
+    /// Base URL clients reach this server at, for part and file URLs (`INTAKE_PUBLIC_URL`);
+    /// default `http://<listen address>`.
+    pub public_url: Option<String>,
+    /// Lifetime of part URLs (`INTAKE_PART_URL_TTL`, seconds, default 3600).
+    pub part_url_ttl: Duration,
+    /// Lifetime of file download URLs (`INTAKE_FILE_URL_TTL`, seconds, default 3600).
+    pub file_url_ttl: Duration,
+    /// How long a multipart upload may stay pending (`INTAKE_UPLOAD_TTL`, default 24 h).
+    pub upload_ttl: Duration,
+    /// API keys (`INTAKE_API_KEYS`); when empty, keys kept in the database are used and one
+    /// is created on first start.
+    pub api_keys: Vec<KeySpec>,
+    /// Jobs processed at once (`INTAKE_WORKERS`, default 2).
+    pub workers: usize,
+    /// How long a job's claim lasts without a heartbeat (`INTAKE_JOB_LEASE`, default 30 s).
+    pub job_lease: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            data_dir: PathBuf::from("intake-data"),
+            public_url: None,
+            part_url_ttl: Duration::from_secs(3600),
+            file_url_ttl: Duration::from_secs(3600),
+            upload_ttl: Duration::from_secs(24 * 3600),
+            api_keys: Vec::new(),
+            workers: 2,
+            job_lease: Duration::from_secs(30),
+        }
+    }
+}

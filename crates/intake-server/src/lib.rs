@@ -1,0 +1,20 @@
+//! intake's HTTP edge: configuration, startup, the routes, and the one place where core
+//! errors become status codes and JSON `reason`s.
+//!
+//! ```no_run
+//! # async fn run() -> anyhow::Result<()> {
+//! let app = intake_server::Application::build(intake_server::Config::default()).await?;
+//! println!("listening on {}", app.local_addr());
+//! app.run_until_stopped(async { tokio::signal::ctrl_c().await.ok(); }).await?;
+//! # Ok(()) }
+//! ```
+
+mod app;
+mod config;
+mod error;
+mod extract;
+mod routes;
+
+pub use app::{Application, RunningServer};
+pub use config::Config;
+pub use intake_core::service::auth::CreatedKey;

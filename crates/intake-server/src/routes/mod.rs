@@ -1,0 +1,83 @@
+//! The routes, one file per resource. Handlers are thin: parse, call the service, answer.
+//!
+//! | method | path | handler |
+//! |---|---|---|
+//! | GET | `/healthz` | [`health::healthz`] |
+//! | POST | `/v1/uploads` | [`uploads::create`] |
+//! | GET | `/v1/uploads/{id}` | [`uploads::retrieve`] |
+//! | POST | `/v1/uploads/{id}/action` | [`uploads::action`] |
+//! | GET | `/v1/assets/{id}` | [`entities::asset`] |
+//! | GET | `/v1/models/{id}` | [`entities::model`] |
+//! | PUT | `/parts/{uploadId}/{number}` (signed) | [`parts::put`] |
+//! | GET, HEAD | `/files/{entityId}` (signed) | [`files::get`] |
+
+mod entities;
+mod files;
+mod health;
+mod parts;
+mod uploads;
+
+use crate::error::{trace_id, ApiError, TRACE_ID};
+use axum::extract::Request;
+use axum::http::{HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use axum::routing::{get, post, put};
+use axum::Router;
+use intake_core::service::{Authenticator, Service};
+use intake_core::Error;
+use std::sync::Arc;
+use tower_http::cors::CorsLayer;
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+    pub auth: Arc<Authenticator>,
+}
+
+/// The whole HTTP surface.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/v1/uploads", post(uploads::create))
+        .route("/v1/uploads/{id}", get(uploads::retrieve))
+        .route("/v1/uploads/{id}/action", post(uploads::action))
+        .route("/v1/assets/{id}", get(entities::asset))
+        .route("/v1/models/{id}", get(entities::model))
+        .route("/parts/{upload_id}/{number}", put(parts::put))
+        .route("/files/{entity_id}", get(files::get))
+        .fallback(no_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(CorsLayer::permissive())
+        .layer(middleware::from_fn(with_trace_id))
+        .with_state(state)
+}
+
+/// Gives each request a trace id: in the log span, in error bodies and in `x-trace-id`.
+async fn with_trace_id(request: Request, next: Next) -> Response {
+    let id = intake_core::domain::ids::random_base62(16);
+    let span = tracing::info_span!("request", trace_id = %id, method = %request.method(), path = %request.uri().path());
+    let started = std::time::Instant::now();
+    let mut response = TRACE_ID.scope(id.clone(), tracing::Instrument::instrument(next.run(request), span.clone())).await;
+    let _enter = span.enter();
+    tracing::debug!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "served");
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-trace-id", value);
+    }
+    response
+}
+
+async fn no_route(method: Method, uri: axum::http::Uri) -> ApiError {
+    let _ = trace_id();
+    ApiError(Error::NotFound(format!("there is no {method} {}; see the README for the API's routes", uri.path())))
+}
+
+async fn wrong_method(method: Method, uri: axum::http::Uri) -> Response {
+    let mut response = axum::response::IntoResponse::into_response(ApiError(Error::BadRequest(format!(
+        "{} does not accept {method}",
+        uri.path()
+    ))));
+    *response.status_mut() = axum::http::StatusCode::METHOD_NOT_ALLOWED;
+    response
+}

@@ -1,0 +1,36 @@
+//! `PUT /parts/{uploadId}/{number}?expires=…&signature=…`: a part, through a URL intake
+//! signed. No Authorization header: the signature is the credential.
+
+use super::AppState;
+use crate::error::ApiResult;
+use crate::extract::QueryMap;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use futures_util::{StreamExt, TryStreamExt};
+use intake_core::service::PartRequest;
+
+pub async fn put(
+    State(state): State<AppState>,
+    Path((upload_id, number)): Path<(String, String)>,
+    QueryMap(query): QueryMap,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<Response> {
+    let content_length = headers.get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    let request = PartRequest {
+        upload_id: &upload_id,
+        part_number: &number,
+        expires: query.get("expires").map(String::as_str),
+        signature: query.get("signature").map(String::as_str),
+        content_length,
+    };
+    let stream = body.into_data_stream().map_err(std::io::Error::other).boxed();
+    let part = state.service.put_part(request, stream).await?;
+    let mut response = StatusCode::OK.into_response();
+    if let Some(etag) = part.etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
+        response.headers_mut().insert(header::ETAG, etag);
+    }
+    Ok(response)
+}
