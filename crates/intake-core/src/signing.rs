@@ -46,7 +46,9 @@ impl Signer {
     fn mac(&self, grant: Grant<'_>, expires: i64) -> HmacSha256 {
         let mut mac = HmacSha256::new_from_slice(&self.secret).expect("HMAC takes any key length");
         match grant {
-            Grant::PutPart { upload_id, part } => mac.update(format!("put-part\n{upload_id}\n{part}\n{expires}").as_bytes()),
+            Grant::PutPart { upload_id, part } => {
+                mac.update(format!("put-part\n{upload_id}\n{part}\n{expires}").as_bytes())
+            }
             Grant::ReadFile { entity_id } => mac.update(format!("read-file\n{entity_id}\n{expires}").as_bytes()),
         }
         mac
@@ -85,8 +87,14 @@ mod tests {
         assert_eq!(s.verify(grant, 1000, &sig, 999), Ok(()));
         assert_eq!(s.verify(grant, 1000, &sig, 1001), Err(SignatureError::Expired));
         assert_eq!(s.verify(grant, 1001, &sig, 999), Err(SignatureError::Mismatch));
-        assert_eq!(s.verify(Grant::PutPart { upload_id: "upload_a", part: 2 }, 1000, &sig, 999), Err(SignatureError::Mismatch));
-        assert_eq!(s.verify(Grant::PutPart { upload_id: "upload_b", part: 1 }, 1000, &sig, 999), Err(SignatureError::Mismatch));
+        assert_eq!(
+            s.verify(Grant::PutPart { upload_id: "upload_a", part: 2 }, 1000, &sig, 999),
+            Err(SignatureError::Mismatch)
+        );
+        assert_eq!(
+            s.verify(Grant::PutPart { upload_id: "upload_b", part: 1 }, 1000, &sig, 999),
+            Err(SignatureError::Mismatch)
+        );
         assert_eq!(s.verify(Grant::ReadFile { entity_id: "upload_a" }, 1000, &sig, 999), Err(SignatureError::Mismatch));
         assert_eq!(s.verify(grant, 1000, "zz", 999), Err(SignatureError::Malformed));
         let other = Signer::new(vec![8u8; 32]);

@@ -30,6 +30,7 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() {
 
     let body = json!({"fileName": "a.txt", "contentType": "text/plain", "fileSize": 5, "parts": 1, "kind": "text"});
     let CreateOutcome::Created(upload) = service.create_upload(&caller, &body, false).await.unwrap() else { panic!() };
+    let upload = *upload;
     let part = intake_core::domain::PartNumber::new(1).unwrap();
     let data = stream::iter(vec![Ok(Bytes::from_static(b"hello"))]).boxed();
     blobs.put_part(&upload.id, part, data, 5, &|_| Ok(())).await.unwrap();
@@ -41,7 +42,17 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() {
     assert_eq!(claimed.upload_id, upload.id);
     assert!(meta.claim_job("other", now, now + 1000).await.unwrap().is_none(), "a live lease is exclusive");
 
-    let runner = JobRunner::new(service.clone(), RunnerConfig { workers: 1, lease: Duration::from_secs(1), poll_interval: Duration::from_millis(100), max_attempts: 5 }, "survivor");
+    let runner = JobRunner::new(
+        service.clone(),
+        RunnerConfig {
+            workers: 1,
+            lease: Duration::from_secs(1),
+            poll_interval: Duration::from_millis(100),
+            max_attempts: 5,
+            sweep_interval: Duration::from_secs(60),
+        },
+        "survivor",
+    );
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let running = tokio::spawn(runner.run(stop_rx));
     let mut status = Status::Complete;

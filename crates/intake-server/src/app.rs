@@ -50,7 +50,15 @@ impl Application {
         };
         let service = Arc::new(Service::new(meta.clone(), blobs, service_config).await?);
         let (auth, created_key) = Authenticator::load(meta.as_ref(), &config.api_keys).await?;
-        let runner_config = RunnerConfig { workers: config.workers, lease: config.job_lease, ..RunnerConfig::default() };
+        // Sweep often enough that an upload expires at most a quarter of its TTL late.
+        let sweep_interval =
+            (config.upload_ttl / 4).clamp(std::time::Duration::from_millis(200), std::time::Duration::from_secs(60));
+        let runner_config = RunnerConfig {
+            workers: config.workers,
+            lease: config.job_lease,
+            sweep_interval,
+            ..RunnerConfig::default()
+        };
         let instance = format!("intake-{}-{}", std::process::id(), intake_core::domain::ids::random_base62(6));
         let runner = JobRunner::new(service.clone(), runner_config, &instance);
         let state = AppState { service, auth: Arc::new(auth) };

@@ -60,7 +60,9 @@ impl IntoResponse for ApiError {
         let reason = match &self.0 {
             Error::Internal(cause) => {
                 tracing::error!(trace_id = %trace_id, %cause, "internal error");
-                format!("something went wrong on the server; try again later, and quote trace id {trace_id} if it persists")
+                format!(
+                    "something went wrong on the server; try again later, and quote trace id {trace_id} if it persists"
+                )
             }
             other => {
                 tracing::info!(trace_id = %trace_id, status = status.as_u16(), reason = %other, "client error");

@@ -5,8 +5,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::routes::AppState;
 use axum::body::Body;
 use axum::extract::FromRequestParts;
-use axum::http::request::Parts;
 use axum::http::header;
+use axum::http::request::Parts;
 use intake_core::service::Caller;
 use intake_core::Error;
 use std::collections::HashMap;
@@ -22,7 +22,8 @@ pub async fn json_body(body: Body) -> ApiResult<serde_json::Value> {
     if bytes.is_empty() {
         return Err(ApiError::bad_request("the request body is empty; send a JSON object"));
     }
-    serde_json::from_slice(&bytes).map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
+    serde_json::from_slice(&bytes)
+        .map_err(|e| ApiError::bad_request(format!("the request body is not valid JSON: {e}")))
 }
 
 /// The query string as a map (the last of repeated names wins).
@@ -47,10 +48,13 @@ impl FromRequestParts<AppState> for Authed {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         let QueryMap(query) = QueryMap::from_request_parts(parts, state).await?;
-        let authorization = match parts.headers.get(header::AUTHORIZATION) {
-            None => None,
-            Some(v) => Some(v.to_str().map_err(|_| ApiError(Error::Unauthenticated("the Authorization header is not valid text".into())))?),
-        };
+        let authorization =
+            match parts.headers.get(header::AUTHORIZATION) {
+                None => None,
+                Some(v) => Some(v.to_str().map_err(|_| {
+                    ApiError(Error::Unauthenticated("the Authorization header is not valid text".into()))
+                })?),
+            };
         let project = query.get("projectId").map(String::as_str);
         Ok(Authed(state.auth.authenticate(authorization, project)?))
     }

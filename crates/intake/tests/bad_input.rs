@@ -15,7 +15,9 @@ fn multipart(size: usize, parts: usize, kind: &str) -> Value {
 #[tokio::test]
 async fn malformed_create_bodies_are_refused_by_field() {
     let server = TestServer::start().await;
-    let raw = |body: &'static str| server.alice(Method::POST, "/v1/uploads").header("content-type", "application/json").body(body);
+    let raw = |body: &'static str| {
+        server.alice(Method::POST, "/v1/uploads").header("content-type", "application/json").body(body)
+    };
     let (s, b) = send(raw("{not json")).await;
     assert_error(s, &b, 400, "not valid JSON");
     let (s, b) = send(raw("")).await;
@@ -24,22 +26,49 @@ async fn malformed_create_bodies_are_refused_by_field() {
     assert_error(s, &b, 400, "JSON object");
 
     let cases: Vec<(Value, &str)> = vec![
-        (json!({"fileName": "a", "contentType": "text/plain", "fileSize": "ten", "parts": 1, "kind": "text"}), "fileSize must be a whole number"),
-        (json!({"fileName": "a", "contentType": "text/plain", "fileSize": 10, "parts": "1", "kind": "text"}), "parts must be a whole number"),
-        (json!({"fileName": ["a"], "contentType": "text/plain", "fileSize": 10, "parts": 1, "kind": "text"}), "fileName must be a string"),
-        (json!({"fileName": "a", "contentType": "text/plain", "fileSize": -5, "parts": 1, "kind": "text"}), "fileSize must not be negative"),
-        (json!({"fileName": "a", "contentType": "text/plain", "fileSize": 10.5, "parts": 1, "kind": "text"}), "fileSize must be a whole number"),
+        (
+            json!({"fileName": "a", "contentType": "text/plain", "fileSize": "ten", "parts": 1, "kind": "text"}),
+            "fileSize must be a whole number",
+        ),
+        (
+            json!({"fileName": "a", "contentType": "text/plain", "fileSize": 10, "parts": "1", "kind": "text"}),
+            "parts must be a whole number",
+        ),
+        (
+            json!({"fileName": ["a"], "contentType": "text/plain", "fileSize": 10, "parts": 1, "kind": "text"}),
+            "fileName must be a string",
+        ),
+        (
+            json!({"fileName": "a", "contentType": "text/plain", "fileSize": -5, "parts": 1, "kind": "text"}),
+            "fileSize must not be negative",
+        ),
+        (
+            json!({"fileName": "a", "contentType": "text/plain", "fileSize": 10.5, "parts": 1, "kind": "text"}),
+            "fileSize must be a whole number",
+        ),
         (multipart(10, 0, "text"), "parts must be a whole number from 1 to 10000"),
         (multipart(10, 10_001, "text"), "parts must be a whole number from 1 to 10000"),
         (multipart(10 * MIB, 3, "text"), "use at most 2 parts"),
         (multipart(10, 1, "sculpture"), "kind must be one of"),
         (json!({"fileName": "a", "contentType": "text/plain", "fileSize": 10, "parts": 1}), "missing: kind"),
-        (json!({"fileName": "a", "contentType": "application/octet-stream", "fileSize": 10, "parts": 1, "kind": "model", "assetOptions": {"hide": true}}), "assetOptions is not available with kind model"),
-        (json!({"fileName": "a", "contentType": "text/plain", "fileSize": 10, "parts": 1, "kind": "text", "url": "https://example.com/a"}), "exactly one way"),
+        (
+            json!({"fileName": "a", "contentType": "application/octet-stream", "fileSize": 10, "parts": 1, "kind": "model", "assetOptions": {"hide": true}}),
+            "assetOptions is not available with kind model",
+        ),
+        (
+            json!({"fileName": "a", "contentType": "text/plain", "fileSize": 10, "parts": 1, "kind": "text", "url": "https://example.com/a"}),
+            "exactly one way",
+        ),
         (json!({"huggingFaceModelName": "a/b", "civitaiModelUrl": "https://civitai.com/models/1"}), "exactly one way"),
         (json!({}), "say what to upload"),
-        (json!({"fileName": "a\u{0}.png", "contentType": "image/png", "fileSize": 10, "parts": 1, "kind": "image"}), "control characters"),
-        (json!({"fileName": "a".repeat(5000), "contentType": "image/png", "fileSize": 10, "parts": 1, "kind": "image"}), "at most 1024"),
+        (
+            json!({"fileName": "a\u{0}.png", "contentType": "image/png", "fileSize": 10, "parts": 1, "kind": "image"}),
+            "control characters",
+        ),
+        (
+            json!({"fileName": "a".repeat(5000), "contentType": "image/png", "fileSize": 10, "parts": 1, "kind": "image"}),
+            "at most 1024",
+        ),
     ];
     for (body, needle) in cases {
         let (status, answer) = server.create(body.clone()).await;
@@ -81,7 +110,8 @@ async fn another_projects_upload_does_not_exist_for_you() {
     let id = upload["id"].as_str().unwrap();
     let (s, b) = send(server.bob(Method::GET, &format!("/v1/uploads/{id}"))).await;
     assert_error(s, &b, 404, "no upload");
-    let (s, b) = send(server.bob(Method::POST, &format!("/v1/uploads/{id}/action")).json(&json!({"action": "complete"}))).await;
+    let (s, b) =
+        send(server.bob(Method::POST, &format!("/v1/uploads/{id}/action")).json(&json!({"action": "complete"}))).await;
     assert_error(s, &b, 404, "no upload");
     // An unknown id answers exactly like another project's.
     let (s, b) = send(server.bob(Method::GET, "/v1/uploads/upload_AAAAAAAAAAAAAAAAAAAAAA")).await;
@@ -174,8 +204,12 @@ async fn missing_parts_are_named_and_the_upload_stays_completable() {
     assert_eq!(s, 200, "{b}");
     let done = server.wait_terminal(id).await;
     assert_eq!(done["status"], "imported");
-    let (_, asset) = send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
-    assert!(server.download(asset["asset"]["url"].as_str().unwrap()).await.1 == file, "the part sent before the failed complete was kept");
+    let (_, asset) =
+        send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
+    assert!(
+        server.download(asset["asset"]["url"].as_str().unwrap()).await.1 == file,
+        "the part sent before the failed complete was kept"
+    );
 }
 
 #[tokio::test]
@@ -244,7 +278,8 @@ async fn unknown_routes_and_oversized_bodies_answer_in_json() {
     let (s, b) = send(server.alice(Method::DELETE, "/v1/uploads")).await;
     assert_error(s, &b, 405, "does not accept DELETE");
     let big = format!("{{\"fileName\": \"{}\"}}", "a".repeat(2 * MIB));
-    let (s, b) = send(server.alice(Method::POST, "/v1/uploads").header("content-type", "application/json").body(big)).await;
+    let (s, b) =
+        send(server.alice(Method::POST, "/v1/uploads").header("content-type", "application/json").body(big)).await;
     assert_error(s, &b, 413, "larger than");
     let (s, b) = send(server.alice(Method::POST, "/v1/uploads?dryRun=maybe").json(&multipart(1, 1, "text"))).await;
     assert_error(s, &b, 400, "dryRun must be true or api");
@@ -254,7 +289,8 @@ async fn unknown_routes_and_oversized_bodies_answer_in_json() {
 async fn file_urls_are_signed_too() {
     let server = TestServer::start().await;
     let done = server.upload_and_wait("a.txt", "text/plain", b"secret text", "text").await;
-    let (_, body) = send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
+    let (_, body) =
+        send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
     let url = body["asset"]["url"].as_str().unwrap();
     assert_eq!(server.download(url).await.1, b"secret text");
     let tampered = with_param(url, "expires", "99999999999");
@@ -262,4 +298,35 @@ async fn file_urls_are_signed_too() {
     assert_eq!(status, 403);
     let (status, _) = server.download(url.split('?').next().unwrap()).await;
     assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn abandoned_uploads_expire_and_lose_their_parts() {
+    let server = TestServer::start_with(|c| c.upload_ttl = Duration::from_secs(1)).await;
+    let file = media::noise(5 * MIB + 1, 9);
+    let upload = server.create_ok("x.bin", "application/octet-stream", file.len(), 2, "asset").await;
+    let id = upload["id"].as_str().unwrap();
+    let (s, _, _) = server.put_part(upload["parts"][0]["url"].as_str().unwrap(), file[..5 * MIB].to_vec()).await;
+    assert_eq!(s, 200);
+    let parts_dir = server.data_dir.path().join("blobs/multipart").join(id);
+    assert!(parts_dir.exists());
+
+    // The sweeper expires it without anyone asking.
+    let mut upload_now = serde_json::Value::Null;
+    for _ in 0..50 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        upload_now = server.get(id).await.1["upload"].clone();
+        if upload_now["status"] == "failed" {
+            break;
+        }
+    }
+    assert_eq!(upload_now["status"], "failed", "{upload_now}");
+    assert!(upload_now["errorMessage"].as_str().unwrap().contains("expired"));
+    assert!(!parts_dir.exists(), "the parts were deleted");
+    // A late part is refused, and complete reports the failure.
+    let (s, _, b) = server.put_part(upload["parts"][1]["url"].as_str().unwrap(), file[5 * MIB..].to_vec()).await;
+    assert!(s == 409 || s == 403, "{s} {b}");
+    let (s, b) = server.complete(id).await;
+    assert_eq!(s, 200);
+    assert_eq!(b["upload"]["status"], "failed");
 }

@@ -33,7 +33,9 @@ async fn an_image_goes_from_create_to_downloadable_asset() {
     let id = upload["id"].as_str().unwrap();
     let (status, completed) = server.complete(id).await;
     assert_eq!(status, 200, "{completed}");
-    assert!(["complete", "validating", "validated", "imported"].contains(&completed["upload"]["status"].as_str().unwrap()));
+    assert!(
+        ["complete", "validating", "validated", "imported"].contains(&completed["upload"]["status"].as_str().unwrap())
+    );
     assert!(completed["upload"]["jobId"].as_str().unwrap().starts_with("job_"));
     assert!(completed["upload"].get("parts").is_none(), "no part URLs once complete");
 
@@ -78,7 +80,8 @@ async fn a_file_in_many_parts_is_reassembled_exactly() {
     let id = server.upload("blob.bin", "application/octet-stream", &file, 5 * MIB, "asset").await;
     let done = server.wait_terminal(&id).await;
     assert_eq!(done["status"], "imported", "{done}");
-    let (_, body) = send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
+    let (_, body) =
+        send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
     assert_eq!(body["asset"]["properties"]["size"], file.len());
     assert_eq!(body["asset"]["kind"], "document");
     let (status, bytes) = server.download(body["asset"]["url"].as_str().unwrap()).await;
@@ -86,7 +89,13 @@ async fn a_file_in_many_parts_is_reassembled_exactly() {
     assert!(bytes == file, "the downloaded file differs from the uploaded one");
 
     // A range across the boundary of parts 1 and 2.
-    let response = server.http.get(body["asset"]["url"].as_str().unwrap()).header("range", format!("bytes={}-{}", 5 * MIB - 3, 5 * MIB + 2)).send().await.unwrap();
+    let response = server
+        .http
+        .get(body["asset"]["url"].as_str().unwrap())
+        .header("range", format!("bytes={}-{}", 5 * MIB - 3, 5 * MIB + 2))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.bytes().await.unwrap().to_vec(), file[5 * MIB - 3..5 * MIB + 3].to_vec());
 }
 
@@ -104,7 +113,8 @@ async fn parts_may_arrive_in_any_order_and_be_sent_again() {
     let id = upload["id"].as_str().unwrap();
     server.complete(id).await;
     let done = server.wait_terminal(id).await;
-    let (_, body) = send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
+    let (_, body) =
+        send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
     assert!(server.download(body["asset"]["url"].as_str().unwrap()).await.1 == file);
 }
 
@@ -134,7 +144,8 @@ async fn complete_is_idempotent_and_never_runs_the_work_twice() {
     assert_eq!(again["upload"]["status"], "imported");
     assert_eq!(again["upload"]["entityId"], first["entityId"]);
     assert_eq!(again["upload"]["jobId"], first["jobId"]);
-    let (_, body) = send(server.alice(Method::GET, &format!("/v1/assets/{}", first["entityId"].as_str().unwrap()))).await;
+    let (_, body) =
+        send(server.alice(Method::GET, &format!("/v1/assets/{}", first["entityId"].as_str().unwrap()))).await;
     assert_eq!(body["asset"]["kind"], "text");
     assert_eq!(body["asset"]["metadata"]["type"], "uploaded-text");
     assert_eq!(body["asset"]["properties"]["wordCount"], 20);
@@ -143,7 +154,9 @@ async fn complete_is_idempotent_and_never_runs_the_work_twice() {
 #[tokio::test]
 async fn each_kind_becomes_what_it_should() {
     let server = TestServer::start().await;
-    let cases: Vec<(&str, &str, Vec<u8>, &str, &str, &str)> = vec![
+    // (file name, content type, bytes, upload kind, asset kind, metadata type)
+    type Case = (&'static str, &'static str, Vec<u8>, &'static str, &'static str, &'static str);
+    let cases: Vec<Case> = vec![
         ("avatar.png", "image/png", media::png(8, 8), "avatar", "image", "uploaded-avatar"),
         ("beep.wav", "audio/wav", media::wav(8000, 1), "audio", "audio", "uploaded-audio"),
         ("cube.obj", "model/obj", media::obj_cube(), "3d", "3d", "uploaded-3d"),
@@ -151,7 +164,8 @@ async fn each_kind_becomes_what_it_should() {
     for (name, mime, bytes, kind, asset_kind, metadata_type) in cases {
         let done = server.upload_and_wait(name, mime, &bytes, kind).await;
         assert_eq!(done["status"], "imported", "{kind}: {done}");
-        let (_, body) = send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
+        let (_, body) =
+            send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
         assert_eq!(body["asset"]["kind"], asset_kind, "{kind}");
         assert_eq!(body["asset"]["metadata"]["type"], metadata_type, "{kind}");
         if kind == "audio" {
@@ -180,7 +194,17 @@ async fn weights_become_a_model() {
     assert_eq!(model["source"], "other");
     assert_eq!(model["name"], "my-lora");
     assert_eq!(model["capabilities"], json!([]));
-    for field in ["collectionIds", "createdAt", "custom", "exampleAssetIds", "privacy", "status", "tags", "trainingImagesNumber", "updatedAt"] {
+    for field in [
+        "collectionIds",
+        "createdAt",
+        "custom",
+        "exampleAssetIds",
+        "privacy",
+        "status",
+        "tags",
+        "trainingImagesNumber",
+        "updatedAt",
+    ] {
         assert!(model.get(field).is_some(), "model lacks {field}: {model}");
     }
     // Another project cannot see it.
@@ -198,12 +222,16 @@ async fn asset_options_are_applied() {
         .await;
     assert_eq!(status, 200, "{body}");
     let upload = &body["upload"];
-    assert_eq!(upload["assetOptions"], json!({"collectionIds": ["col_1", "col_2"], "hide": true, "parentId": "asset_parent"}));
+    assert_eq!(
+        upload["assetOptions"],
+        json!({"collectionIds": ["col_1", "col_2"], "hide": true, "parentId": "asset_parent"})
+    );
     server.put_part(upload["parts"][0]["url"].as_str().unwrap(), png).await;
     let id = upload["id"].as_str().unwrap();
     server.complete(id).await;
     let done = server.wait_terminal(id).await;
-    let (_, body) = send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
+    let (_, body) =
+        send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
     assert_eq!(body["asset"]["collectionIds"], json!(["col_1", "col_2"]));
     assert_eq!(body["asset"]["isHidden"], true);
     assert_eq!(body["asset"]["parentId"], "asset_parent");
@@ -227,7 +255,8 @@ async fn dry_run_creates_nothing() {
     let server = TestServer::start().await;
     let body = json!({"fileName": "a.txt", "contentType": "text/plain", "fileSize": 3, "parts": 1, "kind": "text"});
     for flag in ["true", "api"] {
-        let (status, answer) = send(server.alice(Method::POST, &format!("/v1/uploads?dryRun={flag}")).json(&body)).await;
+        let (status, answer) =
+            send(server.alice(Method::POST, &format!("/v1/uploads?dryRun={flag}")).json(&body)).await;
         assert_eq!(status, 269, "{answer}");
         assert_eq!(answer, json!({"creativeUnitsCost": 0.0}));
     }

@@ -20,7 +20,8 @@ async fn a_graceful_restart_keeps_uploads_assets_and_half_sent_parts() {
 
     server.restart().await;
 
-    let (status, body) = send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
+    let (status, body) =
+        send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(server.download(body["asset"]["url"].as_str().unwrap()).await.1, media::png(10, 10));
 
@@ -98,7 +99,8 @@ async fn sigkill_in_the_middle_of_processing_loses_nothing() {
         uploads.push((created["upload"]["id"].as_str().unwrap().to_string(), text));
     }
     for (id, _) in &uploads {
-        let (status, body) = send(auth(http.post(format!("{base}/v1/uploads/{id}/action"))).json(&json!({"action": "complete"}))).await;
+        let (status, body) =
+            send(auth(http.post(format!("{base}/v1/uploads/{id}/action"))).json(&json!({"action": "complete"}))).await;
         assert_eq!(status, 200, "{body}");
     }
     let mut states = Vec::new();
@@ -120,7 +122,8 @@ async fn sigkill_in_the_middle_of_processing_loses_nothing() {
                 assert_eq!(last, "imported", "{body}");
                 let asset_id = body["upload"]["entityId"].as_str().unwrap();
                 let (_, asset) = send(auth(http.get(format!("{base}/v1/assets/{asset_id}")))).await;
-                let bytes = http.get(asset["asset"]["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+                let bytes =
+                    http.get(asset["asset"]["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
                 assert!(bytes.as_ref() == text.as_slice(), "upload {id}: the bytes changed");
                 break;
             }

@@ -106,11 +106,24 @@ impl BlobStore for FsStore {
         Ok(None)
     }
 
-    fn presigned_part_url(&self, _key: &str, _handle: Option<&str>, _part: PartNumber, _ttl: Duration) -> Result<Option<String>> {
+    fn presigned_part_url(
+        &self,
+        _key: &str,
+        _handle: Option<&str>,
+        _part: PartNumber,
+        _ttl: Duration,
+    ) -> Result<Option<String>> {
         Ok(None)
     }
 
-    async fn put_part(&self, key: &str, part: PartNumber, mut body: PartBody, max_size: u64, check: PartCheck<'_>) -> Result<PartInfo> {
+    async fn put_part(
+        &self,
+        key: &str,
+        part: PartNumber,
+        mut body: PartBody,
+        max_size: u64,
+        check: PartCheck<'_>,
+    ) -> Result<PartInfo> {
         let dir = self.multipart_dir(key)?;
         let tmp = dir.join("tmp").join(random_base62(16));
         let file = match std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
@@ -141,7 +154,10 @@ impl BlobStore for FsStore {
                 Ok(chunk) => {
                     received += chunk.len() as u64;
                     if received > max_size {
-                        failure = Some(Error::TooLarge(format!("part {} is larger than {max_size} bytes, the most this part may hold", part.get())));
+                        failure = Some(Error::TooLarge(format!(
+                            "part {} is larger than {max_size} bytes, the most this part may hold",
+                            part.get()
+                        )));
                         break;
                     }
                     if tx.send(chunk).await.is_err() {
@@ -149,7 +165,8 @@ impl BlobStore for FsStore {
                     }
                 }
                 Err(e) => {
-                    failure = Some(Error::BodyAborted(format!("the part's body broke off after {received} bytes: {e}")));
+                    failure =
+                        Some(Error::BodyAborted(format!("the part's body broke off after {received} bytes: {e}")));
                     break;
                 }
             }
@@ -180,7 +197,9 @@ impl BlobStore for FsStore {
         .map_err(Error::internal)?;
         match renamed {
             Ok(()) => Ok(PartInfo { number: part.get(), size, etag: Some(format!("\"{md5}\"")) }),
-            Err(e) if is_not_found(&e) => Err(Error::Conflict("this upload was completed while the part was arriving; the part was not kept".into())),
+            Err(e) if is_not_found(&e) => Err(Error::Conflict(
+                "this upload was completed while the part was arriving; the part was not kept".into(),
+            )),
             Err(e) => Err(e.into()),
         }
     }
@@ -197,7 +216,12 @@ impl BlobStore for FsStore {
         .map_err(Error::from)
     }
 
-    async fn complete_multipart(&self, key: &str, _handle: Option<&str>, check: PartsCheck<'_>) -> Result<CompleteOutcome> {
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        _handle: Option<&str>,
+        check: PartsCheck<'_>,
+    ) -> Result<CompleteOutcome> {
         let parts_dir = self.multipart_dir(key)?.join("parts");
         let object_dir = self.object_dir(key)?;
         // Seal first, then look: what is listed after the rename can no longer change.
@@ -242,13 +266,15 @@ impl BlobStore for FsStore {
 
     async fn open(&self, key: &str) -> Result<Arc<dyn ByteSource>> {
         let dir = self.object_dir(key)?;
-        let object = tokio::task::spawn_blocking(move || SegmentedFile::open(&dir)).await.map_err(Error::internal)??;
+        let object =
+            tokio::task::spawn_blocking(move || SegmentedFile::open(&dir)).await.map_err(Error::internal)??;
         Ok(Arc::new(object))
     }
 
     async fn read_range(&self, key: &str, start: u64, end: u64) -> Result<ByteStream> {
         let dir = self.object_dir(key)?;
-        let object = tokio::task::spawn_blocking(move || SegmentedFile::open(&dir)).await.map_err(Error::internal)??;
+        let object =
+            tokio::task::spawn_blocking(move || SegmentedFile::open(&dir)).await.map_err(Error::internal)??;
         let end = end.min(object.len);
         // One entry per segment that overlaps start..end: (path, offset in it, length).
         let pieces: Vec<(PathBuf, u64, u64)> = object
@@ -321,7 +347,10 @@ impl SegmentedFile {
         let mut start = 0u64;
         for (i, p) in parts.iter().enumerate() {
             if p.number as usize != i + 1 {
-                return Err(io::Error::new(io::ErrorKind::InvalidData, format!("object {} lacks segment {}", dir.display(), i + 1)));
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("object {} lacks segment {}", dir.display(), i + 1),
+                ));
             }
             segments.push(Segment { path: dir.join(p.number.to_string()), start, len: p.size });
             start += p.size;
@@ -384,7 +413,16 @@ mod tests {
         store.put_part("upload_a", p(2), body(vec![b"ld!"]), 100, &any_size).await.unwrap();
         // A retry of part 1 replaces it.
         store.put_part("upload_a", p(1), body(vec![b"hello wor"]), 100, &any_size).await.unwrap();
-        let outcome = store.complete_multipart("upload_a", None, &|parts| if parts.len() == 2 { Ok(()) } else { Err("missing".into()) }).await.unwrap();
+        let outcome = store
+            .complete_multipart("upload_a", None, &|parts| {
+                if parts.len() == 2 {
+                    Ok(())
+                } else {
+                    Err("missing".into())
+                }
+            })
+            .await
+            .unwrap();
         assert!(matches!(outcome, CompleteOutcome::Sealed { ref parts } if parts.len() == 2));
         let object = store.open("upload_a").await.unwrap();
         assert_eq!(object.len(), 12);
@@ -392,7 +430,10 @@ mod tests {
         assert_eq!(read_up_to(object.as_ref(), 7, 3).unwrap(), b"orl");
         assert_eq!(collect(store.read_range("upload_a", 4, 11).await.unwrap()).await, b"o world");
         // Completing again is idempotent, and late parts are refused.
-        assert!(matches!(store.complete_multipart("upload_a", None, &|_| Ok(())).await.unwrap(), CompleteOutcome::Sealed { .. }));
+        assert!(matches!(
+            store.complete_multipart("upload_a", None, &|_| Ok(())).await.unwrap(),
+            CompleteOutcome::Sealed { .. }
+        ));
         let late = store.put_part("upload_a", p(3), body(vec![b"x"]), 100, &any_size).await;
         assert!(matches!(late, Err(Error::Conflict(_))), "{late:?}");
     }
@@ -418,9 +459,15 @@ mod tests {
         store.put_part("upload_c", p(1), body(vec![b"good"]), 100, &any_size).await.unwrap();
         let torn: PartBody = stream::iter(vec![Ok(Bytes::from_static(b"bad")), Err(io::Error::other("reset"))]).boxed();
         assert!(matches!(store.put_part("upload_c", p(1), torn, 100, &any_size).await, Err(Error::BodyAborted(_))));
-        assert!(matches!(store.put_part("upload_c", p(1), body(vec![b"0123456789"]), 5, &any_size).await, Err(Error::TooLarge(_))));
+        assert!(matches!(
+            store.put_part("upload_c", p(1), body(vec![b"0123456789"]), 5, &any_size).await,
+            Err(Error::TooLarge(_))
+        ));
         let refuse = |_: u64| Err(Error::BadRequest("too small".into()));
-        assert!(matches!(store.put_part("upload_c", p(1), body(vec![b"x"]), 100, &refuse).await, Err(Error::BadRequest(_))));
+        assert!(matches!(
+            store.put_part("upload_c", p(1), body(vec![b"x"]), 100, &refuse).await,
+            Err(Error::BadRequest(_))
+        ));
         let parts = store.list_parts("upload_c", None).await.unwrap();
         assert_eq!(parts, vec![PartInfo { number: 1, size: 4, etag: None }]);
         let tmp = std::fs::read_dir(dir.path().join("multipart/upload_c/tmp")).unwrap().count();

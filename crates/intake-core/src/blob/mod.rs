@@ -55,19 +55,37 @@ pub trait BlobStore: Send + Sync {
 
     /// The store's own presigned URL for one part, or `None` when clients PUT parts to
     /// intake itself (then [`BlobStore::put_part`] receives them).
-    fn presigned_part_url(&self, key: &str, handle: Option<&str>, part: PartNumber, ttl: Duration) -> Result<Option<String>>;
+    fn presigned_part_url(
+        &self,
+        key: &str,
+        handle: Option<&str>,
+        part: PartNumber,
+        ttl: Duration,
+    ) -> Result<Option<String>>;
 
     /// Streams one part to durable storage and commits it atomically, replacing an earlier
     /// part of the same number; a body that breaks off, or exceeds `max_size`, or that
     /// `check` refuses once its size is known, leaves no trace. Returns its size and ETag.
-    async fn put_part(&self, key: &str, part: PartNumber, body: PartBody, max_size: u64, check: PartCheck<'_>) -> Result<PartInfo>;
+    async fn put_part(
+        &self,
+        key: &str,
+        part: PartNumber,
+        body: PartBody,
+        max_size: u64,
+        check: PartCheck<'_>,
+    ) -> Result<PartInfo>;
 
     /// The parts received so far, sorted by number.
     async fn list_parts(&self, key: &str, handle: Option<&str>) -> Result<Vec<PartInfo>>;
 
     /// Seals the multipart upload into the object `key` if `check` approves the parts it
     /// holds at that moment. Idempotent: completing a sealed upload reports its parts.
-    async fn complete_multipart(&self, key: &str, handle: Option<&str>, check: PartsCheck<'_>) -> Result<CompleteOutcome>;
+    async fn complete_multipart(
+        &self,
+        key: &str,
+        handle: Option<&str>,
+        check: PartsCheck<'_>,
+    ) -> Result<CompleteOutcome>;
 
     /// Drops an unfinished multipart upload and its parts.
     async fn abort_multipart(&self, key: &str, handle: Option<&str>) -> Result<()>;

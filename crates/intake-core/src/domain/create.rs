@@ -74,7 +74,9 @@ pub fn parse_create_request(body: &Value) -> Result<CreateMode, ParseError> {
     }
     if present("url") {
         let url = string_field(obj, "url", 8192)?.unwrap_or_default();
-        let kind = kind_field(obj)?.ok_or_else(|| ParseError { reason: "kind is required with url: one of 3d, asset, audio, avatar, image, model, text, video".into() })?;
+        let kind = kind_field(obj)?.ok_or_else(|| ParseError {
+            reason: "kind is required with url: one of 3d, asset, audio, avatar, image, model, text, video".into(),
+        })?;
         let asset_options = asset_options_field(obj, kind)?;
         return Ok(CreateMode::Url { url, kind, asset_options });
     }
@@ -99,7 +101,10 @@ fn parse_multipart(obj: &Map<String, Value>) -> Result<MultipartSpec, ParseError
         .filter(|k| obj.get(*k).is_none_or(Value::is_null))
         .collect();
     if !missing.is_empty() {
-        return err(format!("a multipart upload needs fileName, contentType, fileSize, parts and kind; missing: {}", missing.join(", ")));
+        return err(format!(
+            "a multipart upload needs fileName, contentType, fileSize, parts and kind; missing: {}",
+            missing.join(", ")
+        ));
     }
     let original_file_name = string_field(obj, "fileName", MAX_FILE_NAME_BYTES)?.unwrap_or_default();
     let file_name = sanitize_file_name(&original_file_name)?;
@@ -109,7 +114,9 @@ fn parse_multipart(obj: &Map<String, Value>) -> Result<MultipartSpec, ParseError
     }
     let file_size = whole_number(obj, "fileSize")?;
     if file_size > MAX_FILE_SIZE {
-        return err(format!("fileSize {file_size} is larger than the largest upload, {MAX_FILE_SIZE} bytes (10,000 parts of 5 GiB)"));
+        return err(format!(
+            "fileSize {file_size} is larger than the largest upload, {MAX_FILE_SIZE} bytes (10,000 parts of 5 GiB)"
+        ));
     }
     let parts = whole_number(obj, "parts")?;
     if parts == 0 || parts > MAX_PARTS as u64 {
@@ -139,7 +146,9 @@ fn string_field(obj: &Map<String, Value>, name: &str, max_bytes: usize) -> Resul
     match obj.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => err(format!("{name} must not be empty")),
-        Some(Value::String(s)) if s.len() > max_bytes => err(format!("{name} is {} bytes long; at most {max_bytes} are accepted", s.len())),
+        Some(Value::String(s)) if s.len() > max_bytes => {
+            err(format!("{name} is {} bytes long; at most {max_bytes} are accepted", s.len()))
+        }
         Some(Value::String(s)) => Ok(Some(s.clone())),
         Some(other) => err(format!("{name} must be a string, got {}", type_name(other))),
     }
@@ -202,7 +211,9 @@ fn asset_options_field(obj: &Map<String, Value>, kind: Kind) -> Result<Option<As
                 .collect::<Result<Vec<_>, _>>()?;
             Some(ids)
         }
-        Some(other) => return err(format!("assetOptions.collectionIds must be a list of strings, got {}", type_name(other))),
+        Some(other) => {
+            return err(format!("assetOptions.collectionIds must be a list of strings, got {}", type_name(other)))
+        }
     };
     let hide = match opts.get("hide") {
         None | Some(Value::Null) => None,
@@ -290,23 +301,65 @@ mod tests {
             (json!([]), "JSON object"),
             (json!({}), "say what to upload"),
             (json!({"fileName": "a.png"}), "missing: contentType, fileSize, parts, kind"),
-            (json!({"fileName": 5, "contentType": "image/png", "fileSize": 1, "parts": 1, "kind": "image"}), "fileName must be a string"),
-            (json!({"fileName": "a", "contentType": "png", "fileSize": 1, "parts": 1, "kind": "image"}), "contentType must be a MIME type"),
-            (json!({"fileName": "a", "contentType": "image/png", "fileSize": -1, "parts": 1, "kind": "image"}), "fileSize must not be negative"),
-            (json!({"fileName": "a", "contentType": "image/png", "fileSize": "1", "parts": 1, "kind": "image"}), "fileSize must be a whole number, got a string"),
-            (json!({"fileName": "a", "contentType": "image/png", "fileSize": 1, "parts": 0, "kind": "image"}), "parts must be a whole number from 1 to 10000"),
-            (json!({"fileName": "a", "contentType": "image/png", "fileSize": 1, "parts": 10001, "kind": "image"}), "parts must be a whole number from 1 to 10000"),
-            (json!({"fileName": "a", "contentType": "image/png", "fileSize": 1, "parts": 2, "kind": "image"}), "cannot be split into 2 parts"),
-            (json!({"fileName": "a", "contentType": "image/png", "fileSize": 1, "parts": 1, "kind": "picture"}), "kind must be one of"),
-            (json!({"fileName": "a", "contentType": "application/x", "fileSize": 1, "parts": 1, "kind": "model", "assetOptions": {}}), "assetOptions is not available with kind model"),
-            (json!({"fileName": "a", "contentType": "image/png", "fileSize": 1, "parts": 1, "kind": "image", "assetOptions": {"hide": "yes"}}), "assetOptions.hide"),
-            (json!({"fileName": "a", "contentType": "image/png", "fileSize": 1, "parts": 1, "kind": "image", "url": "https://x"}), "exactly one way"),
+            (
+                json!({"fileName": 5, "contentType": "image/png", "fileSize": 1, "parts": 1, "kind": "image"}),
+                "fileName must be a string",
+            ),
+            (
+                json!({"fileName": "a", "contentType": "png", "fileSize": 1, "parts": 1, "kind": "image"}),
+                "contentType must be a MIME type",
+            ),
+            (
+                json!({"fileName": "a", "contentType": "image/png", "fileSize": -1, "parts": 1, "kind": "image"}),
+                "fileSize must not be negative",
+            ),
+            (
+                json!({"fileName": "a", "contentType": "image/png", "fileSize": "1", "parts": 1, "kind": "image"}),
+                "fileSize must be a whole number, got a string",
+            ),
+            (
+                json!({"fileName": "a", "contentType": "image/png", "fileSize": 1, "parts": 0, "kind": "image"}),
+                "parts must be a whole number from 1 to 10000",
+            ),
+            (
+                json!({"fileName": "a", "contentType": "image/png", "fileSize": 1, "parts": 10001, "kind": "image"}),
+                "parts must be a whole number from 1 to 10000",
+            ),
+            (
+                json!({"fileName": "a", "contentType": "image/png", "fileSize": 1, "parts": 2, "kind": "image"}),
+                "cannot be split into 2 parts",
+            ),
+            (
+                json!({"fileName": "a", "contentType": "image/png", "fileSize": 1, "parts": 1, "kind": "picture"}),
+                "kind must be one of",
+            ),
+            (
+                json!({"fileName": "a", "contentType": "application/x", "fileSize": 1, "parts": 1, "kind": "model", "assetOptions": {}}),
+                "assetOptions is not available with kind model",
+            ),
+            (
+                json!({"fileName": "a", "contentType": "image/png", "fileSize": 1, "parts": 1, "kind": "image", "assetOptions": {"hide": "yes"}}),
+                "assetOptions.hide",
+            ),
+            (
+                json!({"fileName": "a", "contentType": "image/png", "fileSize": 1, "parts": 1, "kind": "image", "url": "https://x"}),
+                "exactly one way",
+            ),
             (json!({"url": "https://x/a.png", "huggingFaceModelName": "a/b"}), "exactly one way"),
             (json!({"url": "https://x/a.png"}), "kind is required with url"),
             (json!({"huggingFaceModelName": "a/b", "kind": "image"}), "kind must be model"),
-            (json!({"fileName": "a\u{0}b", "contentType": "image/png", "fileSize": 1, "parts": 1, "kind": "image"}), "control characters"),
-            (json!({"fileName": "../..", "contentType": "image/png", "fileSize": 1, "parts": 1, "kind": "image"}), "no name part"),
-            (json!({"fileName": "a", "contentType": "image/png", "fileSize": 1e300, "parts": 1, "kind": "image"}), "larger than the largest upload"),
+            (
+                json!({"fileName": "a\u{0}b", "contentType": "image/png", "fileSize": 1, "parts": 1, "kind": "image"}),
+                "control characters",
+            ),
+            (
+                json!({"fileName": "../..", "contentType": "image/png", "fileSize": 1, "parts": 1, "kind": "image"}),
+                "no name part",
+            ),
+            (
+                json!({"fileName": "a", "contentType": "image/png", "fileSize": 1e300, "parts": 1, "kind": "image"}),
+                "larger than the largest upload",
+            ),
         ];
         for (body, expected) in cases {
             let r = reason(body.clone());

@@ -43,9 +43,8 @@ pub fn new_id(kind: IdKind) -> String {
 /// True when `id` could be an id of `kind` (right prefix, base62 tail of sane length).
 /// Used to answer 404 early on garbage ids without touching the database.
 pub fn looks_like(kind: IdKind, id: &str) -> bool {
-    id.strip_prefix(kind.prefix()).is_some_and(|tail| {
-        (1..=64).contains(&tail.len()) && tail.bytes().all(|b| b.is_ascii_alphanumeric())
-    })
+    id.strip_prefix(kind.prefix())
+        .is_some_and(|tail| (1..=64).contains(&tail.len()) && tail.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 #[cfg(test)]

@@ -47,13 +47,8 @@ mod tests {
     use super::*;
     use Status::*;
 
-    const EVENTS: [Event; 5] = [
-        Event::BytesInPlace,
-        Event::ValidationStarted,
-        Event::ValidationPassed,
-        Event::EntityCreated,
-        Event::Failed,
-    ];
+    const EVENTS: [Event; 5] =
+        [Event::BytesInPlace, Event::ValidationStarted, Event::ValidationPassed, Event::EntityCreated, Event::Failed];
 
     #[test]
     fn happy_path_walks_the_documented_lifecycle() {

@@ -113,7 +113,10 @@ mod tests {
     fn parts_are_checked_as_they_arrive() {
         let p = |n| PartNumber::new(n).unwrap();
         assert!(check_part(p(1), 5 * MIB, 3, 11 * MIB).is_ok());
-        assert!(matches!(check_part(p(1), 5 * MIB - 1, 3, 11 * MIB), Err(PartPlanError::PartTooSmall { number: 1, .. })));
+        assert!(matches!(
+            check_part(p(1), 5 * MIB - 1, 3, 11 * MIB),
+            Err(PartPlanError::PartTooSmall { number: 1, .. })
+        ));
         assert!(check_part(p(3), 1, 3, 11 * MIB).is_ok(), "the last part may be small");
         assert!(matches!(check_part(p(1), 12 * MIB, 1, 11 * MIB), Err(PartPlanError::PartLargerThanFile { .. })));
         assert!(matches!(check_part(p(1), MAX_PART_SIZE + 1, 2, u64::MAX), Err(PartPlanError::PartTooLarge { .. })));

@@ -17,11 +17,19 @@ pub struct RunnerConfig {
     pub poll_interval: Duration,
     /// Attempts before a job's upload is failed for good.
     pub max_attempts: u32,
+    /// How often abandoned uploads are looked for and expired.
+    pub sweep_interval: Duration,
 }
 
 impl Default for RunnerConfig {
     fn default() -> Self {
-        Self { workers: 2, lease: Duration::from_secs(30), poll_interval: Duration::from_secs(1), max_attempts: 5 }
+        Self {
+            workers: 2,
+            lease: Duration::from_secs(30),
+            poll_interval: Duration::from_secs(1),
+            max_attempts: 5,
+            sweep_interval: Duration::from_secs(60),
+        }
     }
 }
 
@@ -42,10 +50,15 @@ impl JobRunner {
         Self { service, config, worker_prefix: instance.to_string() }
     }
 
-    /// Runs the workers until `stop` turns true; each finishes the job in hand first.
+    /// Runs the workers (and the sweeper of abandoned uploads) until `stop` turns true;
+    /// each worker finishes the job in hand first.
     pub async fn run(self, stop: watch::Receiver<bool>) {
         let me = Arc::new(self);
         let mut workers = JoinSet::new();
+        {
+            let (me, stop) = (me.clone(), stop.clone());
+            workers.spawn(async move { me.sweeper(stop).await });
+        }
         for n in 0..me.config.workers.max(1) {
             let (me, stop) = (me.clone(), stop.clone());
             workers.spawn(async move { me.worker(format!("{}-{n}", me.worker_prefix), stop).await });
@@ -70,6 +83,20 @@ impl JobRunner {
                     tracing::warn!(worker = %id, error = %e, "claiming a job failed");
                     tokio::time::sleep(self.config.poll_interval).await;
                 }
+            }
+        }
+    }
+
+    async fn sweeper(&self, mut stop: watch::Receiver<bool>) {
+        while !*stop.borrow() {
+            match self.service.expire_abandoned_uploads().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(expired = n, "expired abandoned uploads"),
+                Err(e) => tracing::warn!(error = %e, "sweeping abandoned uploads failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(self.config.sweep_interval) => {}
+                _ = stop.changed() => {}
             }
         }
     }

@@ -39,6 +39,11 @@ pub trait MetadataStore: Send + Sync {
     async fn set_validated(&self, upload_id: &str, findings: &serde_json::Value, now_ms: i64) -> Result<bool>;
     /// Any non-terminal status → `failed` with a message a person can act on.
     async fn fail_upload(&self, upload_id: &str, message: &str, now_ms: i64) -> Result<bool>;
+    /// Pending uploads whose time ran out before `now_ms`, oldest first, at most `limit`.
+    async fn expired_uploads(&self, now_ms: i64, limit: u32) -> Result<Vec<UploadRecord>>;
+    /// `pending → failed` with `message`, only if the upload is still pending and its time
+    /// ran out before `now_ms`.
+    async fn expire_upload(&self, upload_id: &str, message: &str, now_ms: i64) -> Result<bool>;
     /// `validated → imported`: inserts the asset and points the upload at it, in one
     /// transaction. `false` if the upload was not `validated`.
     async fn import_asset(&self, asset: &AssetRecord, now_ms: i64) -> Result<bool>;

@@ -91,4 +91,3 @@ pub struct ApiKeyRecord {
     /// Projects the key may act for; the first is its default.
     pub projects: Vec<String>,
 }
-

@@ -29,7 +29,8 @@ fn json_text<T: serde::Serialize>(v: &T) -> String {
 }
 
 fn parse_json<T: serde::de::DeserializeOwned>(s: Option<String>) -> Result<Option<T>> {
-    s.map(|s| serde_json::from_str(&s).map_err(|e| Error::internal(format!("stored JSON is unreadable: {e}")))).transpose()
+    s.map(|s| serde_json::from_str(&s).map_err(|e| Error::internal(format!("stored JSON is unreadable: {e}"))))
+        .transpose()
 }
 
 fn parse_enum<T: FromStr>(s: &str, what: &str) -> Result<T> {
@@ -206,13 +207,15 @@ impl MetadataStore for SqliteStore {
     async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let now = iso(now_ms);
-        let moved = sqlx::query("UPDATE uploads SET status = 'complete', job_id = ?, updated_at = ? WHERE id = ? AND status = 'pending'")
-            .bind(job_id)
-            .bind(&now)
-            .bind(upload_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
+        let moved = sqlx::query(
+            "UPDATE uploads SET status = 'complete', job_id = ?, updated_at = ? WHERE id = ? AND status = 'pending'",
+        )
+        .bind(job_id)
+        .bind(&now)
+        .bind(upload_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
             == 1;
         if !moved {
             return Ok(false);
@@ -258,6 +261,31 @@ impl MetadataStore for SqliteStore {
         .bind(message)
         .bind(iso(now_ms))
         .bind(upload_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn expired_uploads(&self, now_ms: i64, limit: u32) -> Result<Vec<UploadRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM uploads WHERE status = 'pending' AND expires_at_ms < ? ORDER BY expires_at_ms LIMIT ?",
+        )
+        .bind(now_ms)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::upload_from_row).collect()
+    }
+
+    async fn expire_upload(&self, upload_id: &str, message: &str, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE uploads SET status = 'failed', error_message = ?, updated_at = ?
+             WHERE id = ? AND status = 'pending' AND expires_at_ms < ?",
+        )
+        .bind(message)
+        .bind(iso(now_ms))
+        .bind(upload_id)
+        .bind(now_ms)
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -364,16 +392,21 @@ impl MetadataStore for SqliteStore {
         .bind(now_ms)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| JobRecord { id: r.get("id"), upload_id: r.get("upload_id"), attempts: r.get::<i64, _>("attempts") as u32 }))
+        Ok(row.map(|r| JobRecord {
+            id: r.get("id"),
+            upload_id: r.get("upload_id"),
+            attempts: r.get::<i64, _>("attempts") as u32,
+        }))
     }
 
     async fn extend_lease(&self, job_id: &str, worker: &str, lease_until_ms: i64) -> Result<bool> {
-        let done = sqlx::query("UPDATE jobs SET lease_until_ms = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")
-            .bind(lease_until_ms)
-            .bind(job_id)
-            .bind(worker)
-            .execute(&self.pool)
-            .await?;
+        let done =
+            sqlx::query("UPDATE jobs SET lease_until_ms = ? WHERE id = ? AND lease_owner = ? AND state = 'running'")
+                .bind(lease_until_ms)
+                .bind(job_id)
+                .bind(worker)
+                .execute(&self.pool)
+                .await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -403,9 +436,11 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn release_all_leases(&self) -> Result<u64> {
-        let done = sqlx::query("UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until_ms = NULL WHERE state = 'running'")
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until_ms = NULL WHERE state = 'running'",
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(done.rows_affected())
     }
 }

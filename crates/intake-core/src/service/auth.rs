@@ -33,7 +33,8 @@ impl KeySpec {
                 let (Some(key), Some(secret), Some(projects)) = (fields.next(), fields.next(), fields.next()) else {
                     return Err(format!("API key entry {entry:?} must be key:secret:projectId"));
                 };
-                let projects: Vec<String> = projects.split(';').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect();
+                let projects: Vec<String> =
+                    projects.split(';').map(str::trim).filter(|p| !p.is_empty()).map(String::from).collect();
                 if key.is_empty() || secret.is_empty() || projects.is_empty() {
                     return Err(format!("API key entry for {key:?} needs a key, a secret and at least one project"));
                 }
@@ -87,7 +88,11 @@ impl Authenticator {
                 projects: vec![format!("proj_{}", random_base62(22))],
             };
             meta.put_api_key(&spec.record()).await?;
-            created = Some(CreatedKey { api_key: spec.api_key.clone(), api_secret: spec.api_secret.clone(), project_id: spec.projects[0].clone() });
+            created = Some(CreatedKey {
+                api_key: spec.api_key.clone(),
+                api_secret: spec.api_secret.clone(),
+                project_id: spec.projects[0].clone(),
+            });
             stored = meta.api_keys().await?;
         }
         let keys = stored.into_iter().map(|k| (k.api_key.clone(), k)).collect();
@@ -97,7 +102,11 @@ impl Authenticator {
     /// Authenticates an `Authorization` header value and resolves the project: `project`
     /// when given (it must be one of the key's), else the key's default project.
     pub fn authenticate(&self, authorization: Option<&str>, project: Option<&str>) -> Result<Caller> {
-        let unauthenticated = |why: &str| Error::Unauthenticated(format!("{why}: send HTTP Basic credentials, your API key as the user and your API secret as the password"));
+        let unauthenticated = |why: &str| {
+            Error::Unauthenticated(format!(
+                "{why}: send HTTP Basic credentials, your API key as the user and your API secret as the password"
+            ))
+        };
         let header = authorization.ok_or_else(|| unauthenticated("no credentials"))?;
         let encoded = header
             .strip_prefix("Basic ")
@@ -108,7 +117,9 @@ impl Authenticator {
             .ok()
             .and_then(|b| String::from_utf8(b).ok())
             .ok_or_else(|| unauthenticated("the Basic credentials are not valid base64 text"))?;
-        let (key, secret) = decoded.split_once(':').ok_or_else(|| unauthenticated("the Basic credentials lack a ':' between key and secret"))?;
+        let (key, secret) = decoded
+            .split_once(':')
+            .ok_or_else(|| unauthenticated("the Basic credentials lack a ':' between key and secret"))?;
         let record = self.keys.get(key);
         // Hash even for unknown keys so timing does not reveal which keys exist.
         let presented = Sha256::digest(secret.as_bytes());
@@ -121,7 +132,11 @@ impl Authenticator {
         let project_id = match project {
             None | Some("") => record.projects[0].clone(),
             Some(p) if record.projects.iter().any(|own| own == p) => p.to_string(),
-            Some(p) => return Err(Error::Forbidden(format!("this API key does not belong to project {p:?}; use one of its projects or leave projectId out"))),
+            Some(p) => {
+                return Err(Error::Forbidden(format!(
+                    "this API key does not belong to project {p:?}; use one of its projects or leave projectId out"
+                )))
+            }
         };
         Ok(Caller { user_id: record.user_id.clone(), project_id })
     }

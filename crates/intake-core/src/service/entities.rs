@@ -98,17 +98,32 @@ impl Service {
     }
 
     /// Checks a file URL's signature and finds the file it grants.
-    pub async fn file_for_url(&self, entity_id: &str, expires: Option<&str>, signature: Option<&str>) -> Result<FileDownload> {
+    pub async fn file_for_url(
+        &self,
+        entity_id: &str,
+        expires: Option<&str>,
+        signature: Option<&str>,
+    ) -> Result<FileDownload> {
         let expires: i64 = expires.and_then(|e| e.parse().ok()).ok_or(SignatureError::Malformed)?;
         let signature = signature.ok_or(SignatureError::Malformed)?;
         self.signer.verify(Grant::ReadFile { entity_id }, expires, signature, chrono::Utc::now().timestamp())?;
         let gone = || Error::NotFound(format!("{entity_id:?} no longer exists"));
         if looks_like(IdKind::Asset, entity_id) {
             let a = self.meta.asset(entity_id).await?.ok_or_else(gone)?;
-            Ok(FileDownload { blob_key: a.blob_key, size: a.properties.size, mime_type: a.mime_type, file_name: a.file_name })
+            Ok(FileDownload {
+                blob_key: a.blob_key,
+                size: a.properties.size,
+                mime_type: a.mime_type,
+                file_name: a.file_name,
+            })
         } else if looks_like(IdKind::Model, entity_id) {
             let m = self.meta.model(entity_id).await?.ok_or_else(gone)?;
-            Ok(FileDownload { blob_key: m.blob_key, size: m.size, mime_type: "application/octet-stream".into(), file_name: m.file_name })
+            Ok(FileDownload {
+                blob_key: m.blob_key,
+                size: m.size,
+                mime_type: "application/octet-stream".into(),
+                file_name: m.file_name,
+            })
         } else {
             Err(gone())
         }
@@ -128,8 +143,12 @@ fn describe_weights(m: &ModelRecord) -> String {
         words.push(format!("{n} tensors"));
     }
     if let Some(p) = info["parameterCount"].as_u64() {
-        let dtypes = info["dtypes"].as_array().map(|d| d.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", ")).unwrap_or_default();
-        let params = if p >= 1_000_000 { format!("{:.1}M parameters", p as f64 / 1e6) } else { format!("{p} parameters") };
+        let dtypes = info["dtypes"]
+            .as_array()
+            .map(|d| d.iter().filter_map(|v| v.as_str()).collect::<Vec<_>>().join(", "))
+            .unwrap_or_default();
+        let params =
+            if p >= 1_000_000 { format!("{:.1}M parameters", p as f64 / 1e6) } else { format!("{p} parameters") };
         words.push(if dtypes.is_empty() { params } else { format!("{params} ({dtypes})") });
     }
     format!("Imported from {}: {}", m.file_name, words.join(", "))

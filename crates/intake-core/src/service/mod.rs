@@ -4,6 +4,7 @@
 
 pub mod auth;
 mod entities;
+mod expiry;
 mod parts;
 mod pipeline;
 mod uploads;
@@ -45,7 +46,11 @@ pub struct Service {
 
 impl Service {
     /// Builds the service; the signing secret comes from the metadata store.
-    pub async fn new(meta: Arc<dyn MetadataStore>, blobs: Arc<dyn BlobStore>, config: ServiceConfig) -> crate::Result<Self> {
+    pub async fn new(
+        meta: Arc<dyn MetadataStore>,
+        blobs: Arc<dyn BlobStore>,
+        config: ServiceConfig,
+    ) -> crate::Result<Self> {
         let signer = Signer::new(meta.signing_secret().await?);
         Ok(Self { meta, blobs, signer, config, jobs_waiting: Arc::new(Notify::new()) })
     }

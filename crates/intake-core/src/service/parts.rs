@@ -30,12 +30,27 @@ impl Service {
         if !looks_like(IdKind::Upload, req.upload_id) {
             return Err(SignatureError::Malformed.into());
         }
-        self.signer.verify(Grant::PutPart { upload_id: req.upload_id, part: number }, expires, signature, chrono::Utc::now().timestamp())?;
+        self.signer.verify(
+            Grant::PutPart { upload_id: req.upload_id, part: number },
+            expires,
+            signature,
+            chrono::Utc::now().timestamp(),
+        )?;
         let part = PartNumber::new(number).ok_or(SignatureError::Malformed)?;
 
-        let upload = self.meta.upload(req.upload_id).await?.ok_or_else(|| Error::NotFound(format!("no upload {:?}", req.upload_id)))?;
+        let upload = self
+            .meta
+            .upload(req.upload_id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("no upload {:?}", req.upload_id)))?;
+        if self.expire_if_due(&upload).await? {
+            return Err(Error::Conflict(self.expiry_message()));
+        }
         if upload.status != Status::Pending {
-            return Err(Error::Conflict(format!("upload {} is {}: it no longer accepts parts", upload.id, upload.status)));
+            return Err(Error::Conflict(format!(
+                "upload {} is {}: it no longer accepts parts",
+                upload.id, upload.status
+            )));
         }
         let (parts_count, file_size) = (upload.parts_count.unwrap_or(1), upload.file_size.unwrap_or(0));
         if number > parts_count {

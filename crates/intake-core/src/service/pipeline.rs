@@ -80,7 +80,11 @@ impl Service {
     /// transient failure (storage, database): the job runner retries it.
     pub async fn process_upload(&self, upload_id: &str) -> Result<ProcessOutcome> {
         loop {
-            let upload = self.meta.upload(upload_id).await?.ok_or_else(|| Error::internal(format!("job for missing upload {upload_id}")))?;
+            let upload = self
+                .meta
+                .upload(upload_id)
+                .await?
+                .ok_or_else(|| Error::internal(format!("job for missing upload {upload_id}")))?;
             match upload.status {
                 Status::Pending => return Ok(ProcessOutcome::NotReady),
                 Status::Imported | Status::Failed => return Ok(ProcessOutcome::Finished(upload.status)),
@@ -97,7 +101,10 @@ impl Service {
         let source = self.blobs.open(&upload.id).await?;
         if let Some(expected) = upload.file_size.filter(|_| upload.source == Source::Multipart) {
             if source.len() != expected {
-                let msg = format!("the stored file is {} bytes but fileSize announced {expected}; upload the file again", source.len());
+                let msg = format!(
+                    "the stored file is {} bytes but fileSize announced {expected}; upload the file again",
+                    source.len()
+                );
                 self.meta.fail_upload(&upload.id, &msg, now_ms()).await?;
                 return Ok(());
             }

@@ -15,14 +15,21 @@ use intake_api::{Source, Status, Upload, UploadPart};
 /// What a create call produced.
 #[derive(Debug)]
 pub enum CreateOutcome {
-    Created(Upload),
+    Created(Box<Upload>),
     /// `dryRun`: the body was valid; nothing was created.
-    DryRun { creative_units_cost: f64 },
+    DryRun {
+        creative_units_cost: f64,
+    },
 }
 
 impl Service {
     /// `POST /v1/uploads`.
-    pub async fn create_upload(&self, caller: &Caller, body: &serde_json::Value, dry_run: bool) -> Result<CreateOutcome> {
+    pub async fn create_upload(
+        &self,
+        caller: &Caller,
+        body: &serde_json::Value,
+        dry_run: bool,
+    ) -> Result<CreateOutcome> {
         let mode = parse_create_request(body).map_err(|e| Error::BadRequest(e.reason))?;
         let spec = match mode {
             CreateMode::Multipart(spec) => spec,
@@ -34,7 +41,7 @@ impl Service {
             return Ok(CreateOutcome::DryRun { creative_units_cost: 0.0 });
         }
         let record = self.new_multipart(caller, spec).await?;
-        Ok(CreateOutcome::Created(self.upload_to_wire(&record)?))
+        Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(&record)?)))
     }
 
     async fn new_multipart(&self, caller: &Caller, spec: MultipartSpec) -> Result<UploadRecord> {
@@ -88,7 +95,10 @@ impl Service {
 
     /// `GET /v1/uploads/{id}`: while pending, with freshly signed part URLs.
     pub async fn get_upload(&self, caller: &Caller, id: &str) -> Result<Upload> {
-        let record = self.owned_upload(caller, id).await?;
+        let mut record = self.owned_upload(caller, id).await?;
+        if self.expire_if_due(&record).await? {
+            record = self.owned_upload(caller, id).await?;
+        }
         self.upload_to_wire(&record)
     }
 
@@ -96,7 +106,10 @@ impl Service {
     /// whole file and enqueues processing; otherwise 400 with what is missing, and the
     /// upload stays pending. Calling it again returns the current state.
     pub async fn complete_upload(&self, caller: &Caller, id: &str) -> Result<Upload> {
-        let record = self.owned_upload(caller, id).await?;
+        let mut record = self.owned_upload(caller, id).await?;
+        if self.expire_if_due(&record).await? {
+            record = self.owned_upload(caller, id).await?;
+        }
         if record.status != Status::Pending || record.source != Source::Multipart {
             return self.upload_to_wire(&record);
         }
@@ -110,17 +123,15 @@ impl Service {
         if self.meta.complete_upload(&record.id, &job_id, now_ms()).await? {
             self.jobs_waiting.notify_one();
         }
-        let current = self.meta.upload(&record.id).await?.ok_or_else(|| Error::internal("upload vanished while completing"))?;
+        let current =
+            self.meta.upload(&record.id).await?.ok_or_else(|| Error::internal("upload vanished while completing"))?;
         self.upload_to_wire(&current)
     }
 
     /// The wire form of an upload; a pending multipart upload gets freshly signed part URLs.
     pub(crate) fn upload_to_wire(&self, u: &UploadRecord) -> Result<Upload> {
-        let parts = if u.status == Status::Pending && u.source == Source::Multipart {
-            Some(self.part_urls(u)?)
-        } else {
-            None
-        };
+        let parts =
+            if u.status == Status::Pending && u.source == Source::Multipart { Some(self.part_urls(u)?) } else { None };
         Ok(Upload {
             id: u.id.clone(),
             author_id: u.author_id.clone(),
@@ -158,7 +169,10 @@ impl Service {
                     Some(url) => url,
                     None => {
                         let signature = self.signer.sign(Grant::PutPart { upload_id: &u.id, part: number }, expires);
-                        format!("{}/parts/{}/{number}?expires={expires}&signature={signature}", self.config.public_url, u.id)
+                        format!(
+                            "{}/parts/{}/{number}?expires={expires}&signature={signature}",
+                            self.config.public_url, u.id
+                        )
                     }
                 };
                 Ok(UploadPart { number, url, expires: expires_iso.clone() })
@@ -181,7 +195,8 @@ pub(crate) fn check_parts(parts: &[PartInfo], parts_count: u32, file_size: u64) 
     }
     for p in parts.iter().filter(|p| p.number <= parts_count) {
         let number = PartNumber::new(p.number).expect("numbers listed are in range");
-        check_part(number, p.size, parts_count, file_size).map_err(|e| format!("{e}; PUT the part again with the right size, then complete again"))?;
+        check_part(number, p.size, parts_count, file_size)
+            .map_err(|e| format!("{e}; PUT the part again with the right size, then complete again"))?;
     }
     let total: u64 = parts.iter().filter(|p| p.number <= parts_count).map(|p| p.size).sum();
     if total != file_size {
@@ -202,7 +217,8 @@ fn describe_numbers(numbers: &[u32]) -> String {
             _ => runs.push((n, n)),
         }
     }
-    let shown: Vec<String> = runs.iter().take(20).map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
+    let shown: Vec<String> =
+        runs.iter().take(20).map(|&(a, b)| if a == b { a.to_string() } else { format!("{a}-{b}") }).collect();
     let more = if runs.len() > 20 { ", …" } else { "" };
     format!("{}{more}", shown.join(", "))
 }

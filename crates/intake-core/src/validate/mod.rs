@@ -312,28 +312,59 @@ pub fn validate(kind: Kind, src: &dyn ByteSource) -> Result<Findings, ValidateEr
     if size == 0 && kind != Kind::Asset {
         return Err(Rejection(format!("expected {}, found an empty file", expected(kind))).into());
     }
-    let format = sniff(src)?;
+    let sniffed = sniff(src)?;
+    // Sniffing sees only the brand; when the index sits at the end of the file a
+    // sound-only MP4 looks like a video. For kind audio, judge it by its sound track.
+    let format = if kind == Kind::Audio && matches!(sniffed, Format::Mp4 | Format::Mov) { Format::M4a } else { sniffed };
+    let mismatch = || Rejection(format!("expected {}, found {}", expected(kind), sniffed.described()));
     if !kind_accepts(kind, format) {
-        return Err(Rejection(format!("expected {}, found {}", expected(kind), format.described())).into());
+        return Err(mismatch().into());
     }
-    let inspection = if kind == Kind::Text {
-        text::inspect(Format::Text, src)
-    } else {
-        inspect(format, src)
-    };
+    let inspection = if kind == Kind::Text { text::inspect(Format::Text, src) } else { inspect(format, src) };
     let mut inspection = match inspection {
         Ok(i) => i,
+        Err(InspectError::Rejected(_)) if format != sniffed => return Err(mismatch().into()),
         Err(InspectError::Rejected(r)) => return Err(r.into()),
         Err(InspectError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
-            return Err(Rejection::corrupt(format, "it ends too early (truncated)").into())
+            return Err(Rejection::corrupt(format, "it ends too early (truncated)").into());
         }
         Err(InspectError::Io(e)) => return Err(e.into()),
     };
+    if kind == Kind::Model && format == Format::Zip {
+        require_weights_inside(src)?;
+    }
     inspection.properties.size = size;
     if inspection.properties.format.is_none() {
         inspection.properties.format = Some(format.name().to_string());
     }
     Ok(Findings { format, properties: inspection.properties, weights: inspection.weights })
+}
+
+/// File name endings that hold model weights inside a ZIP.
+const WEIGHTS_ENDINGS: [&str; 8] = [".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".onnx", ".pkl"];
+
+/// A ZIP uploaded as `kind: model` must hold at least one weights file.
+fn require_weights_inside(src: &dyn ByteSource) -> Result<(), ValidateError> {
+    let directory = match archive::read_central_directory(src, Format::Zip) {
+        Ok(d) => d,
+        Err(InspectError::Rejected(r)) => return Err(r.into()),
+        Err(InspectError::Io(e)) => return Err(e.into()),
+    };
+    let has_weights = directory.entries.iter().any(|e| {
+        let name = e.name.to_ascii_lowercase();
+        WEIGHTS_ENDINGS.iter().any(|ending| name.ends_with(ending))
+    });
+    if has_weights {
+        Ok(())
+    } else {
+        Err(Rejection(format!(
+            "expected {}, found a ZIP archive with no weights file in it (none of its {} files ends in {})",
+            expected(Kind::Model),
+            directory.entries.len(),
+            WEIGHTS_ENDINGS.join(", ")
+        ))
+        .into())
+    }
 }
 
 /// Errors of the per-family `inspect` functions.
@@ -369,5 +400,40 @@ fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, InspectEr
         Family::Archive => archive::inspect(format, src),
         Family::Text => text::inspect(format, src),
         Family::Document | Family::Unknown => Ok(Inspection::default()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_model_zip_must_hold_weights() {
+        let weights =
+            archive::testzip::write(&[archive::testzip::Entry::stored("unet/model.safetensors", b"{}")], None, false);
+        assert!(validate(Kind::Model, &weights).is_ok());
+        let documents =
+            archive::testzip::write(&[archive::testzip::Entry::stored("word/document.xml", b"<w/>")], None, false);
+        let err = validate(Kind::Model, &documents).unwrap_err().to_string();
+        assert!(err.contains("found a ZIP archive with no weights file in it"), "{err}");
+        // The same archive is fine as a plain asset.
+        assert!(validate(Kind::Asset, &documents).is_ok());
+    }
+
+    #[test]
+    fn an_mp4_uploaded_as_audio_is_judged_by_its_sound() {
+        let sound_only = include_bytes!("fixtures/audio_aac_only.mp4").to_vec();
+        let findings = validate(Kind::Audio, &sound_only).unwrap();
+        assert_eq!(findings.format, Format::M4a);
+        let video_only = include_bytes!("fixtures/video_h264_moov_end.mp4").to_vec();
+        let err = validate(Kind::Audio, &video_only).unwrap_err().to_string();
+        assert_eq!(err, "expected audio (WAV, MP3, FLAC, Ogg or M4A), found an MP4 video");
+    }
+
+    #[test]
+    fn empty_files_are_refused_except_as_assets() {
+        let empty: Vec<u8> = Vec::new();
+        assert!(validate(Kind::Image, &empty).unwrap_err().to_string().contains("found an empty file"));
+        assert_eq!(validate(Kind::Asset, &empty).unwrap().properties.size, 0);
     }
 }

@@ -27,27 +27,47 @@ pub async fn get(
             RangeSpec::Satisfiable(start, end) => Some((start, end)),
             RangeSpec::Ignored => None,
             RangeSpec::Unsatisfiable => {
-                let mut response = ApiError(Error::BadRequest(format!("the range {spec:?} lies outside the file's {} bytes", file.size))).into_response();
+                let mut response = ApiError(Error::BadRequest(format!(
+                    "the range {spec:?} lies outside the file's {} bytes",
+                    file.size
+                )))
+                .into_response();
                 *response.status_mut() = StatusCode::RANGE_NOT_SATISFIABLE;
-                response.headers_mut().insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes */{}", file.size)).expect("ascii"));
+                response.headers_mut().insert(
+                    header::CONTENT_RANGE,
+                    HeaderValue::from_str(&format!("bytes */{}", file.size)).expect("ascii"),
+                );
                 return Ok(response);
             }
         },
     };
     let (start, end) = range.unwrap_or((0, file.size));
-    let body = if method == Method::HEAD { Body::empty() } else { Body::from_stream(state.service.file_bytes(&file, start, end).await?) };
+    let body = if method == Method::HEAD {
+        Body::empty()
+    } else {
+        Body::from_stream(state.service.file_bytes(&file, start, end).await?)
+    };
     let mut response = Response::new(body);
     *response.status_mut() = if range.is_some() { StatusCode::PARTIAL_CONTENT } else { StatusCode::OK };
     let h = response.headers_mut();
     h.insert(header::CONTENT_LENGTH, HeaderValue::from(end - start));
     h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_str(&file.mime_type).unwrap_or(HeaderValue::from_static("application/octet-stream")));
-    h.insert(header::CONTENT_DISPOSITION, HeaderValue::from_str(&content_disposition(&file.file_name)).expect("encoded"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(&file.mime_type).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    h.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_str(&content_disposition(&file.file_name)).expect("encoded"),
+    );
     h.insert("x-content-type-options", HeaderValue::from_static("nosniff"));
     // Uploaded files never run as pages of this origin.
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static("sandbox; default-src 'none'"));
     if range.is_some() {
-        h.insert(header::CONTENT_RANGE, HeaderValue::from_str(&format!("bytes {start}-{}/{}", end - 1, file.size)).expect("ascii"));
+        h.insert(
+            header::CONTENT_RANGE,
+            HeaderValue::from_str(&format!("bytes {start}-{}/{}", end - 1, file.size)).expect("ascii"),
+        );
     }
     Ok(response)
 }
@@ -56,7 +76,13 @@ pub async fn get(
 fn content_disposition(name: &str) -> String {
     let encoded: String = name
         .bytes()
-        .map(|b| if b.is_ascii_alphanumeric() || b"-._~".contains(&b) { (b as char).to_string() } else { format!("%{b:02X}") })
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
         .collect();
     format!("inline; filename*=UTF-8''{encoded}")
 }

@@ -59,7 +59,8 @@ async fn with_trace_id(request: Request, next: Next) -> Response {
     let id = intake_core::domain::ids::random_base62(16);
     let span = tracing::info_span!("request", trace_id = %id, method = %request.method(), path = %request.uri().path());
     let started = std::time::Instant::now();
-    let mut response = TRACE_ID.scope(id.clone(), tracing::Instrument::instrument(next.run(request), span.clone())).await;
+    let mut response =
+        TRACE_ID.scope(id.clone(), tracing::Instrument::instrument(next.run(request), span.clone())).await;
     let _enter = span.enter();
     tracing::debug!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "served");
     if let Ok(value) = HeaderValue::from_str(&id) {

@@ -14,7 +14,12 @@ use intake_core::service::CreateOutcome;
 /// Scenario's status for a dry run's answer.
 const DRY_RUN_STATUS: u16 = 269;
 
-pub async fn create(State(state): State<AppState>, Authed(caller): Authed, QueryMap(query): QueryMap, body: Body) -> ApiResult<Response> {
+pub async fn create(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    QueryMap(query): QueryMap,
+    body: Body,
+) -> ApiResult<Response> {
     let dry_run = match query.get("dryRun").map(String::as_str) {
         None | Some("false") => false,
         Some("true") | Some("api") => true,
@@ -22,7 +27,7 @@ pub async fn create(State(state): State<AppState>, Authed(caller): Authed, Query
     };
     let body = json_body(body).await?;
     match state.service.create_upload(&caller, &body, dry_run).await? {
-        CreateOutcome::Created(upload) => Ok(Json(UploadResponse { upload }).into_response()),
+        CreateOutcome::Created(upload) => Ok(Json(UploadResponse { upload: *upload }).into_response()),
         CreateOutcome::DryRun { creative_units_cost } => {
             let status = StatusCode::from_u16(DRY_RUN_STATUS).expect("269 is a valid status");
             Ok((status, Json(DryRunResponse { creative_units_cost })).into_response())
@@ -30,12 +35,21 @@ pub async fn create(State(state): State<AppState>, Authed(caller): Authed, Query
     }
 }
 
-pub async fn retrieve(State(state): State<AppState>, Authed(caller): Authed, Path(id): Path<String>) -> ApiResult<Json<UploadResponse>> {
+pub async fn retrieve(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+) -> ApiResult<Json<UploadResponse>> {
     let upload = state.service.get_upload(&caller, &id).await?;
     Ok(Json(UploadResponse { upload }))
 }
 
-pub async fn action(State(state): State<AppState>, Authed(caller): Authed, Path(id): Path<String>, body: Body) -> ApiResult<Json<UploadResponse>> {
+pub async fn action(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    body: Body,
+) -> ApiResult<Json<UploadResponse>> {
     let body = json_body(body).await?;
     let action = match body.get("action") {
         Some(serde_json::Value::String(a)) => a.clone(),

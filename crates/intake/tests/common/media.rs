@@ -81,7 +81,7 @@ pub fn wav(rate: u32, seconds: u32) -> Vec<u8> {
     out.extend_from_slice(b"data");
     out.extend_from_slice(&data_len.to_le_bytes());
     for i in 0..samples {
-        let v: i16 = if (i * 440 / rate) % 2 == 0 { 8000 } else { -8000 };
+        let v: i16 = if (i * 440 / rate).is_multiple_of(2) { 8000 } else { -8000 };
         out.extend_from_slice(&v.to_le_bytes());
     }
     out
@@ -97,7 +97,20 @@ pub fn obj_cube() -> Vec<u8> {
             }
         }
     }
-    for f in [[1, 2, 4], [1, 4, 3], [5, 7, 8], [5, 8, 6], [1, 5, 6], [1, 6, 2], [3, 4, 8], [3, 8, 7], [1, 3, 7], [1, 7, 5], [2, 6, 8], [2, 8, 4]] {
+    for f in [
+        [1, 2, 4],
+        [1, 4, 3],
+        [5, 7, 8],
+        [5, 8, 6],
+        [1, 5, 6],
+        [1, 6, 2],
+        [3, 4, 8],
+        [3, 8, 7],
+        [1, 3, 7],
+        [1, 7, 5],
+        [2, 6, 8],
+        [2, 8, 4],
+    ] {
         s += &format!("f {} {} {}\n", f[0], f[1], f[2]);
     }
     s.into_bytes()
@@ -106,7 +119,7 @@ pub fn obj_cube() -> Vec<u8> {
 /// A valid safetensors file with one F32 tensor `w` of shape [2, 2].
 pub fn safetensors() -> Vec<u8> {
     let mut header = br#"{"w":{"dtype":"F32","shape":[2,2],"data_offsets":[0,16]}}"#.to_vec();
-    while header.len() % 8 != 0 {
+    while !header.len().is_multiple_of(8) {
         header.push(b' ');
     }
     let mut out = (header.len() as u64).to_le_bytes().to_vec();

@@ -95,7 +95,10 @@ impl TestServer {
 
     /// `complete` as alice.
     pub async fn complete(&self, id: &str) -> (u16, Value) {
-        send(self.alice(reqwest::Method::POST, &format!("/v1/uploads/{id}/action")).json(&json!({"action": "complete"}))).await
+        send(
+            self.alice(reqwest::Method::POST, &format!("/v1/uploads/{id}/action")).json(&json!({"action": "complete"})),
+        )
+        .await
     }
 
     /// PUTs raw bytes to a part URL; returns (status, etag header, body).
@@ -109,7 +112,14 @@ impl TestServer {
 
     /// Splits `file` into `parts` (all but the last `part_size` bytes), creates, PUTs every
     /// part and completes; returns the upload id.
-    pub async fn upload(&self, file_name: &str, content_type: &str, file: &[u8], part_size: usize, kind: &str) -> String {
+    pub async fn upload(
+        &self,
+        file_name: &str,
+        content_type: &str,
+        file: &[u8],
+        part_size: usize,
+        kind: &str,
+    ) -> String {
         let chunks: Vec<&[u8]> = if file.is_empty() { vec![file] } else { file.chunks(part_size).collect() };
         let upload = self.create_ok(file_name, content_type, file.len(), chunks.len(), kind).await;
         for (part, chunk) in upload["parts"].as_array().unwrap().iter().zip(chunks) {

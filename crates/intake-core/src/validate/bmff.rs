@@ -1,0 +1,970 @@
+//! ISO Base Media File Format (ISO/IEC 14496-12) files: MP4, QuickTime MOV and M4A.
+//!
+//! Sniffing reads the `ftyp` box (major and compatible brands): `qt  ` → MOV, `M4A `/`M4B `/
+//! `M4P ` → M4A, ISO/3GPP/DASH brands → MP4; HEIF/AVIF still-image brands are left alone.
+//! A brand-less QuickTime file starting with `moov`, `mdat`, `free`, `skip`, `wide` or
+//! `pnot` is a MOV. When the `moov` box lies in the first bytes, its tracks decide between
+//! video and sound: an ISO file with only a sound track is an M4A.
+//!
+//! Inspecting walks the top-level boxes by seeking (32-bit sizes, 64-bit `largesize`, size 0
+//! = to the end of the file), never reading `mdat`; a box that runs past the end of the file
+//! means the file is truncated. `moov` (wherever it is, often at the end) is required and read
+//! whole (at most [`MAX_MOOV`] bytes): `mvhd` gives the duration; each `trak` gives `tkhd`
+//! size, `mdia/hdlr` handler (`vide`/`soun`), `mdia/mdhd` time scale and duration, and from
+//! `minf/stbl`: the first `stsd` sample entry (codec, picture size, channels, sample rate,
+//! `esds` object type) and `stts` (frame count, frame rate). Fragmented files (`mvex`) have
+//! their `moof/traf/trun` sample counts and durations added up. Codecs are named as ffprobe
+//! names them: `h264`, `hevc`, `vp9`, `av1`, `aac`, `mp3`, `opus`, `alac`, ….
+//!
+//! MP4 and MOV need a video track; M4A needs a sound track. Edit lists are not applied.
+
+use super::{read_exact_at, read_up_to, ByteSource, Format, InspectError, Inspection, Rejection};
+use intake_api::AssetProperties;
+
+/// The largest `moov` box read into memory.
+pub const MAX_MOOV: u64 = 64 << 20;
+/// The most top-level boxes walked.
+const MAX_TOP_BOXES: usize = 100_000;
+/// The most bytes of `moof` boxes read to add up fragment durations.
+const MAX_MOOF_BYTES: u64 = 16 << 20;
+
+const ISO_BRANDS: &[&[u8; 4]] = &[
+    b"isom", b"iso2", b"iso3", b"iso4", b"iso5", b"iso6", b"iso7", b"iso8", b"iso9", b"mp41", b"mp42", b"mp71",
+    b"avc1", b"av01", b"dash", b"msdh", b"msix", b"cmfc", b"cmff", b"cmf2", b"3gp4", b"3gp5", b"3gp6", b"3gp7",
+    b"3gp8", b"3gp9", b"3g2a", b"3g2b", b"3g2c", b"3ge6", b"3ge7", b"3gg6", b"M4V ", b"M4VH", b"M4VP", b"f4v ",
+    b"XAVC", b"MSNV", b"NDAS", b"mmp4", b"dby1", b"CAEP",
+];
+const AUDIO_BRANDS: &[&[u8; 4]] = &[b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "];
+const IMAGE_BRANDS: &[&[u8; 4]] =
+    &[b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis", b"crx ", b"jpeg"];
+const QT_FIRST_BOXES: &[&[u8; 4]] = &[b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"];
+
+fn be16(b: &[u8]) -> u64 {
+    u64::from(u16::from_be_bytes([b[0], b[1]]))
+}
+fn be32(b: &[u8]) -> u64 {
+    u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+}
+fn be64(b: &[u8]) -> u64 {
+    u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+fn fourcc(b: &[u8]) -> [u8; 4] {
+    [b[0], b[1], b[2], b[3]]
+}
+fn name(t: &[u8; 4]) -> String {
+    t.iter().map(|&c| if c.is_ascii_graphic() || c == b' ' { c as char } else { '?' }).collect()
+}
+
+/// Recognises MP4, MOV and M4A from the first bytes.
+pub fn sniff(head: &[u8]) -> Option<Format> {
+    let by_brand = sniff_brands(head).or_else(|| sniff_quicktime(head))?;
+    // When `moov` is in the head, its tracks say whether this is sound only.
+    if by_brand != Format::M4a {
+        if let Some((video, audio)) = tracks_in_head(head) {
+            if !video && audio {
+                return Some(Format::M4a);
+            }
+        }
+    }
+    Some(by_brand)
+}
+
+fn sniff_brands(head: &[u8]) -> Option<Format> {
+    if head.len() < 16 || &head[4..8] != b"ftyp" {
+        return None;
+    }
+    let size = be32(&head[0..4]) as usize;
+    if size < 16 || !size.is_multiple_of(4) {
+        return None;
+    }
+    let major = fourcc(&head[8..12]);
+    let compatible: Vec<[u8; 4]> = head[16..size.min(head.len())].chunks_exact(4).map(fourcc).collect();
+    let has = |list: &[&[u8; 4]], b: &[u8; 4]| list.contains(&b);
+    let classify = |b: &[u8; 4]| -> Option<Format> {
+        if b == b"qt  " {
+            Some(Format::Mov)
+        } else if has(AUDIO_BRANDS, b) {
+            Some(Format::M4a)
+        } else if has(ISO_BRANDS, b) {
+            Some(Format::Mp4)
+        } else {
+            None
+        }
+    };
+    if has(IMAGE_BRANDS, &major) {
+        return None;
+    }
+    match classify(&major) {
+        Some(Format::Mp4) if compatible.iter().any(|b| has(AUDIO_BRANDS, b)) => Some(Format::M4a),
+        Some(f) => Some(f),
+        None => {
+            if compatible.iter().any(|b| has(IMAGE_BRANDS, b)) {
+                return None;
+            }
+            let found: Vec<Format> = compatible.iter().filter_map(classify).collect();
+            [Format::Mov, Format::M4a, Format::Mp4].into_iter().find(|f| found.contains(f))
+        }
+    }
+}
+
+/// A brand-less QuickTime file: a chain of known top-level boxes from byte 0.
+fn sniff_quicktime(head: &[u8]) -> Option<Format> {
+    let mut pos = 0usize;
+    for _ in 0..4 {
+        if pos + 16 > head.len() {
+            return (pos > 0).then_some(Format::Mov);
+        }
+        let size = be32(&head[pos..pos + 4]);
+        let kind = fourcc(&head[pos + 4..pos + 8]);
+        if !QT_FIRST_BOXES.iter().any(|b| **b == kind) {
+            return (pos > 0 && (&kind == b"ftyp" || &kind == b"uuid")).then_some(Format::Mov);
+        }
+        match &kind {
+            b"moov" => {
+                return (size >= 16 && matches!(&head[pos + 12..pos + 16], b"mvhd" | b"cmov")).then_some(Format::Mov)
+            }
+            b"mdat" => {
+                let printable = head[pos..pos + 4].iter().all(|c| c.is_ascii_graphic() || *c == b' ');
+                return (!printable && (size == 0 || size == 1 || size >= 8)).then_some(Format::Mov);
+            }
+            _ => {
+                if !(8..1 << 20).contains(&size) {
+                    return None;
+                }
+                pos += size as usize;
+            }
+        }
+    }
+    None
+}
+
+/// `(has video, has sound)` when a complete `moov` box lies in `head`.
+fn tracks_in_head(head: &[u8]) -> Option<(bool, bool)> {
+    // Top-level boxes up to the first one that does not end inside the head.
+    let mut pos = 0usize;
+    let moov = loop {
+        let hdr = head.get(pos..pos + 8)?;
+        let size = be32(&hdr[0..4]) as usize;
+        if size < 8 || size > head.len() - pos {
+            return None;
+        }
+        if &hdr[4..8] == b"moov" {
+            break &head[pos + 8..pos + size];
+        }
+        pos += size;
+    };
+    let (mut video, mut audio) = (false, false);
+    for (t, trak) in boxes(moov).ok()? {
+        if &t != b"trak" {
+            continue;
+        }
+        let handler = child(trak, b"mdia").ok()?.and_then(|m| child(m, b"hdlr").ok().flatten());
+        match handler.filter(|h| h.len() >= 12).map(|h| fourcc(&h[8..12])) {
+            Some(h) if &h == b"vide" => video = true,
+            Some(h) if &h == b"soun" => audio = true,
+            _ => {}
+        }
+    }
+    Some((video, audio))
+}
+
+/// A box type and body.
+type BoxRef<'a> = ([u8; 4], &'a [u8]);
+
+/// The boxes in `data` as `(type, body)`; a box that runs past `data` is an error.
+fn boxes(data: &[u8]) -> Result<Vec<BoxRef<'_>>, String> {
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while pos < data.len() {
+        if data.len() - pos < 8 {
+            return Err(format!("{} stray bytes after its last box", data.len() - pos));
+        }
+        let size32 = be32(&data[pos..pos + 4]);
+        let kind = fourcc(&data[pos + 4..pos + 8]);
+        let (size, header) = match size32 {
+            0 => ((data.len() - pos) as u64, 8),
+            1 => {
+                if data.len() - pos < 16 {
+                    return Err(format!("its '{}' box runs past the end of its parent", name(&kind)));
+                }
+                (be64(&data[pos + 8..pos + 16]), 16)
+            }
+            s => (s, 8),
+        };
+        if size < header {
+            return Err(format!("its '{}' box has an invalid size", name(&kind)));
+        }
+        if size > (data.len() - pos) as u64 {
+            return Err(format!("its '{}' box runs past the end of its parent", name(&kind)));
+        }
+        let size = size as usize;
+        out.push((kind, &data[pos + header as usize..pos + size]));
+        pos += size;
+    }
+    Ok(out)
+}
+
+/// The first child box of type `kind`.
+fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> {
+    Ok(boxes(data)?.into_iter().find(|(t, _)| t == kind).map(|(_, b)| b))
+}
+
+/// Parses a file already sniffed as MP4, MOV or M4A.
+pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, InspectError> {
+    let corrupt = |what: String| InspectError::from(Rejection::corrupt(format, what));
+    let total = src.len();
+
+    // Top-level boxes, by seeking from header to header.
+    let mut pos = 0u64;
+    let mut moov = None;
+    let mut mdat = false;
+    let mut moofs = Vec::new();
+    let mut walked = 0usize;
+    while pos < total {
+        walked += 1;
+        if walked > MAX_TOP_BOXES {
+            return Err(corrupt(format!("it has more than {MAX_TOP_BOXES} top-level boxes")));
+        }
+        let hdr = read_up_to(src, pos, 16)?;
+        if hdr.len() < 8 {
+            if hdr.iter().all(|&b| b == 0) {
+                break; // zero padding at the very end
+            }
+            return Err(corrupt(format!("it ends with {} stray bytes after its last box", hdr.len())));
+        }
+        let size32 = be32(&hdr[0..4]);
+        let kind = fourcc(&hdr[4..8]);
+        if !kind.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
+            return Err(corrupt(format!("it has an unreadable box at byte {pos}")));
+        }
+        let (size, header) = match size32 {
+            0 => (total - pos, 8),
+            1 if hdr.len() < 16 => {
+                return Err(corrupt(format!("its '{}' box header is cut short (truncated)", name(&kind))))
+            }
+            1 => (be64(&hdr[8..16]), 16),
+            s => (s, 8),
+        };
+        if size < header {
+            return Err(corrupt(format!("its '{}' box at byte {pos} has an invalid size", name(&kind))));
+        }
+        let end = pos
+            .checked_add(size)
+            .filter(|&e| e <= total)
+            .ok_or_else(|| corrupt(format!("its '{}' box runs past the end of the file (truncated)", name(&kind))))?;
+        match &kind {
+            b"moov" if moov.is_none() => moov = Some((pos + header, end)),
+            b"mdat" => mdat = true,
+            b"moof" if moofs.len() < MAX_TOP_BOXES => moofs.push((pos + header, end)),
+            _ => {}
+        }
+        pos = end;
+    }
+    let Some((moov_start, moov_end)) = moov else {
+        return Err(corrupt("no moov box: the file is incomplete or not finalized".into()));
+    };
+    if !mdat {
+        return Err(corrupt("no mdat box: the file holds no media data".into()));
+    }
+    if moov_end - moov_start > MAX_MOOV {
+        return Err(Rejection(format!(
+            "the file's index (moov box) is {} MiB, more than intake reads ({} MiB)",
+            (moov_end - moov_start) >> 20,
+            MAX_MOOV >> 20
+        ))
+        .into());
+    }
+    let mut moov = vec![0u8; (moov_end - moov_start) as usize];
+    read_exact_at(src, moov_start, &mut moov)?;
+    let mut movie = parse_moov(&moov).map_err(corrupt)?;
+
+    // Fragments: add up the samples of each track.
+    if movie.fragmented {
+        let mut budget = MAX_MOOF_BYTES;
+        for (start, end) in moofs {
+            let len = end - start;
+            if len > budget {
+                break;
+            }
+            budget -= len;
+            let mut moof = vec![0u8; len as usize];
+            read_exact_at(src, start, &mut moof)?;
+            add_fragment(&mut movie, &moof).map_err(corrupt)?;
+        }
+    }
+    properties(format, &movie, total).map(|properties| Inspection { properties, weights: None })
+}
+
+#[derive(Debug, Default)]
+struct Movie {
+    timescale: u64,
+    duration: u64,
+    fragment_duration: u64,
+    fragmented: bool,
+    tracks: Vec<Track>,
+}
+
+#[derive(Debug, Default)]
+struct Track {
+    id: u64,
+    handler: [u8; 4],
+    width: u64,
+    height: u64,
+    timescale: u64,
+    duration: u64,
+    codec: Option<String>,
+    channels: Option<u64>,
+    sample_rate: Option<u64>,
+    samples: u64,
+    /// Σ count × delta of `stts`, plus fragment durations, in `timescale` units.
+    sample_ticks: u64,
+    /// `stts` has one entry: every sample lasts `delta`.
+    constant_delta: Option<u64>,
+    default_duration: u64,
+}
+
+fn parse_moov(moov: &[u8]) -> Result<Movie, String> {
+    let mut movie = Movie::default();
+    let mut seen_mvhd = false;
+    for (kind, body) in boxes(moov)? {
+        match &kind {
+            b"mvhd" if !seen_mvhd => {
+                seen_mvhd = true;
+                let (ts, dur) = time_fields(body).ok_or("its movie header (mvhd) is too short")?;
+                movie.timescale = ts;
+                movie.duration = dur;
+            }
+            b"trak" => movie.tracks.push(parse_trak(body)?),
+            b"mvex" => {
+                movie.fragmented = true;
+                for (k, b) in boxes(body)? {
+                    if &k == b"mehd" && b.len() >= 8 {
+                        movie.fragment_duration =
+                            if b[0] == 1 && b.len() >= 12 { be64(&b[4..12]) } else { be32(&b[4..8]) };
+                    } else if &k == b"trex" && b.len() >= 16 {
+                        let id = be32(&b[4..8]);
+                        if let Some(t) = movie.tracks.iter_mut().find(|t| t.id == id) {
+                            t.default_duration = be32(&b[12..16]);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    if !seen_mvhd {
+        return Err("its moov box has no movie header (mvhd)".into());
+    }
+    Ok(movie)
+}
+
+/// `(timescale, duration)` of an `mvhd` or `mdhd` body (versions 0 and 1).
+fn time_fields(b: &[u8]) -> Option<(u64, u64)> {
+    let (ts, dur) = if b.first()? == &1 {
+        (be32(b.get(20..24)?), be64(b.get(24..32)?))
+    } else {
+        (be32(b.get(12..16)?), be32(b.get(16..20)?))
+    };
+    // All ones: duration unknown.
+    let unknown = dur == u64::MAX || (b[0] != 1 && dur == u64::from(u32::MAX));
+    Some((ts, if unknown { 0 } else { dur }))
+}
+
+fn parse_trak(trak: &[u8]) -> Result<Track, String> {
+    let mut t = Track::default();
+    let tkhd = child(trak, b"tkhd")?.ok_or("a track has no header (tkhd)")?;
+    let v1 = tkhd.first() == Some(&1);
+    let (id_at, size_at) = if v1 { (20, 88) } else { (12, 76) };
+    if tkhd.len() < size_at + 8 {
+        return Err("a track header (tkhd) is too short".into());
+    }
+    t.id = be32(&tkhd[id_at..id_at + 4]);
+    t.width = be32(&tkhd[size_at..size_at + 4]) >> 16;
+    t.height = be32(&tkhd[size_at + 4..size_at + 8]) >> 16;
+
+    let Some(mdia) = child(trak, b"mdia")? else { return Ok(t) };
+    if let Some(hdlr) = child(mdia, b"hdlr")? {
+        if hdlr.len() >= 12 {
+            t.handler = fourcc(&hdlr[8..12]);
+        }
+    }
+    if let Some(mdhd) = child(mdia, b"mdhd")? {
+        let (ts, dur) = time_fields(mdhd).ok_or("a media header (mdhd) is too short")?;
+        t.timescale = ts;
+        t.duration = dur;
+    }
+    let stbl = match child(mdia, b"minf")? {
+        Some(minf) => child(minf, b"stbl")?,
+        None => None,
+    };
+    let Some(stbl) = stbl else { return Ok(t) };
+    if let Some(stsd) = child(stbl, b"stsd")? {
+        if stsd.len() >= 8 && be32(&stsd[4..8]) > 0 {
+            let entries = boxes(&stsd[8..])?;
+            let (fmt, entry) = entries.first().ok_or("a sample description (stsd) is empty")?;
+            sample_entry(&mut t, fmt, entry);
+        }
+    }
+    if let Some(stts) = child(stbl, b"stts")? {
+        if stts.len() < 8 {
+            return Err("a sample time table (stts) is too short".into());
+        }
+        let count = be32(&stts[4..8]) as usize;
+        if count.saturating_mul(8) > stts.len() - 8 {
+            return Err("a sample time table (stts) is cut short".into());
+        }
+        for e in stts[8..8 + count * 8].chunks_exact(8) {
+            let (n, delta) = (be32(&e[0..4]), be32(&e[4..8]));
+            t.samples = t.samples.saturating_add(n);
+            t.sample_ticks = t.sample_ticks.saturating_add(n.saturating_mul(delta));
+        }
+        if count == 1 {
+            t.constant_delta = Some(be32(&stts[12..16]));
+        }
+    }
+    Ok(t)
+}
+
+/// Reads the first sample entry of `stsd`: codec, picture size, channels, sample rate.
+fn sample_entry(t: &mut Track, fmt: &[u8; 4], e: &[u8]) {
+    let mut codec = codec_name(fmt);
+    match &t.handler {
+        b"vide" if e.len() >= 28 && (t.width == 0 || t.height == 0) => {
+            t.width = be16(&e[24..26]);
+            t.height = be16(&e[26..28]);
+        }
+        b"soun" if e.len() >= 28 => {
+            let version = be16(&e[8..10]);
+            let (channels, rate, children_at) = match version {
+                2 if e.len() >= 64 => {
+                    let rate = f64::from_bits(be64(&e[32..40]));
+                    let rate = if rate.is_finite() && rate > 0.0 && rate < 1e7 { rate.round() as u64 } else { 0 };
+                    (be32(&e[40..44]), rate, 64)
+                }
+                1 => (be16(&e[16..18]), be32(&e[24..28]) >> 16, 44),
+                _ => (be16(&e[16..18]), be32(&e[24..28]) >> 16, 28),
+            };
+            t.channels = (channels > 0).then_some(channels);
+            t.sample_rate = if rate > 0 { Some(rate) } else { (t.timescale > 0).then_some(t.timescale) };
+            if fmt == b"mp4a" {
+                let esds = e.get(children_at..).and_then(|c| child(c, b"esds").ok().flatten());
+                if let Some((name, channels)) = esds.and_then(esds_codec) {
+                    codec = name.to_string();
+                    t.channels = channels.or(t.channels);
+                }
+            }
+        }
+        _ => {}
+    }
+    t.codec = Some(codec);
+}
+
+/// Steps over a descriptor tag and its length (1 to 4 bytes of 7 bits); true if the tag is `want`.
+fn descriptor(d: &mut &[u8], want: u8) -> Option<()> {
+    let tag = *d.first()?;
+    let mut i = 1;
+    for _ in 0..4 {
+        let b = *d.get(i)?;
+        i += 1;
+        if b & 0x80 == 0 {
+            break;
+        }
+    }
+    *d = d.get(i..)?;
+    (tag == want).then_some(())
+}
+
+/// The codec an `esds` box's decoder configuration names, and the channel count of its
+/// AAC AudioSpecificConfig (the sample entry of an MP4 always says 2).
+fn esds_codec(esds: &[u8]) -> Option<(&'static str, Option<u64>)> {
+    let mut d = esds.get(4..)?;
+    descriptor(&mut d, 0x03)?;
+    let flags = *d.get(2)?;
+    let mut skip = 3;
+    if flags & 0x80 != 0 {
+        skip += 2;
+    }
+    if flags & 0x40 != 0 {
+        skip += 1 + usize::from(*d.get(skip)?);
+    }
+    if flags & 0x20 != 0 {
+        skip += 2;
+    }
+    d = d.get(skip..)?;
+    descriptor(&mut d, 0x04)?;
+    let codec = match *d.first()? {
+        0x40 | 0x66 | 0x67 | 0x68 => "aac",
+        0x69 | 0x6B => "mp3",
+        0xA5 => "ac3",
+        0xA6 => "eac3",
+        0xA9 => "dts",
+        0xAD => "opus",
+        0xDD => "vorbis",
+        _ => return None,
+    };
+    let mut channels = None;
+    if codec == "aac" {
+        let mut asc = d.get(13..).unwrap_or_default();
+        if descriptor(&mut asc, 0x05).is_some() {
+            channels = aac_channels(asc);
+        }
+    }
+    Some((codec, channels))
+}
+
+/// The channel count of an AAC AudioSpecificConfig (None when a program config element
+/// defines it).
+fn aac_channels(asc: &[u8]) -> Option<u64> {
+    let mut bits = 0u64;
+    for (i, &b) in asc.iter().take(8).enumerate() {
+        bits |= u64::from(b) << (56 - 8 * i);
+    }
+    let mut at = 0;
+    let mut take = |n: u32| {
+        let v = (bits << at) >> (64 - n);
+        at += n;
+        v
+    };
+    if take(5) == 31 {
+        take(6);
+    }
+    if take(4) == 15 {
+        take(24);
+    }
+    match take(4) {
+        c @ 1..=6 => Some(c),
+        7 => Some(8),
+        _ => None,
+    }
+}
+
+/// The ffprobe name of a sample entry four-cc (the four-cc itself when unknown).
+fn codec_name(fmt: &[u8; 4]) -> String {
+    let known = match fmt {
+        b"avc1" | b"avc2" | b"avc3" | b"avc4" => "h264",
+        b"hvc1" | b"hev1" | b"dvh1" | b"dvhe" => "hevc",
+        b"vp08" => "vp8",
+        b"vp09" => "vp9",
+        b"av01" => "av1",
+        b"mp4v" => "mpeg4",
+        b"jpeg" | b"mjpa" | b"mjpb" => "mjpeg",
+        b"apcn" | b"apch" | b"apcs" | b"apco" | b"ap4h" | b"ap4x" => "prores",
+        b"s263" | b"h263" => "h263",
+        b"mp4a" => "aac",
+        b".mp3" | b"ms\0U" => "mp3",
+        b"Opus" => "opus",
+        b"fLaC" => "flac",
+        b"alac" => "alac",
+        b"ac-3" => "ac3",
+        b"ec-3" => "eac3",
+        b"samr" => "amr_nb",
+        b"sawb" => "amr_wb",
+        b"sowt" => "pcm_s16le",
+        b"twos" => "pcm_s16be",
+        b"in24" => "pcm_s24be",
+        b"fl32" => "pcm_f32be",
+        b"lpcm" => "pcm",
+        _ => return name(fmt).trim().to_string(),
+    };
+    known.to_string()
+}
+
+/// Adds the samples of one `moof` box to the movie's tracks.
+fn add_fragment(movie: &mut Movie, moof: &[u8]) -> Result<(), String> {
+    for (kind, traf) in boxes(moof)? {
+        if &kind != b"traf" {
+            continue;
+        }
+        let children = boxes(traf)?;
+        let Some((_, tfhd)) = children.iter().find(|(t, _)| t == b"tfhd") else { continue };
+        if tfhd.len() < 8 {
+            return Err("a track fragment header (tfhd) is too short".into());
+        }
+        let flags = be32(&tfhd[0..4]) & 0xFF_FFFF;
+        let id = be32(&tfhd[4..8]);
+        let Some(track) = movie.tracks.iter_mut().find(|t| t.id == id) else { continue };
+        let mut at = 8;
+        if flags & 0x01 != 0 {
+            at += 8;
+        }
+        if flags & 0x02 != 0 {
+            at += 4;
+        }
+        let default = if flags & 0x08 != 0 {
+            be32(tfhd.get(at..at + 4).ok_or("a track fragment header (tfhd) is too short")?)
+        } else {
+            track.default_duration
+        };
+        for (_, trun) in children.iter().filter(|(t, _)| t == b"trun") {
+            if trun.len() < 8 {
+                return Err("a track run (trun) is too short".into());
+            }
+            let flags = be32(&trun[0..4]) & 0xFF_FFFF;
+            let count = be32(&trun[4..8]);
+            let mut at = 8 + if flags & 0x01 != 0 { 4 } else { 0 } + if flags & 0x04 != 0 { 4 } else { 0 };
+            let per_sample = [0x100, 0x200, 0x400, 0x800].iter().filter(|&&f| flags & f != 0).count() * 4;
+            if per_sample > 0 && (count as usize).saturating_mul(per_sample) > trun.len().saturating_sub(at) {
+                return Err("a track run (trun) is cut short".into());
+            }
+            track.samples = track.samples.saturating_add(count);
+            if flags & 0x100 != 0 {
+                for _ in 0..count {
+                    track.sample_ticks = track.sample_ticks.saturating_add(be32(&trun[at..at + 4]));
+                    at += per_sample;
+                }
+            } else {
+                track.sample_ticks = track.sample_ticks.saturating_add(count.saturating_mul(default));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn properties(format: Format, movie: &Movie, total: u64) -> Result<AssetProperties, InspectError> {
+    let seconds = |ticks: u64, scale: u64| (scale > 0 && ticks > 0).then(|| ticks as f64 / scale as f64);
+    let track_seconds = |t: &Track| {
+        let ticks = if movie.fragmented { t.sample_ticks } else { t.duration };
+        seconds(ticks, t.timescale)
+    };
+    let video = movie.tracks.iter().find(|t| &t.handler == b"vide");
+    let audio = movie.tracks.iter().find(|t| &t.handler == b"soun");
+
+    let mut p = AssetProperties::default();
+    let mut duration = seconds(movie.duration, movie.timescale);
+    if movie.fragmented {
+        let longest = movie.tracks.iter().filter_map(track_seconds).fold(0.0, f64::max);
+        let declared = seconds(movie.fragment_duration, movie.timescale).unwrap_or(0.0);
+        duration = Some(duration.unwrap_or(0.0).max(longest).max(declared)).filter(|&d| d > 0.0);
+    } else if duration.is_none() {
+        duration = movie.tracks.iter().filter_map(track_seconds).reduce(f64::max);
+    }
+    p.duration = duration;
+    p.bitrate = duration.map(|d| (total as f64 * 8.0 / d).round() as u64);
+
+    if let Some(a) = audio {
+        p.channels = a.channels;
+        p.sample_rate = a.sample_rate;
+        p.codec_name = a.codec.clone();
+    }
+    match format {
+        Format::M4a => {
+            if audio.is_none() {
+                return Err(Rejection(format!("the file is {} but has no sound track", format.described())).into());
+            }
+        }
+        _ => {
+            let Some(v) = video else {
+                let only = if audio.is_some() { " (it holds only sound)" } else { "" };
+                return Err(
+                    Rejection(format!("the file is {} but has no video track{only}", format.described())).into()
+                );
+            };
+            if v.width == 0 || v.height == 0 {
+                return Err(Rejection::corrupt(format, "its video track has no picture size").into());
+            }
+            p.width = Some(v.width);
+            p.height = Some(v.height);
+            p.codec_name = v.codec.clone();
+            p.nb_frames = (v.samples > 0).then_some(v.samples);
+            p.frame_rate = match (v.constant_delta, track_seconds(v)) {
+                (Some(delta), _) if delta > 0 && v.timescale > 0 && !movie.fragmented => {
+                    Some(v.timescale as f64 / delta as f64)
+                }
+                (_, Some(secs)) if v.samples > 0 => Some(v.samples as f64 / secs),
+                _ => None,
+            };
+        }
+    }
+    Ok(p)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::{validate, CountingSource, Findings, ValidateError, SNIFF_LEN};
+    use super::*;
+    use intake_api::Kind;
+
+    const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/validate/fixtures/");
+
+    fn fixture(name: &str) -> Vec<u8> {
+        std::fs::read(format!("{FIX}{name}")).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
+    }
+
+    fn ok(kind: Kind, bytes: &[u8]) -> Findings {
+        validate(kind, &bytes.to_vec()).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    fn err(kind: Kind, bytes: &[u8]) -> String {
+        match validate(kind, &bytes.to_vec()) {
+            Err(ValidateError::Rejected(r)) => r.0,
+            other => panic!("expected a rejection, got {other:?}"),
+        }
+    }
+
+    fn near(a: Option<f64>, b: f64) -> bool {
+        a.is_some_and(|a| (a - b).abs() < 0.01)
+    }
+
+    /// Where the top-level box `kind` starts.
+    fn box_at(bytes: &[u8], kind: &[u8; 4]) -> usize {
+        let mut pos = 0;
+        while pos + 8 <= bytes.len() {
+            if &bytes[pos + 4..pos + 8] == kind {
+                return pos;
+            }
+            pos += be32(&bytes[pos..pos + 4]) as usize;
+        }
+        panic!("no {kind:?} box");
+    }
+
+    fn find(bytes: &[u8], what: &[u8]) -> usize {
+        bytes.windows(what.len()).position(|w| w == what).unwrap()
+    }
+
+    fn assert_tiny_h264(found: &Findings, format: Format) {
+        let p = &found.properties;
+        assert_eq!(found.format, format);
+        assert_eq!((p.width, p.height), (Some(64), Some(48)));
+        assert_eq!(p.codec_name.as_deref(), Some("h264"));
+        assert!(near(p.duration, 1.0), "{:?}", p.duration);
+        assert!(near(p.frame_rate, 10.0), "{:?}", p.frame_rate);
+        assert_eq!(p.nb_frames, Some(10));
+        assert_eq!(p.bitrate, Some(p.size * 8));
+        assert_eq!(p.format.as_deref(), Some(format.name()));
+    }
+
+    #[test]
+    fn sniffs_brands() {
+        assert_eq!(sniff(&fixture("video_h264_moov_end.mp4")), Some(Format::Mp4));
+        assert_eq!(sniff(&fixture("video_h264_faststart.mp4")), Some(Format::Mp4));
+        assert_eq!(sniff(&fixture("video_h264_fragmented.mp4")), Some(Format::Mp4));
+        assert_eq!(sniff(&fixture("video_h264.mov")), Some(Format::Mov));
+        assert_eq!(sniff(&fixture("audio_aac_stereo.m4a")), Some(Format::M4a));
+        // ISO brand, but the whole file (moov included) is in the head: only sound.
+        assert_eq!(sniff(&fixture("audio_aac_only.mp4")), Some(Format::M4a));
+        // Moov beyond the head: the brand is all the head tells.
+        assert_eq!(sniff(&sound_only_moov_far()[..SNIFF_LEN]), Some(Format::Mp4));
+        let mut heic = b"\0\0\0\x18ftypheic\0\0\0\0mif1heic".to_vec();
+        heic.extend_from_slice(&[0; 16]);
+        assert_eq!(sniff(&heic), None);
+        let mut avif = b"\0\0\0\x1cftypavif\0\0\0\0avifmif1miaf".to_vec();
+        avif.extend_from_slice(&[0; 16]);
+        assert_eq!(sniff(&avif), None);
+        let mut m4a_compat = b"\0\0\0\x18ftypmp42\0\0\0\0isomM4A ".to_vec();
+        m4a_compat.extend_from_slice(&[0; 16]);
+        assert_eq!(sniff(&m4a_compat), Some(Format::M4a));
+        assert_eq!(sniff(b"The free software movement began in 1983."), None);
+        assert_eq!(sniff(b"\0\0\0\x08wide\0\0\x10\0mdat\0\0\0\0"), Some(Format::Mov));
+        assert_eq!(sniff(b"\0\0\0\x6cmoov\0\0\0\x64mvhd\0\0\0\0"), Some(Format::Mov));
+    }
+
+    #[test]
+    fn sniffs_sound_only_when_moov_is_in_head() {
+        // The sound-only MP4 rebuilt with its moov first ("faststart").
+        let mp4 = fixture("audio_aac_only.mp4");
+        let (moov_at, mdat_at) = (box_at(&mp4, b"moov"), box_at(&mp4, b"mdat"));
+        let moov = &mp4[moov_at..];
+        let mut fast = mp4[..mdat_at].to_vec();
+        fast.extend_from_slice(moov);
+        fast.extend_from_slice(&mp4[mdat_at..moov_at]);
+        assert_eq!(sniff(&fast), Some(Format::M4a));
+    }
+
+    #[test]
+    fn mp4_moov_at_end() {
+        let mp4 = fixture("video_h264_moov_end.mp4");
+        assert!(box_at(&mp4, b"moov") > box_at(&mp4, b"mdat"));
+        assert_tiny_h264(&ok(Kind::Video, &mp4), Format::Mp4);
+    }
+
+    #[test]
+    fn mp4_faststart() {
+        let mp4 = fixture("video_h264_faststart.mp4");
+        assert!(box_at(&mp4, b"moov") < box_at(&mp4, b"mdat"));
+        assert_tiny_h264(&ok(Kind::Video, &mp4), Format::Mp4);
+    }
+
+    #[test]
+    fn mov_valid() {
+        assert_tiny_h264(&ok(Kind::Video, &fixture("video_h264.mov")), Format::Mov);
+    }
+
+    #[test]
+    fn mov_with_sound() {
+        let found = ok(Kind::Video, &fixture("video_h264_aac.mov"));
+        assert_tiny_h264(&found, Format::Mov);
+        assert_eq!((found.properties.channels, found.properties.sample_rate), (Some(1), Some(8000)));
+    }
+
+    #[test]
+    fn fragmented_mp4() {
+        assert_tiny_h264(&ok(Kind::Video, &fixture("video_h264_fragmented.mp4")), Format::Mp4);
+    }
+
+    #[test]
+    fn m4a_valid() {
+        let found = ok(Kind::Audio, &fixture("audio_aac_stereo.m4a"));
+        let p = &found.properties;
+        assert_eq!(found.format, Format::M4a);
+        assert_eq!(p.codec_name.as_deref(), Some("aac"));
+        assert_eq!(p.channels, Some(2));
+        assert_eq!(p.sample_rate, Some(44100));
+        assert!(near(p.duration, 1.0), "{:?}", p.duration);
+        assert_eq!((p.width, p.height, p.frame_rate), (None, None, None));
+        assert!(p.bitrate.unwrap() > 30_000 && p.bitrate.unwrap() < 50_000);
+    }
+
+    /// The sound-only MP4 with 100 KiB more media data, so that its moov (at the end) lies
+    /// beyond the sniffed head.
+    fn sound_only_moov_far() -> Vec<u8> {
+        let mp4 = fixture("audio_aac_only.mp4");
+        let (mdat, moov) = (box_at(&mp4, b"mdat"), box_at(&mp4, b"moov"));
+        let mut far = mp4[..moov].to_vec();
+        far.resize(moov + (100 << 10), 0);
+        far[mdat..mdat + 4].copy_from_slice(&((moov - mdat + (100 << 10)) as u32).to_be_bytes());
+        far.extend_from_slice(&mp4[moov..]);
+        far
+    }
+
+    #[test]
+    fn sound_only_mp4() {
+        // Moov in the head: recognised as sound.
+        let found = ok(Kind::Audio, &fixture("audio_aac_only.mp4"));
+        assert_eq!(found.format, Format::M4a);
+        assert_eq!((found.properties.channels, found.properties.sample_rate), (Some(1), Some(44100)));
+        assert!(near(found.properties.duration, 1.0));
+        // Moov at the end of a larger file: taken for a video, refused as one.
+        assert_eq!(
+            err(Kind::Video, &sound_only_moov_far()),
+            "the file is an MP4 video but has no video track (it holds only sound)"
+        );
+    }
+
+    #[test]
+    fn m4a_needs_sound() {
+        let mut mp4 = fixture("video_h264_faststart.mp4");
+        mp4[8..12].copy_from_slice(b"M4A ");
+        assert_eq!(err(Kind::Audio, &mp4), "the file is an M4A audio file but has no sound track");
+    }
+
+    #[test]
+    fn truncated() {
+        for name in ["video_h264_moov_end.mp4", "video_h264_faststart.mp4", "video_h264.mov", "audio_aac_stereo.m4a"] {
+            let file = fixture(name);
+            let kind = if name.ends_with("m4a") { Kind::Audio } else { Kind::Video };
+            for cut in [file.len() - 1, file.len() - 100, file.len() / 2, 30] {
+                let msg = err(kind, &file[..cut]);
+                assert!(msg.contains("truncated") || msg.contains("no moov box"), "{name} cut at {cut}: {msg}");
+            }
+        }
+        let mp4 = fixture("video_h264_faststart.mp4");
+        let moov_at = box_at(&mp4, b"moov");
+        let msg = err(Kind::Video, &mp4[..mp4.len() - 10]);
+        assert!(msg.ends_with("its 'mdat' box runs past the end of the file (truncated)"), "{msg}");
+        // Moov at the end, cut before it: the recording was never finalized.
+        let mp4 = fixture("video_h264_moov_end.mp4");
+        let moov_at_end = box_at(&mp4, b"moov");
+        assert!(moov_at < moov_at_end);
+        assert_eq!(
+            err(Kind::Video, &mp4[..moov_at_end]),
+            "the file looks like an MP4 video but is damaged: no moov box: the file is incomplete or not finalized"
+        );
+    }
+
+    #[test]
+    fn corrupted() {
+        // A child box inside moov with a size that overruns its parent.
+        let mut mp4 = fixture("video_h264_faststart.mp4");
+        let tkhd = find(&mp4, b"tkhd") - 4;
+        mp4[tkhd..tkhd + 4].copy_from_slice(&0x0FFF_FFFFu32.to_be_bytes());
+        let msg = err(Kind::Video, &mp4);
+        assert!(msg.contains("'tkhd' box runs past the end of its parent"), "{msg}");
+        // A top-level box with an impossible size.
+        let mut mp4 = fixture("video_h264_moov_end.mp4");
+        let free = box_at(&mp4, b"free");
+        mp4[free..free + 4].copy_from_slice(&3u32.to_be_bytes());
+        assert!(err(Kind::Video, &mp4).contains("invalid size"));
+        // Junk in place of a box header.
+        let mut mov = fixture("video_h264.mov");
+        let mdat = box_at(&mov, b"mdat");
+        mov[mdat + 4..mdat + 8].copy_from_slice(&[0, 1, 2, 3]);
+        assert!(err(Kind::Video, &mov).contains("unreadable box"));
+        // No movie header.
+        let mut m4a = fixture("audio_aac_stereo.m4a");
+        let mvhd = find(&m4a, b"mvhd");
+        m4a[mvhd..mvhd + 4].copy_from_slice(b"xxxx");
+        assert!(err(Kind::Audio, &m4a).contains("no movie header"));
+    }
+
+    #[test]
+    fn large_file_reads_little() {
+        // Moov at the end, after a 32 MiB mdat (with a 64-bit largesize) that is never read.
+        let mp4 = fixture("video_h264_moov_end.mp4");
+        let (mdat, moov) = (box_at(&mp4, b"mdat"), box_at(&mp4, b"moov"));
+        let payload = &mp4[mdat + 8..moov];
+        let extra = 32usize << 20;
+        let mut big = mp4[..mdat].to_vec();
+        big.extend_from_slice(&1u32.to_be_bytes());
+        big.extend_from_slice(b"mdat");
+        big.extend_from_slice(&((16 + payload.len() + extra) as u64).to_be_bytes());
+        big.extend_from_slice(payload);
+        big.resize(big.len() + extra, 0);
+        big.extend_from_slice(&mp4[moov..]);
+        let counting = CountingSource::new(&big);
+        let found = inspect(Format::Mp4, &counting).unwrap_or_else(|_| panic!("rejected"));
+        assert_eq!(found.properties.width, Some(64));
+        assert!(counting.bytes_read() < 4096, "read {}", counting.bytes_read());
+        let expected = (big.len() as f64 * 8.0 / found.properties.duration.unwrap()).round() as u64;
+        assert_eq!(found.properties.bitrate, Some(expected));
+    }
+
+    #[test]
+    fn size_zero_box_runs_to_the_end() {
+        let mp4 = fixture("video_h264_faststart.mp4");
+        let mdat = box_at(&mp4, b"mdat");
+        let mut open = mp4.clone();
+        open[mdat..mdat + 4].copy_from_slice(&0u32.to_be_bytes());
+        open.extend_from_slice(&[7u8; 1000]);
+        assert_tiny_h264(&ok(Kind::Video, &open), Format::Mp4);
+    }
+
+    #[test]
+    fn kind_mismatch() {
+        assert_eq!(
+            err(Kind::Image, &fixture("video_h264_faststart.mp4")),
+            "expected an image (PNG, JPEG, WebP or GIF), found an MP4 video"
+        );
+        assert_eq!(
+            err(Kind::Audio, &fixture("video_h264.mov")),
+            "expected audio (WAV, MP3, FLAC, Ogg or M4A), found a QuickTime (MOV) video"
+        );
+        assert_eq!(
+            err(Kind::Video, &fixture("audio_aac_stereo.m4a")),
+            "expected a video (MP4, MOV, WebM or MKV), found an M4A audio file"
+        );
+    }
+
+    #[test]
+    fn hostile_inputs_do_not_panic() {
+        for name in ["video_h264_faststart.mp4", "video_h264_fragmented.mp4", "audio_aac_stereo.m4a", "video_h264.mov"]
+        {
+            let seed = fixture(name);
+            let format = sniff(&seed).unwrap();
+            for cut in (0..seed.len()).step_by(5) {
+                let _ = inspect(format, &seed[..cut].to_vec());
+                let _ = sniff(&seed[..cut]);
+            }
+            let mut state = 0x9E37_79B9u32;
+            for _ in 0..500 {
+                let mut bytes = seed.clone();
+                for _ in 0..3 {
+                    state = state.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    let at = (state as usize >> 3) % bytes.len();
+                    bytes[at] = (state >> 24) as u8;
+                }
+                let _ = sniff(&bytes);
+                let _ = inspect(format, &bytes);
+            }
+        }
+    }
+}
