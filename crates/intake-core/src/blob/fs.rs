@@ -164,6 +164,10 @@ impl BlobStore for FsStore {
                         break; // the writer failed; its error is reported below
                     }
                 }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    failure = Some(Error::Timeout(format!("the part's body stalled after {received} bytes: {e}")));
+                    break;
+                }
                 Err(e) => {
                     failure =
                         Some(Error::BodyAborted(format!("the part's body broke off after {received} bytes: {e}")));

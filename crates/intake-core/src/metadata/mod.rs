@@ -30,6 +30,8 @@ pub trait MetadataStore: Send + Sync {
     async fn insert_upload(&self, upload: &UploadRecord) -> Result<()>;
     /// The upload with this id, whoever owns it (callers check the owner).
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>>;
+    /// How many uploads `owner_id` has pending.
+    async fn count_pending_uploads(&self, owner_id: &str) -> Result<u64>;
     /// Moves a `pending` upload to `complete` and enqueues its processing job, in one
     /// transaction. `false` if the upload was no longer `pending`.
     async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool>;

@@ -204,6 +204,14 @@ impl MetadataStore for SqliteStore {
         row.as_ref().map(Self::upload_from_row).transpose()
     }
 
+    async fn count_pending_uploads(&self, owner_id: &str) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM uploads WHERE owner_id = ? AND status = 'pending'")
+            .bind(owner_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.get::<i64, _>("n") as u64)
+    }
+
     async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
         let now = iso(now_ms);

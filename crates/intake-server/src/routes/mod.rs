@@ -34,6 +34,9 @@ use tower_http::cors::CorsLayer;
 pub struct AppState {
     pub service: Arc<Service>,
     pub auth: Arc<Authenticator>,
+    pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
+    /// How long a part body may send nothing before it is cut off.
+    pub body_idle_timeout: std::time::Duration,
 }
 
 /// The whole HTTP surface.
