@@ -69,6 +69,7 @@ impl Application {
             auth: Arc::new(auth),
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst)),
             body_idle_timeout: config.body_idle_timeout,
+            metrics: Arc::new(crate::metrics::Metrics::default()),
         };
         Ok(Self { listener, local_addr, state, runner, created_key })
     }

@@ -13,6 +13,7 @@ mod app;
 mod config;
 mod error;
 mod extract;
+mod metrics;
 mod rate_limit;
 mod routes;
 

@@ -70,11 +70,21 @@ struct ServeArgs {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("INTAKE_LOG").unwrap_or_else(|_| "info".into()))
-        .init();
+    init_logging();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
+    }
+}
+
+/// Logs go to stderr (stdout carries the address and a first start's key): human-readable,
+/// or one JSON object a line with `INTAKE_LOG_FORMAT=json`. `INTAKE_LOG` filters them.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("INTAKE_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("INTAKE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
     }
 }
 

@@ -310,6 +310,26 @@ impl BlobStore for FsStore {
             _ => Ok(()),
         }
     }
+
+    async fn ping(&self) -> Result<()> {
+        self.probe().await
+    }
+}
+
+impl FsStore {
+    /// Writes, fsyncs and removes a small probe file: proves the disk accepts writes.
+    async fn probe(&self) -> Result<()> {
+        let probe = self.root.join(format!(".probe-{}", random_base62(8)));
+        tokio::task::spawn_blocking(move || -> io::Result<()> {
+            let mut f = std::fs::File::create(&probe)?;
+            f.write_all(b"ok")?;
+            f.sync_all()?;
+            std::fs::remove_file(&probe)
+        })
+        .await
+        .map_err(Error::internal)??;
+        Ok(())
+    }
 }
 
 /// Streams an async reader in [`READ_CHUNK`]-sized pieces.

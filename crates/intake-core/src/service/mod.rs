@@ -64,6 +64,12 @@ impl Service {
         &self.meta
     }
 
+    /// Checks that the database and the blob store both answer (for `/readyz`).
+    pub async fn check_ready(&self) -> crate::Result<()> {
+        self.meta.ping().await?;
+        self.blobs.ping().await
+    }
+
     /// Woken whenever a job is enqueued, so idle workers start at once.
     pub fn jobs_waiting(&self) -> &Arc<Notify> {
         &self.jobs_waiting

@@ -30,7 +30,15 @@ pub async fn put(
     };
     let stream =
         with_idle_timeout(body.into_data_stream().map_err(std::io::Error::other).boxed(), state.body_idle_timeout);
-    let part = state.service.put_part(request, stream).await?;
+    let started = std::time::Instant::now();
+    let part = match state.service.put_part(request, stream).await {
+        Ok(part) => part,
+        Err(e) => {
+            state.metrics.part_refused();
+            return Err(e.into());
+        }
+    };
+    state.metrics.part_stored(part.size, started.elapsed());
     let mut response = StatusCode::OK.into_response();
     if let Some(etag) = part.etag.and_then(|e| HeaderValue::from_str(&e).ok()) {
         response.headers_mut().insert(header::ETAG, etag);
