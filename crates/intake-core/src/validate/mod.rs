@@ -300,7 +300,8 @@ fn kind_accepts(kind: Kind, format: Format) -> bool {
         Kind::ThreeD => family == Family::Mesh,
         Kind::Model => matches!(family, Family::Weights | Family::Archive),
         // Any UTF-8 text, including JSON, glTF and OBJ; checked byte by byte in `inspect`.
-        Kind::Text => matches!(family, Family::Text) || matches!(format, Format::Gltf | Format::Obj),
+        // Unknown data is read as text too, so the reason names the first bad byte.
+        Kind::Text => matches!(family, Family::Text | Family::Unknown) || matches!(format, Format::Gltf | Format::Obj),
         Kind::Asset => true,
     }
 }

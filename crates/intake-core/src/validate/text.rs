@@ -406,7 +406,8 @@ mod tests {
             err,
             "expected model weights (safetensors, ckpt/pt/bin, GGUF or a ZIP of them), found a JSON document"
         );
+        // Unknown binary data uploaded as text is read as text, so the reason names the byte.
         let err = validate(Kind::Text, &vec![0u8, 1, 2, 3]).unwrap_err().to_string();
-        assert_eq!(err, "expected UTF-8 text, found data of no format intake recognises");
+        assert_eq!(err, "the file holds a NUL byte at byte offset 0, so it is binary data, not text");
     }
 }
