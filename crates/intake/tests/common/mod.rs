@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod media;
+pub mod process;
 
 use base64::Engine;
 use serde_json::{json, Value};
