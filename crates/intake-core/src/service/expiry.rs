@@ -97,12 +97,13 @@ impl Service {
             SweepReport { temp_files: self.blobs.remove_stale_temp(temp_min_age).await?, ..Default::default() };
         let keys = self.blobs.stored_keys().await?;
         for (key, age) in keys.multipart {
-            let orphaned = match self.meta.upload(&key).await? {
+            let upload = self.meta.upload(&key).await?;
+            let orphaned = match &upload {
                 Some(u) => u.status != Status::Pending,
                 None => age >= ORPHAN_GRACE,
             };
             if orphaned {
-                let handle = self.meta.upload(&key).await?.and_then(|u| u.store_handle);
+                let handle = upload.and_then(|u| u.store_handle);
                 self.blobs.abort_multipart(&key, handle.as_deref()).await?;
                 report.multipart_uploads += 1;
             }
