@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 /// What validation found in the file, with the SDK's own field names. Only `size` is always
 /// present; the rest are set where the file's kind has them.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AssetProperties {
     pub size: u64,
@@ -50,6 +51,7 @@ pub struct AssetProperties {
 
 /// `metadata` of an asset: its kind and how it came to be (`uploaded`, `uploaded-3d`, …).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssetMetadata {
     pub kind: String,
     #[serde(rename = "type")]
@@ -58,6 +60,7 @@ pub struct AssetMetadata {
 
 /// An asset, as `GET /v1/assets/{id}` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Asset {
     pub id: String,
@@ -88,6 +91,7 @@ pub struct Asset {
 
 /// `{"asset": …}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AssetResponse {
     pub asset: Asset,
 }

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 
 /// A model, as `GET /v1/models/{id}` returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Model {
     pub id: String,
@@ -35,6 +36,7 @@ pub struct Model {
 
 /// `{"model": …}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ModelResponse {
     pub model: Model,
 }

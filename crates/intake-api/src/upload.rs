@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// Options applied to the asset an upload becomes (not available for `kind: model`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AssetOptions {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -17,6 +18,7 @@ pub struct AssetOptions {
 
 /// One part URL of a pending multipart upload.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadPart {
     /// 1-based part number.
     pub number: u32,
@@ -28,6 +30,7 @@ pub struct UploadPart {
 
 /// The upload object, as every Uploads endpoint returns it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Upload {
     pub id: String,
@@ -43,6 +46,7 @@ pub struct Upload {
     pub asset_options: Option<AssetOptions>,
     /// Server-side processing details (intake reports progress here).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub config: Option<serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
@@ -68,12 +72,14 @@ pub struct Upload {
 
 /// `{"upload": …}`: the answer of create, retrieve and action.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct UploadResponse {
     pub upload: Upload,
 }
 
 /// The answer of a create with `?dryRun=true|api` (status 269).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct DryRunResponse {
     pub creative_units_cost: f64,
@@ -82,6 +88,7 @@ pub struct DryRunResponse {
 /// The body of `POST /v1/uploads`, as a client builds it. The server parses bodies field by
 /// field itself, so that each mistake gets a reason that names the field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreateUploadRequest {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -106,6 +113,7 @@ pub struct CreateUploadRequest {
 
 /// The body of `POST /v1/uploads/{id}/action`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActionRequest {
     pub action: String,
 }

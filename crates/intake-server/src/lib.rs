@@ -14,6 +14,7 @@ mod config;
 mod error;
 mod extract;
 mod metrics;
+pub mod openapi;
 mod rate_limit;
 mod routes;
 

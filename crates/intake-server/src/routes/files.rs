@@ -8,8 +8,16 @@ use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
+#[allow(unused_imports)]
+use intake_api::ErrorBody;
 use intake_core::Error;
 
+/// The bytes of an asset or model, through a signed URL (single `Range` supported).
+#[utoipa::path(get, path = "/files/{entityId}", tag = "files",
+    params(("entityId" = String, Path), ("expires" = Option<String>, Query), ("signature" = Option<String>, Query)),
+    responses((status = 200, description = "The file", content_type = "application/octet-stream"),
+              (status = 206, description = "A range of the file", content_type = "application/octet-stream"),
+              (status = 400, description = "Bad request", body = ErrorBody), (status = 403, description = "Tampered or expired URL", body = ErrorBody), (status = 404, description = "Gone", body = ErrorBody), (status = 416, description = "Range not satisfiable", body = ErrorBody)))]
 pub async fn get(
     State(state): State<AppState>,
     Path(entity_id): Path<String>,

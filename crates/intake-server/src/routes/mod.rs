@@ -2,6 +2,7 @@
 //!
 //! | method | path | handler |
 //! |---|---|---|
+//! | GET | `/v1/openapi.json` | the OpenAPI document ([`crate::openapi`]) |
 //! | GET | `/healthz` | [`health::healthz`] |
 //! | GET | `/readyz` | [`health::readyz`] |
 //! | GET | `/metrics` | [`health::metrics`] |
@@ -13,11 +14,11 @@
 //! | PUT | `/parts/{uploadId}/{number}` (signed) | [`parts::put`] |
 //! | GET, HEAD | `/files/{entityId}` (signed) | [`files::get`] |
 
-mod entities;
-mod files;
+pub(crate) mod entities;
+pub(crate) mod files;
 mod health;
-mod parts;
-mod uploads;
+pub(crate) mod parts;
+pub(crate) mod uploads;
 
 use crate::error::{trace_id, ApiError, TRACE_ID};
 use axum::extract::Request;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/v1/openapi.json", get(openapi_json))
         .route("/v1/uploads", post(uploads::create))
         .route("/v1/uploads/{id}", get(uploads::retrieve))
         .route("/v1/uploads/{id}/action", post(uploads::action))
@@ -75,6 +77,11 @@ async fn with_trace_id(request: Request, next: Next) -> Response {
         response.headers_mut().insert("x-trace-id", value);
     }
     response
+}
+
+/// `GET /v1/openapi.json`: the OpenAPI document of this API.
+async fn openapi_json() -> impl axum::response::IntoResponse {
+    ([(axum::http::header::CONTENT_TYPE, "application/json")], crate::openapi::document())
 }
 
 async fn no_route(method: Method, uri: axum::http::Uri) -> ApiError {

@@ -10,9 +10,18 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use futures_util::stream::{self, BoxStream};
 use futures_util::{StreamExt, TryStreamExt};
+#[allow(unused_imports)]
+use intake_api::ErrorBody;
 use intake_core::service::PartRequest;
 use std::time::Duration;
 
+/// One part's raw bytes, through the signed URL `create` or `GET` handed out.
+#[utoipa::path(put, path = "/parts/{uploadId}/{number}", tag = "parts",
+    params(("uploadId" = String, Path), ("number" = String, Path),
+           ("expires" = Option<String>, Query), ("signature" = Option<String>, Query)),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 200, description = "Stored; the ETag header is the quoted MD5 of the part"),
+              (status = 400, description = "Breaks the part rules", body = ErrorBody), (status = 403, description = "Tampered, expired or foreign URL", body = ErrorBody), (status = 404, description = "Upload gone", body = ErrorBody), (status = 408, description = "Body stalled", body = ErrorBody), (status = 409, description = "Upload no longer pending", body = ErrorBody), (status = 413, description = "Part too large", body = ErrorBody)))]
 pub async fn put(
     State(state): State<AppState>,
     Path((upload_id, number)): Path<(String, String)>,

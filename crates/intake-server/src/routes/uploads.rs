@@ -8,12 +8,20 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use intake_api::{DryRunResponse, UploadResponse};
+use intake_api::{ActionRequest, CreateUploadRequest, DryRunResponse, ErrorBody, UploadResponse};
 use intake_core::service::CreateOutcome;
 
 /// Scenario's status for a dry run's answer.
 const DRY_RUN_STATUS: u16 = 269;
 
+/// Creates an upload (multipart; `dryRun` answers 269 with the cost and creates nothing).
+#[utoipa::path(post, path = "/v1/uploads", tag = "uploads", request_body = CreateUploadRequest,
+    params(("projectId" = Option<String>, Query, description = "Owner project; default: the key's"),
+           ("dryRun" = Option<String>, Query, description = "`true` or `api`: estimate only")),
+    responses((status = 200, description = "The new upload", body = UploadResponse),
+              (status = 269, description = "Dry run: the cost", body = DryRunResponse),
+              (status = 400, description = "Bad request", body = ErrorBody), (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 403, description = "Forbidden", body = ErrorBody), (status = 409, description = "Conflict", body = ErrorBody), (status = 413, description = "Too large", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
+    security(("basic" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -35,6 +43,12 @@ pub async fn create(
     }
 }
 
+/// The upload; while pending, with freshly signed part URLs.
+#[utoipa::path(get, path = "/v1/uploads/{uploadId}", tag = "uploads",
+    params(("uploadId" = String, Path), ("projectId" = Option<String>, Query)),
+    responses((status = 200, description = "The upload", body = UploadResponse),
+              (status = 400, description = "Bad request", body = ErrorBody), (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 403, description = "Forbidden", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
+    security(("basic" = [])))]
 pub async fn retrieve(
     State(state): State<AppState>,
     Authed(caller): Authed,
@@ -44,6 +58,12 @@ pub async fn retrieve(
     Ok(Json(UploadResponse { upload }))
 }
 
+/// `{"action": "complete"}`: seals the parts and starts processing; idempotent.
+#[utoipa::path(post, path = "/v1/uploads/{uploadId}/action", tag = "uploads", request_body = ActionRequest,
+    params(("uploadId" = String, Path), ("projectId" = Option<String>, Query)),
+    responses((status = 200, description = "The upload", body = UploadResponse),
+              (status = 400, description = "Bad request (names missing parts)", body = ErrorBody), (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 403, description = "Forbidden", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict", body = ErrorBody), (status = 413, description = "Too large", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
+    security(("basic" = [])))]
 pub async fn action(
     State(state): State<AppState>,
     Authed(caller): Authed,

@@ -1,0 +1,9 @@
+//! Fuzzes validation as kind `3d`: any bytes must get an answer, never a panic, a hang or unbounded memory.
+#![no_main]
+
+use intake_api::Kind;
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = intake_core::validate::validate(Kind::ThreeD, &data.to_vec());
+});
