@@ -93,6 +93,12 @@ impl Service {
             SweepScope::OnlyProcessStarting => Duration::ZERO,
             SweepScope::Running => Duration::from_secs(3600),
         };
+        // Storage for an upload is prepared just before its row is written: without a row
+        // it is an orphan only once no create can still be writing it.
+        let grace = match scope {
+            SweepScope::OnlyProcessStarting => Duration::ZERO,
+            SweepScope::Running => ORPHAN_GRACE,
+        };
         let mut report =
             SweepReport { temp_files: self.blobs.remove_stale_temp(temp_min_age).await?, ..Default::default() };
         let keys = self.blobs.stored_keys().await?;
@@ -100,7 +106,7 @@ impl Service {
             let upload = self.meta.upload(&key).await?;
             let orphaned = match &upload {
                 Some(u) => u.status != Status::Pending,
-                None => age >= ORPHAN_GRACE,
+                None => age >= grace,
             };
             if orphaned {
                 let handle = upload.and_then(|u| u.store_handle);
@@ -116,7 +122,7 @@ impl Service {
                     report.reopened += 1;
                 }
                 Some(u) if u.status != Status::Failed => {}
-                None if age < ORPHAN_GRACE => {}
+                None if age < grace => {}
                 _ => {
                     self.blobs.delete(&key).await?;
                     report.objects += 1;
