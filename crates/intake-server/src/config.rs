@@ -1,5 +1,6 @@
 //! Server settings. The `intake` binary fills them from flags and `INTAKE_*` variables.
 
+use intake_core::import::ImportConfig;
 use intake_core::service::KeySpec;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +29,9 @@ pub struct Config {
     pub workers: usize,
     /// How long a job's claim lasts without a heartbeat (`INTAKE_JOB_LEASE`, default 30 s).
     pub job_lease: Duration,
+    /// Imports from a URL, Hugging Face and Civitai (`INTAKE_IMPORT_*`, `INTAKE_HF_ENDPOINT`,
+    /// `HF_TOKEN`, `INTAKE_CIVITAI_ENDPOINT`, `CIVITAI_TOKEN`).
+    pub import: ImportConfig,
 }
 
 impl Default for Config {
@@ -42,6 +46,7 @@ impl Default for Config {
             api_keys: Vec::new(),
             workers: 2,
             job_lease: Duration::from_secs(30),
+            import: ImportConfig::default(),
         }
     }
 }

@@ -28,7 +28,11 @@ impl Service {
         }
         let expired = self.meta.expire_upload(&upload.id, &self.expiry_message(), now_ms()).await?;
         if expired {
-            self.blobs.abort_multipart(&upload.id, upload.store_handle.as_deref()).await?;
+            if upload.source == intake_api::Source::Multipart {
+                self.blobs.abort_multipart(&upload.id, upload.store_handle.as_deref()).await?;
+            } else {
+                self.blobs.discard_staged(&upload.id).await?;
+            }
             tracing::info!(upload = %upload.id, "expired an abandoned upload");
         }
         Ok(expired)

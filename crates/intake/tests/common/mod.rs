@@ -2,7 +2,9 @@
 //! data directory, and a small HTTP client that speaks the Uploads API.
 #![allow(dead_code)]
 
+pub mod hubs;
 pub mod media;
+pub mod origin;
 
 use base64::Engine;
 use serde_json::{json, Value};
