@@ -298,7 +298,7 @@ pub fn disposition_file_name(value: &str) -> Option<String> {
 
 /// The last path segment of `url`, percent-decoded, if it is not empty.
 pub fn url_file_name(url: &Url) -> Option<String> {
-    let last = url.path_segments()?.filter(|s| !s.is_empty()).next_back()?;
+    let last = url.path_segments()?.rfind(|s| !s.is_empty())?;
     percent_decode(last).filter(|s| !s.is_empty())
 }
 
