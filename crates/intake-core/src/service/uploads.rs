@@ -34,9 +34,16 @@ impl Service {
         let mode = parse_create_request(body).map_err(|e| Error::BadRequest(e.reason))?;
         let import = match mode {
             CreateMode::Multipart(spec) => {
+                if spec.file_size > self.config.max_file_size {
+                    return Err(Error::TooLarge(format!(
+                        "fileSize {} is larger than this server accepts ({} bytes)",
+                        spec.file_size, self.config.max_file_size
+                    )));
+                }
                 if dry_run {
                     return Ok(CreateOutcome::DryRun { creative_units_cost: 0.0 });
                 }
+                self.check_pending_limit(caller).await?;
                 let record = self.new_multipart(caller, spec).await?;
                 return Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(&record)?)));
             }
@@ -48,8 +55,22 @@ impl Service {
         if dry_run {
             return Ok(CreateOutcome::DryRun { creative_units_cost: 0.0 });
         }
+        self.check_pending_limit(caller).await?;
         let record = self.new_import(caller, import).await?;
         Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(&record)?)))
+    }
+
+    /// Refuses a new upload when the caller's project already has the most pending uploads
+    /// allowed (imports count too: they are pending while they download).
+    async fn check_pending_limit(&self, caller: &Caller) -> Result<()> {
+        let pending = self.meta.count_pending_uploads(&caller.project_id).await?;
+        if pending >= self.config.max_pending_uploads {
+            return Err(Error::Conflict(format!(
+                "project {:?} already has {pending} pending uploads, the most allowed at once; complete them (or let them expire) before starting more",
+                caller.project_id
+            )));
+        }
+        Ok(())
     }
 
     async fn new_multipart(&self, caller: &Caller, spec: MultipartSpec) -> Result<UploadRecord> {
