@@ -210,6 +210,11 @@ async fn a_missing_or_forbidden_file_fails_with_a_reason() {
     assert_failed(&done, &["was not found", "404"]);
     let done = import_and_wait(&server, json!({"url": forbidden, "kind": "image"})).await;
     assert_failed(&done, &["403", "access denied"]);
+    // A 5xx is retried (with backoff) a bounded number of times, then reported.
+    let busy = origin.route("/busy.png", Behaviour::Status { status: 503 });
+    let done = import_and_wait(&server, json!({"url": busy, "kind": "image"})).await;
+    assert_failed(&done, &["failed 4 times in a row", "503"]);
+    assert_eq!(origin.seen_at("/busy.png").len(), 4, "1 attempt and 3 retries");
     let gone = open_server(|c| c.import.max_retries = 0).await;
     let done = import_and_wait(&gone, json!({"url": "http://127.0.0.1:1/x.png", "kind": "image"})).await;
     assert_failed(&done, &["could not connect to 127.0.0.1"]);
