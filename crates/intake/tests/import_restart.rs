@@ -4,48 +4,14 @@
 mod common;
 
 use common::origin::{Behaviour, Origin};
-use common::{media, send, API_KEYS, MIB};
+use common::process::IntakeProcess;
+use common::{media, send, MIB};
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-/// The real `intake` binary with imports allowed to reach loopback; SIGKILLed when dropped.
-struct Process {
-    child: Child,
-    base: String,
-}
-
-impl Process {
-    fn start(data_dir: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_intake"))
-            .arg("serve")
-            .env("INTAKE_LISTEN", "127.0.0.1:0")
-            .env("INTAKE_DATA_DIR", data_dir)
-            .env("INTAKE_API_KEYS", API_KEYS)
-            .env("INTAKE_JOB_LEASE", "3")
-            .env("INTAKE_IMPORT_ALLOW_PRIVATE", "1")
-            .env("INTAKE_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the intake binary starts");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let base = loop {
-            let line = lines.next().expect("intake printed its address").unwrap();
-            if let Some(rest) = line.strip_prefix("intake listening on ") {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-        };
-        Self { child, base }
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The real binary, with imports allowed to reach the loopback origin.
+fn start(data_dir: &std::path::Path) -> IntakeProcess {
+    IntakeProcess::start(data_dir, &[("INTAKE_JOB_LEASE", "3"), ("INTAKE_IMPORT_ALLOW_PRIVATE", "1")], false)
 }
 
 #[tokio::test]
@@ -61,7 +27,7 @@ async fn sigkill_mid_download_resumes_with_range_after_the_restart() {
     let http = reqwest::Client::new();
     let auth = |r: reqwest::RequestBuilder| r.basic_auth("alice", Some("alice-secret"));
 
-    let process = Process::start(data_dir.path());
+    let process = start(data_dir.path());
     let (status, created) =
         send(auth(http.post(format!("{}/v1/uploads", process.base))).json(&json!({"url": url, "kind": "asset"}))).await;
     assert_eq!(status, 200, "{created}");
@@ -78,9 +44,9 @@ async fn sigkill_mid_download_resumes_with_range_after_the_restart() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(received >= 3 * MIB as u64, "the download never progressed");
-    drop(process);
+    process.kill();
 
-    let process = Process::start(data_dir.path());
+    let process = start(data_dir.path());
     let mut last = serde_json::Value::Null;
     for _ in 0..600 {
         let (_, body) = send(auth(http.get(format!("{}/v1/uploads/{id}", process.base)))).await;

@@ -5,6 +5,7 @@
 pub mod hubs;
 pub mod media;
 pub mod origin;
+pub mod process;
 
 use base64::Engine;
 use serde_json::{json, Value};
