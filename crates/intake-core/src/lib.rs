@@ -6,12 +6,14 @@
 //! - [`metadata`]: the [`metadata::MetadataStore`] trait and its SQLite implementation.
 //! - [`blob`]: the [`blob::BlobStore`] trait and its local-disk implementation.
 //! - [`validate`]: content sniffing and per-kind validation.
+//! - [`import`]: downloads from a URL, Hugging Face or Civitai, with the SSRF defence.
 //! - [`jobs`]: the background runner that claims jobs and drives the pipeline.
 //! - [`service`]: the use-cases (create, get, complete, put part, assets, models).
 
 pub mod blob;
 pub mod domain;
 pub mod error;
+pub mod import;
 pub mod jobs;
 pub mod metadata;
 pub mod service;

@@ -21,6 +21,7 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() {
     let blobs: Arc<dyn BlobStore> = Arc::new(FsStore::open(dir.path().join("blobs")).await.unwrap());
     let config = ServiceConfig {
         public_url: "http://127.0.0.1:1".into(),
+        import: Default::default(),
         part_url_ttl: Duration::from_secs(60),
         file_url_ttl: Duration::from_secs(60),
         upload_ttl: Duration::from_secs(3600),

@@ -48,6 +48,7 @@ impl Application {
             part_url_ttl: config.part_url_ttl,
             file_url_ttl: config.file_url_ttl,
             upload_ttl: config.upload_ttl,
+            import: config.import.clone(),
             max_file_size: config.max_file_size,
             max_pending_uploads: config.max_pending_uploads,
         };
@@ -94,8 +95,12 @@ impl Application {
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let workers = tokio::spawn(self.runner.run(stop_rx));
+        let service = self.state.service.clone();
         let app = router(self.state);
         axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
+        // Downloads stop at once (what they stored is kept and resumed on the next start);
+        // other jobs finish the step in hand.
+        service.begin_shutdown();
         let _ = stop_tx.send(true);
         workers.await?;
         Ok(())

@@ -1,5 +1,6 @@
 //! Server settings. The `intake` binary fills them from flags and `INTAKE_*` variables.
 
+use intake_core::import::ImportConfig;
 use intake_core::service::KeySpec;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +29,9 @@ pub struct Config {
     pub workers: usize,
     /// How long a job's claim lasts without a heartbeat (`INTAKE_JOB_LEASE`, default 30 s).
     pub job_lease: Duration,
+    /// Imports from a URL, Hugging Face and Civitai (`INTAKE_IMPORT_*`, `INTAKE_HF_ENDPOINT`,
+    /// `HF_TOKEN`, `INTAKE_CIVITAI_ENDPOINT`, `CIVITAI_TOKEN`).
+    pub import: ImportConfig,
     /// The largest `fileSize` accepted (`INTAKE_MAX_FILE_SIZE`, bytes; default the API's
     /// own limit, 10,000 parts of 5 GiB).
     pub max_file_size: u64,
@@ -54,6 +58,7 @@ impl Default for Config {
             api_keys: Vec::new(),
             workers: 2,
             job_lease: Duration::from_secs(30),
+            import: ImportConfig::default(),
             max_file_size: intake_core::domain::create::MAX_FILE_SIZE,
             max_pending_uploads: 1000,
             rate_limit_per_second: 50.0,

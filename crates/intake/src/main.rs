@@ -3,6 +3,7 @@
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use intake_core::import::{AddressPolicy, ImportConfig};
 use intake_core::service::KeySpec;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +52,37 @@ struct ServeArgs {
     /// Seconds a job's claim lasts without a heartbeat.
     #[arg(long, env = "INTAKE_JOB_LEASE", default_value_t = 30)]
     job_lease: u64,
+    /// Largest file an import (url, Hugging Face, Civitai) may fetch, in bytes.
+    #[arg(long, env = "INTAKE_IMPORT_MAX_BYTES", default_value_t = 50 * 1024 * 1024 * 1024)]
+    import_max_bytes: u64,
+    /// Let imports reach loopback, private and other non-public addresses. For local
+    /// testing only: it opens the server to SSRF.
+    #[arg(long, env = "INTAKE_IMPORT_ALLOW_PRIVATE", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
+    import_allow_private: bool,
+    /// Non-public addresses imports may reach anyway (an internal mirror), comma-separated IPs.
+    #[arg(long, env = "INTAKE_IMPORT_ALLOW_ADDRESSES", value_delimiter = ',')]
+    import_allow_addresses: Vec<std::net::IpAddr>,
+    /// Seconds allowed to connect to an import's origin.
+    #[arg(long, env = "INTAKE_IMPORT_CONNECT_TIMEOUT", default_value_t = 10)]
+    import_connect_timeout: u64,
+    /// Seconds an import's origin may stay silent mid-response before the read times out.
+    #[arg(long, env = "INTAKE_IMPORT_READ_TIMEOUT", default_value_t = 60)]
+    import_read_timeout: u64,
+    /// Failed attempts in a row (without progress) before an import fails.
+    #[arg(long, env = "INTAKE_IMPORT_RETRIES", default_value_t = 4)]
+    import_retries: u32,
+    /// Base URL of the Hugging Face Hub.
+    #[arg(long, env = "INTAKE_HF_ENDPOINT", default_value = "https://huggingface.co")]
+    hf_endpoint: String,
+    /// Hugging Face token, for gated and private repos.
+    #[arg(long, env = "HF_TOKEN", hide_env_values = true)]
+    hf_token: Option<String>,
+    /// Base URL of Civitai.
+    #[arg(long, env = "INTAKE_CIVITAI_ENDPOINT", default_value = "https://civitai.com")]
+    civitai_endpoint: String,
+    /// Civitai API key, for downloads that need a login.
+    #[arg(long, env = "CIVITAI_TOKEN", hide_env_values = true)]
+    civitai_token: Option<String>,
     /// The largest fileSize accepted, in bytes (default: 10,000 parts of 5 GiB).
     #[arg(long, env = "INTAKE_MAX_FILE_SIZE")]
     max_file_size: Option<u64>,
@@ -103,12 +135,29 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         api_keys,
         workers: args.workers,
         job_lease: Duration::from_secs(args.job_lease.max(3)),
+        import: ImportConfig {
+            max_bytes: args.import_max_bytes,
+            addresses: AddressPolicy { allow_private: args.import_allow_private, allowed: args.import_allow_addresses },
+            hf_endpoint: args.hf_endpoint.trim_end_matches('/').to_string(),
+            hf_token: args.hf_token.filter(|t| !t.is_empty()),
+            civitai_endpoint: args.civitai_endpoint.trim_end_matches('/').to_string(),
+            civitai_token: args.civitai_token.filter(|t| !t.is_empty()),
+            connect_timeout: Duration::from_secs(args.import_connect_timeout.max(1)),
+            read_timeout: Duration::from_secs(args.import_read_timeout.max(1)),
+            max_retries: args.import_retries,
+            ..ImportConfig::default()
+        },
         max_file_size: args.max_file_size.unwrap_or(intake_core::domain::create::MAX_FILE_SIZE),
         max_pending_uploads: args.max_pending_uploads,
         rate_limit_per_second: args.rate_limit,
         rate_limit_burst: args.rate_limit_burst,
         body_idle_timeout: Duration::from_secs(args.body_idle_timeout.max(1)),
     };
+    if config.import.addresses.allow_private {
+        tracing::warn!(
+            "INTAKE_IMPORT_ALLOW_PRIVATE is on: imports may reach loopback and private addresses (testing only)"
+        );
+    }
     let data_dir = config.data_dir.clone();
     let mut app = intake_server::Application::build(config).await.context("starting intake")?;
     if let Some(key) = app.take_created_key() {

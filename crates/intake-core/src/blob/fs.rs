@@ -4,7 +4,10 @@
 //! - `multipart/<key>/tmp/<random>`: a part being received;
 //! - `multipart/<key>/parts/<n>`: received parts (a finished temp file is fsynced, then
 //!   renamed over `<n>`, so a torn PUT never replaces a good part);
-//! - `objects/<key>/<n>`: a finished object, whose segments are the parts in order.
+//! - `objects/<key>/<n>`: a finished object, whose segments are the parts in order;
+//! - `imports/<key>`: an import being downloaded (appended to, fsynced as it grows);
+//! - `imports/<key>.commit/1`: an import being committed (the staged file moved into a
+//!   one-segment object directory, which is then renamed to `objects/<key>`).
 //!
 //! Completing renames the `parts` directory to `objects/<key>` in one atomic step: from then
 //! on a part still in flight cannot land (its rename finds no directory), and no byte is
@@ -30,6 +33,8 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt};
 const WRITE_BUFFER: usize = 1024 * 1024;
 /// Chunks in flight between the network reader and the disk writer.
 const CHANNEL_CHUNKS: usize = 16;
+/// A staged import is fsynced at least every this many bytes while it grows.
+const STAGED_SYNC_EVERY: u64 = 16 * 1024 * 1024;
 /// Size of the chunks a download streams.
 const READ_CHUNK: usize = 256 * 1024;
 
@@ -44,11 +49,16 @@ impl FsStore {
         let root = root.into();
         tokio::fs::create_dir_all(root.join("multipart")).await?;
         tokio::fs::create_dir_all(root.join("objects")).await?;
+        tokio::fs::create_dir_all(root.join("imports")).await?;
         Ok(Self { root })
     }
 
     fn multipart_dir(&self, key: &str) -> Result<PathBuf> {
         Ok(self.root.join("multipart").join(safe_key(key)?))
+    }
+
+    fn staged_file(&self, key: &str) -> Result<PathBuf> {
+        Ok(self.root.join("imports").join(safe_key(key)?))
     }
 
     fn object_dir(&self, key: &str) -> Result<PathBuf> {
@@ -283,6 +293,100 @@ impl BlobStore for FsStore {
             Err(e) if !is_not_found(&e) => Err(e.into()),
             _ => Ok(()),
         }
+    }
+
+    async fn staged_len(&self, key: &str) -> Result<u64> {
+        match tokio::fs::metadata(self.staged_file(key)?).await {
+            Ok(m) => Ok(m.len()),
+            Err(e) if is_not_found(&e) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn append_staged(&self, key: &str, mut body: PartBody) -> Result<u64> {
+        let path = self.staged_file(key)?;
+        let file = std::fs::OpenOptions::new().append(true).create(true).open(&path)?;
+        // As for parts: the network side reads, a blocking thread writes; the channel bounds
+        // the memory held.
+        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
+        let imports_dir = path.parent().expect("staged file has a parent").to_path_buf();
+        let writer = tokio::task::spawn_blocking(move || -> io::Result<u64> {
+            let mut out = io::BufWriter::with_capacity(WRITE_BUFFER, file);
+            let mut unsynced = 0u64;
+            while let Some(chunk) = rx.blocking_recv() {
+                out.write_all(&chunk)?;
+                unsynced += chunk.len() as u64;
+                if unsynced >= STAGED_SYNC_EVERY {
+                    out.flush()?;
+                    out.get_ref().sync_data()?;
+                    unsynced = 0;
+                }
+            }
+            let file = out.into_inner().map_err(|e| e.into_error())?;
+            file.sync_all()?;
+            fsync_dir(&imports_dir)?;
+            Ok(file.metadata()?.len())
+        });
+        let mut failure: Option<Error> = None;
+        while let Some(chunk) = body.next().await {
+            match chunk {
+                Ok(chunk) => {
+                    if tx.send(chunk).await.is_err() {
+                        break; // the writer failed; its error is reported below
+                    }
+                }
+                Err(e) => {
+                    failure = Some(Error::BodyAborted(e.to_string()));
+                    break;
+                }
+            }
+        }
+        drop(tx);
+        let len = writer.await.map_err(Error::internal)??;
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(len),
+        }
+    }
+
+    async fn commit_staged(&self, key: &str) -> Result<u64> {
+        let staged = self.staged_file(key)?;
+        let object = self.object_dir(key)?;
+        let commit = staged.with_extension("commit");
+        tokio::task::spawn_blocking(move || -> io::Result<u64> {
+            if object.is_dir() {
+                return Ok(SegmentedFile::open(&object)?.len);
+            }
+            std::fs::create_dir_all(&commit)?;
+            let segment = commit.join("1");
+            match std::fs::rename(&staged, &segment) {
+                Ok(()) => {}
+                // A commit that died after this step: the segment is already in place.
+                Err(e) if is_not_found(&e) && segment.is_file() => {}
+                Err(e) => return Err(e),
+            }
+            std::fs::File::open(&segment)?.sync_all()?;
+            fsync_dir(&commit)?;
+            std::fs::rename(&commit, &object)?;
+            fsync_dir(commit.parent().expect("imports dir"))?;
+            fsync_dir(object.parent().expect("objects dir"))?;
+            Ok(std::fs::metadata(object.join("1"))?.len())
+        })
+        .await
+        .map_err(Error::internal)?
+        .map_err(Error::from)
+    }
+
+    async fn discard_staged(&self, key: &str) -> Result<()> {
+        let staged = self.staged_file(key)?;
+        let commit = staged.with_extension("commit");
+        for result in [tokio::fs::remove_file(&staged).await, tokio::fs::remove_dir_all(&commit).await] {
+            match result {
+                Err(e) if !is_not_found(&e) => return Err(e.into()),
+                _ => {}
+            }
+        }
+        Ok(())
     }
 
     async fn open(&self, key: &str) -> Result<Arc<dyn ByteSource>> {
@@ -578,5 +682,31 @@ mod tests {
         let store = FsStore::open(dir.path()).await.unwrap();
         assert!(store.begin_multipart("../evil", "x/y").await.is_err());
         assert!(store.open("a/b").await.is_err());
+    }
+
+    #[tokio::test]
+    async fn a_staged_import_survives_a_broken_body_and_commits_as_an_object() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).await.unwrap();
+        assert_eq!(store.staged_len("imp1").await.unwrap(), 0);
+        let broken: PartBody = stream::iter(vec![
+            Ok(Bytes::from_static(b"hello ")),
+            Err(io::Error::new(io::ErrorKind::ConnectionReset, "reset")),
+        ])
+        .boxed();
+        let err = store.append_staged("imp1", broken).await.unwrap_err();
+        assert!(matches!(err, Error::BodyAborted(_)), "{err}");
+        // What arrived before the break is kept, so the download resumes from there.
+        assert_eq!(store.staged_len("imp1").await.unwrap(), 6);
+        assert_eq!(store.append_staged("imp1", body(vec![b"world"])).await.unwrap(), 11);
+        assert!(store.open("imp1").await.is_err(), "not an object before the commit");
+        assert_eq!(store.commit_staged("imp1").await.unwrap(), 11);
+        assert_eq!(store.commit_staged("imp1").await.unwrap(), 11, "idempotent");
+        assert_eq!(store.staged_len("imp1").await.unwrap(), 0);
+        let object = store.open("imp1").await.unwrap();
+        assert_eq!(read_up_to(object.as_ref(), 0, 100).unwrap(), b"hello world");
+        assert_eq!(collect(store.read_range("imp1", 3, 8).await.unwrap()).await, b"lo wo");
+        store.discard_staged("imp1").await.unwrap();
+        assert_eq!(collect(store.read_range("imp1", 0, 11).await.unwrap()).await, b"hello world");
     }
 }

@@ -4,6 +4,12 @@
 //! ([`fs::FsStore`]) receives parts through intake's own signed URLs; an S3-compatible store
 //! hands out its own presigned URLs instead ([`BlobStore::presigned_part_url`]). Finishing a
 //! multipart upload never copies the file: the parts become the segments of the object.
+//!
+//! Imports (a file intake downloads itself) go through a *staging area* instead: the bytes are
+//! appended to the staged object `key` as they arrive ([`BlobStore::append_staged`]), what is
+//! already stored survives a restart ([`BlobStore::staged_len`], so the download resumes with
+//! `Range`), and [`BlobStore::commit_staged`] turns it into the finished object `key`, read by
+//! [`BlobStore::open`] and [`BlobStore::read_range`] exactly like a sealed multipart upload.
 
 pub mod fs;
 
@@ -94,6 +100,26 @@ pub trait BlobStore: Send + Sync {
 
     /// Drops an unfinished multipart upload and its parts.
     async fn abort_multipart(&self, key: &str, handle: Option<&str>) -> Result<()>;
+
+    /// How many bytes of the import `key` are durably staged (0 when nothing is staged).
+    /// After a restart this says where the download resumes.
+    async fn staged_len(&self, key: &str) -> Result<u64>;
+
+    /// Appends `body` to the staged import `key` (creating it when absent), with bounded
+    /// memory, and makes what it wrote durable before returning. Returns the staged length
+    /// afterwards. When `body` yields an error, the bytes received before it are kept
+    /// (durably) and the error is returned as [`crate::Error::BodyAborted`]: the caller asks
+    /// [`BlobStore::staged_len`] and resumes from there.
+    async fn append_staged(&self, key: &str, body: PartBody) -> Result<u64>;
+
+    /// Turns the staged import `key` into the finished object `key`, atomically: readers
+    /// see either no object or all of it. Idempotent: committing an import that is already
+    /// the object reports its length. Returns the object's length.
+    async fn commit_staged(&self, key: &str) -> Result<u64>;
+
+    /// Drops the staged bytes of import `key` (to start the download again from zero, or
+    /// after it failed for good). Dropping nothing is not an error.
+    async fn discard_staged(&self, key: &str) -> Result<()>;
 
     /// Random access to a finished object, for validators (blocking reads: use it from a
     /// blocking thread).

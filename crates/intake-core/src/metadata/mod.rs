@@ -8,7 +8,7 @@
 mod records;
 pub mod sqlite;
 
-pub use records::{ApiKeyRecord, AssetRecord, JobRecord, ModelRecord, UploadRecord};
+pub use records::{ApiKeyRecord, AssetRecord, ImportedFile, JobRecord, ModelRecord, UploadRecord};
 
 use crate::Result;
 use async_trait::async_trait;
@@ -35,6 +35,17 @@ pub trait MetadataStore: Send + Sync {
     /// Moves a `pending` upload to `complete` and enqueues its processing job, in one
     /// transaction. `false` if the upload was no longer `pending`.
     async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool>;
+    /// Stores a new import (url, Hugging Face or Civitai; status `pending`) and enqueues its
+    /// job (id `upload.job_id`, runnable at once), in one transaction: an import never
+    /// exists without the job that downloads it.
+    async fn insert_import(&self, upload: &UploadRecord, now_ms: i64) -> Result<()>;
+    /// Replaces the `config` of a `pending` upload (an import's download progress).
+    /// `false` if the upload was no longer `pending`.
+    async fn set_upload_config(&self, upload_id: &str, config: &serde_json::Value, now_ms: i64) -> Result<bool>;
+    /// `pending → complete` for an import whose bytes are stored, recording what was
+    /// downloaded (name, type, size, final `config`). Its job is the one already running.
+    /// `false` if the upload was no longer `pending`.
+    async fn complete_import(&self, upload_id: &str, file: &ImportedFile, now_ms: i64) -> Result<bool>;
     /// Compare-and-set of the status alone. `false` if the upload was not in `from`.
     async fn set_status(&self, upload_id: &str, from: Status, to: Status, now_ms: i64) -> Result<bool>;
     /// `validating → validated`, keeping what validation found for the next step.

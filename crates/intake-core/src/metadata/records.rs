@@ -30,6 +30,20 @@ pub struct UploadRecord {
     pub expires_at_ms: i64,
 }
 
+/// What an import downloaded, recorded when it moves to `complete`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ImportedFile {
+    /// A safe name (no directories, no control characters).
+    pub file_name: String,
+    /// The name as the origin gave it (`Content-Disposition`, the URL path, the hub's file name).
+    pub original_file_name: String,
+    /// The origin's `Content-Type`, if it sent one.
+    pub content_type: Option<String>,
+    pub file_size: u64,
+    /// The upload's final `config` (progress and what was imported).
+    pub config: serde_json::Value,
+}
+
 /// A background job: process the upload `upload_id` from its current status on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRecord {

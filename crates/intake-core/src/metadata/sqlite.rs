@@ -1,7 +1,9 @@
 //! [`MetadataStore`] on SQLite: the embedded default. WAL mode with `synchronous=FULL`, so a
 //! committed change survives a crash or power loss; one process owns the file.
 
-use super::{ApiKeyRecord, AssetRecord, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadRecord};
+use super::{
+    ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadRecord,
+};
 use crate::domain::time::format_time;
 use crate::{Error, Result};
 use async_trait::async_trait;
@@ -78,6 +80,41 @@ impl SqliteStore {
             updated_at: row.get("updated_at"),
             expires_at_ms: row.get("expires_at_ms"),
         })
+    }
+
+    async fn insert_upload_in(conn: &mut sqlx::SqliteConnection, u: &UploadRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO uploads (id, owner_id, author_id, kind, source, provider, status, file_name,
+               original_file_name, content_type, file_size, parts_count, url, asset_options, config,
+               entity_id, error_message, job_id, store_handle, findings, created_at, updated_at, expires_at_ms)
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&u.id)
+        .bind(&u.owner_id)
+        .bind(&u.author_id)
+        .bind(u.kind.as_str())
+        .bind(u.source.as_str())
+        .bind(u.provider.map(|p| p.as_str()))
+        .bind(u.status.as_str())
+        .bind(&u.file_name)
+        .bind(&u.original_file_name)
+        .bind(&u.content_type)
+        .bind(u.file_size.map(|v| v as i64))
+        .bind(u.parts_count.map(|v| v as i64))
+        .bind(&u.url)
+        .bind(u.asset_options.as_ref().map(json_text))
+        .bind(u.config.as_ref().map(json_text))
+        .bind(&u.entity_id)
+        .bind(&u.error_message)
+        .bind(&u.job_id)
+        .bind(&u.store_handle)
+        .bind(u.findings.as_ref().map(json_text))
+        .bind(&u.created_at)
+        .bind(&u.updated_at)
+        .bind(u.expires_at_ms)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
     }
 
     fn asset_from_row(row: &SqliteRow) -> Result<AssetRecord> {
@@ -165,38 +202,8 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn insert_upload(&self, u: &UploadRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO uploads (id, owner_id, author_id, kind, source, provider, status, file_name,
-               original_file_name, content_type, file_size, parts_count, url, asset_options, config,
-               entity_id, error_message, job_id, store_handle, findings, created_at, updated_at, expires_at_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&u.id)
-        .bind(&u.owner_id)
-        .bind(&u.author_id)
-        .bind(u.kind.as_str())
-        .bind(u.source.as_str())
-        .bind(u.provider.map(|p| p.as_str()))
-        .bind(u.status.as_str())
-        .bind(&u.file_name)
-        .bind(&u.original_file_name)
-        .bind(&u.content_type)
-        .bind(u.file_size.map(|v| v as i64))
-        .bind(u.parts_count.map(|v| v as i64))
-        .bind(&u.url)
-        .bind(u.asset_options.as_ref().map(json_text))
-        .bind(u.config.as_ref().map(json_text))
-        .bind(&u.entity_id)
-        .bind(&u.error_message)
-        .bind(&u.job_id)
-        .bind(&u.store_handle)
-        .bind(u.findings.as_ref().map(json_text))
-        .bind(&u.created_at)
-        .bind(&u.updated_at)
-        .bind(u.expires_at_ms)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        Self::insert_upload_in(&mut conn, u).await
     }
 
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>> {
@@ -238,6 +245,51 @@ impl MetadataStore for SqliteStore {
             .await?;
         tx.commit().await?;
         Ok(true)
+    }
+
+    async fn insert_import(&self, u: &UploadRecord, now_ms: i64) -> Result<()> {
+        let job_id = u.job_id.as_deref().ok_or_else(|| Error::internal("an import needs its job id"))?;
+        let mut tx = self.pool.begin().await?;
+        Self::insert_upload_in(&mut tx, u).await?;
+        let now = iso(now_ms);
+        sqlx::query("INSERT INTO jobs (id, upload_id, state, attempts, run_after_ms, created_at, updated_at) VALUES (?, ?, 'queued', 0, ?, ?, ?)")
+            .bind(job_id)
+            .bind(&u.id)
+            .bind(now_ms)
+            .bind(&now)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_upload_config(&self, upload_id: &str, config: &serde_json::Value, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE uploads SET config = ?, updated_at = ? WHERE id = ? AND status = 'pending'")
+            .bind(json_text(config))
+            .bind(iso(now_ms))
+            .bind(upload_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn complete_import(&self, upload_id: &str, f: &ImportedFile, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE uploads SET status = 'complete', file_name = ?, original_file_name = ?, content_type = ?,
+               file_size = ?, config = ?, updated_at = ?
+             WHERE id = ? AND status = 'pending'",
+        )
+        .bind(&f.file_name)
+        .bind(&f.original_file_name)
+        .bind(&f.content_type)
+        .bind(f.file_size as i64)
+        .bind(json_text(&f.config))
+        .bind(iso(now_ms))
+        .bind(upload_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     async fn set_status(&self, upload_id: &str, from: Status, to: Status, now_ms: i64) -> Result<bool> {

@@ -151,5 +151,6 @@ fn describe_weights(m: &ModelRecord) -> String {
             if p >= 1_000_000 { format!("{:.1}M parameters", p as f64 / 1e6) } else { format!("{p} parameters") };
         words.push(if dtypes.is_empty() { params } else { format!("{params} ({dtypes})") });
     }
-    format!("Imported from {}: {}", m.file_name, words.join(", "))
+    let origin = info["importedFrom"].as_str().unwrap_or(&m.file_name);
+    format!("Imported from {origin}: {}", words.join(", "))
 }

@@ -58,7 +58,11 @@ impl Service {
         }
         let expired = self.meta.expire_upload(&upload.id, &self.expiry_message(), now_ms()).await?;
         if expired {
-            self.blobs.abort_multipart(&upload.id, upload.store_handle.as_deref()).await?;
+            if upload.source == intake_api::Source::Multipart {
+                self.blobs.abort_multipart(&upload.id, upload.store_handle.as_deref()).await?;
+            } else {
+                self.blobs.discard_staged(&upload.id).await?;
+            }
             tracing::info!(upload = %upload.id, "expired an abandoned upload");
         }
         Ok(expired)
@@ -117,7 +121,13 @@ impl Service {
         for (key, age) in keys.objects {
             let upload = self.meta.upload(&key).await?;
             match upload {
-                Some(u) if u.status == Status::Pending && scope == SweepScope::OnlyProcessStarting => {
+                // An import's object exists while it is still pending (committed, not yet
+                // recorded): its job finishes it, so it is neither reopened nor deleted.
+                Some(u)
+                    if u.status == Status::Pending
+                        && u.source == intake_api::Source::Multipart
+                        && scope == SweepScope::OnlyProcessStarting =>
+                {
                     self.blobs.reopen_multipart(&key, u.store_handle.as_deref()).await?;
                     report.reopened += 1;
                 }

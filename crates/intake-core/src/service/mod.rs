@@ -5,6 +5,7 @@
 pub mod auth;
 mod entities;
 mod expiry;
+mod imports;
 mod parts;
 mod pipeline;
 mod uploads;
@@ -17,6 +18,7 @@ pub use pipeline::{ProcessOutcome, StoredFindings};
 pub use uploads::CreateOutcome;
 
 use crate::blob::BlobStore;
+use crate::import::{ImportClient, ImportConfig};
 use crate::metadata::MetadataStore;
 use crate::signing::Signer;
 use std::sync::Arc;
@@ -34,6 +36,8 @@ pub struct ServiceConfig {
     pub file_url_ttl: Duration,
     /// How long a multipart upload may stay pending.
     pub upload_ttl: Duration,
+    /// How imports (url, Hugging Face, Civitai) behave.
+    pub import: ImportConfig,
     /// The largest `fileSize` a multipart upload may announce.
     pub max_file_size: u64,
     /// How many uploads one project may have pending at once.
@@ -47,6 +51,11 @@ pub struct Service {
     signer: Signer,
     config: ServiceConfig,
     jobs_waiting: Arc<Notify>,
+    /// The guarded HTTP client of imports.
+    importer: ImportClient,
+    /// Turns true when the server begins to stop: running downloads pause (their bytes are
+    /// kept) and resume when the server starts again.
+    stopping: tokio::sync::watch::Sender<bool>,
 }
 
 impl Service {
@@ -57,7 +66,15 @@ impl Service {
         config: ServiceConfig,
     ) -> crate::Result<Self> {
         let signer = Signer::new(meta.signing_secret().await?);
-        Ok(Self { meta, blobs, signer, config, jobs_waiting: Arc::new(Notify::new()) })
+        let importer = ImportClient::new(&config.import)?;
+        let (stopping, _) = tokio::sync::watch::channel(false);
+        Ok(Self { meta, blobs, signer, config, jobs_waiting: Arc::new(Notify::new()), importer, stopping })
+    }
+
+    /// Tells running imports that the server is stopping: they stop downloading (keeping
+    /// what they stored) and their jobs resume after the next start.
+    pub fn begin_shutdown(&self) {
+        self.stopping.send_replace(true);
     }
 
     /// The metadata store.

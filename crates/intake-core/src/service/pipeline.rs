@@ -86,7 +86,8 @@ impl Service {
                 .await?
                 .ok_or_else(|| Error::internal(format!("job for missing upload {upload_id}")))?;
             match upload.status {
-                Status::Pending => return Ok(ProcessOutcome::NotReady),
+                Status::Pending if upload.source == Source::Multipart => return Ok(ProcessOutcome::NotReady),
+                Status::Pending => self.download_step(&upload).await?,
                 Status::Imported | Status::Failed => return Ok(ProcessOutcome::Finished(upload.status)),
                 Status::Complete => {
                     self.meta.set_status(&upload.id, Status::Complete, Status::Validating, now_ms()).await?;
@@ -138,7 +139,17 @@ impl Service {
         let now = now_ms();
         let stamp = format_time(chrono::Utc::now());
         if upload.kind == Kind::Model {
-            let name = upload.file_name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(&upload.file_name).to_string();
+            let config = upload.config.clone().unwrap_or_default();
+            let name = match config["modelName"].as_str() {
+                Some(name) => name.to_string(),
+                None => {
+                    upload.file_name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(&upload.file_name).to_string()
+                }
+            };
+            let mut info = serde_json::to_value(&findings).map_err(Error::internal)?;
+            if let Some(origin) = imported_from(upload, &config) {
+                info["importedFrom"] = serde_json::json!(origin);
+            }
             let model = ModelRecord {
                 id: new_id(IdKind::Model),
                 upload_id: upload.id.clone(),
@@ -150,7 +161,7 @@ impl Service {
                 blob_key: upload.id.clone(),
                 file_name: upload.file_name.clone(),
                 size: findings.properties.size,
-                info: serde_json::to_value(&findings).map_err(Error::internal)?,
+                info,
                 created_at: stamp.clone(),
                 updated_at: stamp,
             };
@@ -177,6 +188,29 @@ impl Service {
             self.meta.import_asset(&asset, now).await?;
         }
         Ok(())
+    }
+}
+
+/// Where an imported model came from, in words: "Hugging Face repo a/b (file x, commit c)".
+fn imported_from(upload: &UploadRecord, config: &serde_json::Value) -> Option<String> {
+    let hf = &config["huggingFace"];
+    let civitai = &config["civitai"];
+    match upload.source {
+        Source::HuggingFace => Some(format!(
+            "Hugging Face repo {} (file {}, revision {}, commit {})",
+            hf["repo"].as_str().unwrap_or("?"),
+            hf["file"].as_str().unwrap_or("?"),
+            hf["revision"].as_str().unwrap_or("main"),
+            hf["commit"].as_str().unwrap_or("unknown")
+        )),
+        Source::Civitai => Some(format!(
+            "Civitai model {} version {} (file {})",
+            civitai["modelId"],
+            civitai["modelVersionId"],
+            civitai["file"].as_str().unwrap_or("?")
+        )),
+        Source::Url => upload.url.clone(),
+        _ => None,
     }
 }
 

@@ -1,5 +1,6 @@
 //! Create, read and complete uploads, and the upload's wire form.
 
+use super::imports::ImportRequest;
 use super::{now_ms, Caller, Service};
 use crate::blob::{CompleteOutcome, PartInfo};
 use crate::domain::ids::{looks_like, new_id, IdKind};
@@ -31,21 +32,37 @@ impl Service {
         dry_run: bool,
     ) -> Result<CreateOutcome> {
         let mode = parse_create_request(body).map_err(|e| Error::BadRequest(e.reason))?;
-        let spec = match mode {
-            CreateMode::Multipart(spec) => spec,
-            CreateMode::Url { .. } => return Err(Error::NotEnabled("imports from a url are not enabled in this intake yet; upload the file with fileName, contentType, fileSize, parts and kind instead".into())),
-            CreateMode::HuggingFace { .. } => return Err(Error::NotEnabled("imports from Hugging Face are not enabled in this intake yet; upload the weights with a multipart upload (kind model) instead".into())),
-            CreateMode::Civitai { .. } => return Err(Error::NotEnabled("imports from Civitai are not enabled in this intake yet; upload the weights with a multipart upload (kind model) instead".into())),
+        let import = match mode {
+            CreateMode::Multipart(spec) => {
+                if spec.file_size > self.config.max_file_size {
+                    return Err(Error::TooLarge(format!(
+                        "fileSize {} is larger than this server accepts ({} bytes)",
+                        spec.file_size, self.config.max_file_size
+                    )));
+                }
+                if dry_run {
+                    return Ok(CreateOutcome::DryRun { creative_units_cost: 0.0 });
+                }
+                self.check_pending_limit(caller).await?;
+                let record = self.new_multipart(caller, spec).await?;
+                return Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(&record)?)));
+            }
+            CreateMode::Url { url, kind, asset_options } => ImportRequest::Url { url, kind, asset_options },
+            CreateMode::HuggingFace { model_name } => ImportRequest::HuggingFace { model_name },
+            CreateMode::Civitai { model_url } => ImportRequest::Civitai { model_url },
         };
-        if spec.file_size > self.config.max_file_size {
-            return Err(Error::TooLarge(format!(
-                "fileSize {} is larger than this server accepts ({} bytes)",
-                spec.file_size, self.config.max_file_size
-            )));
-        }
+        self.check_import(&import)?;
         if dry_run {
             return Ok(CreateOutcome::DryRun { creative_units_cost: 0.0 });
         }
+        self.check_pending_limit(caller).await?;
+        let record = self.new_import(caller, import).await?;
+        Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(&record)?)))
+    }
+
+    /// Refuses a new upload when the caller's project already has the most pending uploads
+    /// allowed (imports count too: they are pending while they download).
+    async fn check_pending_limit(&self, caller: &Caller) -> Result<()> {
         let pending = self.meta.count_pending_uploads(&caller.project_id).await?;
         if pending >= self.config.max_pending_uploads {
             return Err(Error::Conflict(format!(
@@ -53,8 +70,7 @@ impl Service {
                 caller.project_id
             )));
         }
-        let record = self.new_multipart(caller, spec).await?;
-        Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(&record)?)))
+        Ok(())
     }
 
     async fn new_multipart(&self, caller: &Caller, spec: MultipartSpec) -> Result<UploadRecord> {

@@ -2,7 +2,9 @@
 //! data directory, and a small HTTP client that speaks the Uploads API.
 #![allow(dead_code)]
 
+pub mod hubs;
 pub mod media;
+pub mod origin;
 pub mod process;
 
 use base64::Engine;

@@ -1,0 +1,305 @@
+//! Imports as upload use-cases: creating a url, Hugging Face or Civitai upload (the upload
+//! and its job in one transaction), and the job step that downloads the file and moves the
+//! upload `pending → complete`, after which the ordinary pipeline validates and imports it.
+//!
+//! While the download runs, the upload's `config` shows progress:
+//! `{"bytesReceived": n, "bytesTotal": n|null, …}` besides what was asked for
+//! (`huggingFaceModelName` / `civitaiModelUrl`) and, once resolved, what is being imported
+//! (`huggingFace` / `civitai`). Every failure ends in `failed` with an `errorMessage`.
+
+use super::{now_ms, Caller, Service};
+use crate::domain::create::sanitize_file_name;
+use crate::domain::ids::{new_id, IdKind};
+use crate::domain::time::format_time;
+use crate::import::client::redact;
+use crate::import::download::{self, url_file_name, Progress};
+use crate::import::{civitai, huggingface, DownloadPlan, ImportError, ImportResult};
+use crate::metadata::{ImportedFile, UploadRecord};
+use crate::{Error, Result};
+use chrono::{TimeZone, Utc};
+use intake_api::{AssetOptions, Kind, Provider, Source, Status};
+use reqwest::Url;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// An import as the client asked for it, checked.
+pub(crate) enum ImportRequest {
+    Url { url: String, kind: Kind, asset_options: Option<AssetOptions> },
+    HuggingFace { model_name: String },
+    Civitai { model_url: String },
+}
+
+/// How often download progress is written to the upload.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+
+impl Service {
+    /// Checks an import request as far as it can be checked without the network; `Err` is
+    /// a 400 naming what to fix.
+    pub(crate) fn check_import(&self, request: &ImportRequest) -> Result<()> {
+        match request {
+            ImportRequest::Url { url, .. } => {
+                let parsed = Url::parse(url.trim())
+                    .map_err(|e| Error::BadRequest(format!("url is not a valid absolute URL ({e}): {url:?}")))?;
+                self.importer.check_url(&parsed).map_err(|reason| Error::BadRequest(format!("url: {reason}")))
+            }
+            ImportRequest::HuggingFace { model_name } => {
+                huggingface::parse_model_name(model_name).map(|_| ()).map_err(Error::BadRequest)
+            }
+            ImportRequest::Civitai { model_url } => civitai::parse_model_url(model_url, self.civitai_host().as_deref())
+                .map(|_| ())
+                .map_err(Error::BadRequest),
+        }
+    }
+
+    fn civitai_host(&self) -> Option<String> {
+        Url::parse(&self.config.import.civitai_endpoint).ok().and_then(|u| u.host_str().map(String::from))
+    }
+
+    /// Creates an import upload (`pending`) and enqueues the job that downloads it.
+    pub(crate) async fn new_import(&self, caller: &Caller, request: ImportRequest) -> Result<UploadRecord> {
+        let id = new_id(IdKind::Upload);
+        let now = now_ms();
+        let stamp = format_time(Utc.timestamp_millis_opt(now).single().unwrap_or_else(Utc::now));
+        let progress = json!({"bytesReceived": 0, "bytesTotal": null});
+        let (kind, source, provider, file_name, url, asset_options, config) = match request {
+            ImportRequest::Url { url, kind, asset_options } => {
+                let parsed = Url::parse(url.trim()).map_err(Error::internal)?;
+                let name = url_file_name(&parsed)
+                    .and_then(|n| sanitize_file_name(&n).ok())
+                    .unwrap_or_else(|| "download".into());
+                (kind, Source::Url, None, name, Some(parsed.to_string()), asset_options, progress)
+            }
+            ImportRequest::HuggingFace { model_name } => {
+                let repo = huggingface::parse_model_name(&model_name).map_err(Error::BadRequest)?;
+                let page = format!("{}/{}", self.config.import.hf_endpoint.trim_end_matches('/'), repo.repo);
+                let name = repo.repo.rsplit('/').next().unwrap_or(&repo.repo).to_string();
+                let mut config = progress;
+                config["huggingFaceModelName"] = json!(model_name.trim());
+                (Kind::Model, Source::HuggingFace, Some(Provider::HuggingFace), name, Some(page), None, config)
+            }
+            ImportRequest::Civitai { model_url } => {
+                let model =
+                    civitai::parse_model_url(&model_url, self.civitai_host().as_deref()).map_err(Error::BadRequest)?;
+                let mut config = progress;
+                config["civitaiModelUrl"] = json!(model_url.trim());
+                let name = format!("civitai-{}", model.model_id);
+                (
+                    Kind::Model,
+                    Source::Civitai,
+                    Some(Provider::Civitai),
+                    name,
+                    Some(model_url.trim().to_string()),
+                    None,
+                    config,
+                )
+            }
+        };
+        let record = UploadRecord {
+            id: id.clone(),
+            owner_id: caller.project_id.clone(),
+            author_id: caller.user_id.clone(),
+            kind,
+            source,
+            provider,
+            status: Status::Pending,
+            file_name,
+            original_file_name: None,
+            content_type: None,
+            file_size: None,
+            parts_count: None,
+            url,
+            asset_options,
+            config: Some(config),
+            entity_id: None,
+            error_message: None,
+            job_id: Some(new_id(IdKind::Job)),
+            store_handle: None,
+            findings: None,
+            created_at: stamp.clone(),
+            updated_at: stamp,
+            // A backstop only: the job ends every import long before, in success or failure.
+            expires_at_ms: now + self.config.upload_ttl.as_millis() as i64,
+        };
+        self.meta.insert_import(&record, now).await?;
+        self.jobs_waiting.notify_one();
+        Ok(record)
+    }
+
+    /// The job step of a pending import: resolve, download (resuming what is staged),
+    /// verify, then `pending → complete`; or `failed` with a message a person can act on.
+    /// `Err` only for our own storage or database trouble (the runner retries it).
+    pub(crate) async fn download_step(&self, upload: &UploadRecord) -> Result<()> {
+        match self.run_import(upload).await {
+            Ok(()) => Ok(()),
+            Err(ImportError::Refused(message)) | Err(ImportError::Transient(message)) => {
+                tracing::info!(upload = %upload.id, %message, "import failed");
+                self.meta.fail_upload(&upload.id, &message, now_ms()).await?;
+                self.blobs.discard_staged(&upload.id).await?;
+                Ok(())
+            }
+            Err(ImportError::Internal(e)) => Err(e),
+            Err(ImportError::Stopped) => {
+                Err(Error::internal("the server stopped during the import; it resumes on restart"))
+            }
+        }
+    }
+
+    async fn run_import(&self, upload: &UploadRecord) -> ImportResult<()> {
+        let base_config = upload.config.clone().unwrap_or_else(|| json!({}));
+        let (plan, description, model_name) = self.resolve_with_retries(upload, &base_config).await?;
+        let mut config = base_config;
+        match upload.source {
+            Source::HuggingFace => config["huggingFace"] = description,
+            Source::Civitai => config["civitai"] = description,
+            _ => {}
+        }
+        if let Some(name) = &model_name {
+            config["modelName"] = json!(name);
+        }
+
+        let progress = Arc::new(Progress::default());
+        let reporter = {
+            let (meta, progress, id, config) = (self.meta.clone(), progress.clone(), upload.id.clone(), config.clone());
+            tokio::spawn(async move {
+                let mut last = (u64::MAX, u64::MAX);
+                loop {
+                    let now = (progress.received.load(Ordering::Relaxed), progress.total.load(Ordering::Relaxed));
+                    if now != last {
+                        let mut c = config.clone();
+                        c["bytesReceived"] = json!(now.0);
+                        c["bytesTotal"] = if now.1 > 0 { json!(now.1) } else { Value::Null };
+                        if !matches!(meta.set_upload_config(&id, &c, super::now_ms()).await, Ok(true)) {
+                            break;
+                        }
+                        last = now;
+                    }
+                    tokio::time::sleep(PROGRESS_EVERY).await;
+                }
+            })
+        };
+        let result = download::download(
+            &self.importer,
+            self.blobs.as_ref(),
+            &self.config.import,
+            &upload.id,
+            &plan,
+            &progress,
+            self.stopping.subscribe(),
+        )
+        .await;
+        reporter.abort();
+        let done = result?;
+
+        let size = self.blobs.commit_staged(&upload.id).await?;
+        if let Some(expected) = &plan.sha256 {
+            let source = self.blobs.open(&upload.id).await?;
+            let actual = tokio::task::spawn_blocking(move || sha256_of(source.as_ref()))
+                .await
+                .map_err(Error::internal)?
+                .map_err(Error::from)?;
+            if &actual != expected {
+                self.blobs.delete(&upload.id).await?;
+                return Err(ImportError::Refused(format!(
+                    "{} failed its integrity check: its SHA-256 is {actual} but the hub lists {expected}; the download was corrupted or the file changed, import it again",
+                    plan.what
+                )));
+            }
+        }
+        let original = plan
+            .file_name
+            .clone()
+            .or(done.disposition_name.clone())
+            .or_else(|| url_file_name(&plan.url))
+            .unwrap_or_else(|| "download".into());
+        let file_name = sanitize_file_name(&original).unwrap_or_else(|_| "download".into());
+        config["bytesReceived"] = json!(size);
+        config["bytesTotal"] = json!(size);
+        let file = ImportedFile {
+            file_name,
+            original_file_name: original,
+            content_type: done.content_type,
+            file_size: size,
+            config,
+        };
+        self.meta.complete_import(&upload.id, &file, now_ms()).await?;
+        Ok(())
+    }
+
+    /// Resolves what to download; hub API hiccups are retried like downloads are.
+    async fn resolve_with_retries(
+        &self,
+        upload: &UploadRecord,
+        config: &Value,
+    ) -> ImportResult<(DownloadPlan, Value, Option<String>)> {
+        let settings = &self.config.import;
+        let mut failures = 0;
+        loop {
+            let attempt = self.resolve(upload, config).await;
+            match attempt {
+                Err(ImportError::Transient(why)) if failures < settings.max_retries => {
+                    failures += 1;
+                    let pause = (settings.retry_backoff * 2u32.pow(failures - 1)).min(Duration::from_secs(30));
+                    tracing::info!(upload = %upload.id, %why, ?pause, "resolving an import failed; retrying");
+                    tokio::time::sleep(pause).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn resolve(
+        &self,
+        upload: &UploadRecord,
+        config: &Value,
+    ) -> ImportResult<(DownloadPlan, Value, Option<String>)> {
+        let settings = &self.config.import;
+        match upload.source {
+            Source::HuggingFace => {
+                let name = config["huggingFaceModelName"].as_str().unwrap_or_default();
+                let repo = huggingface::parse_model_name(name).map_err(ImportError::Refused)?;
+                let (plan, description, model_name) = huggingface::resolve(&self.importer, settings, &repo).await?;
+                Ok((plan, description, Some(model_name)))
+            }
+            Source::Civitai => {
+                let url = config["civitaiModelUrl"].as_str().unwrap_or_default();
+                let model =
+                    civitai::parse_model_url(url, self.civitai_host().as_deref()).map_err(ImportError::Refused)?;
+                let (plan, description, model_name) = civitai::resolve(&self.importer, settings, &model).await?;
+                Ok((plan, description, Some(model_name)))
+            }
+            _ => {
+                let raw = upload.url.as_deref().unwrap_or_default();
+                let url = Url::parse(raw).map_err(|_| ImportError::Refused(format!("the url {raw:?} is not valid")))?;
+                let plan = DownloadPlan {
+                    what: redact(&url),
+                    url,
+                    auth: None,
+                    auth_hint: "Make the file public, or give a URL that grants access by itself (a signed URL)."
+                        .into(),
+                    file_name: None,
+                    expected_size: None,
+                    sha256: None,
+                };
+                Ok((plan, Value::Null, None))
+            }
+        }
+    }
+}
+
+fn sha256_of(source: &dyn crate::validate::ByteSource) -> std::io::Result<String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1024 * 1024];
+    let mut offset = 0u64;
+    while offset < source.len() {
+        let n = source.read_at(offset, &mut buf)?;
+        if n == 0 {
+            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "object shorter than its length"));
+        }
+        hasher.update(&buf[..n]);
+        offset += n as u64;
+    }
+    Ok(hex::encode(hasher.finalize()))
+}

@@ -1,0 +1,73 @@
+//! Black-box: an import survives a crash (SIGKILL of the real binary) in the middle of its
+//! download, and resumes with `Range` from the bytes already stored instead of starting over.
+
+mod common;
+
+use common::origin::{Behaviour, Origin};
+use common::process::IntakeProcess;
+use common::{media, send, MIB};
+use serde_json::json;
+use std::time::Duration;
+
+/// The real binary, with imports allowed to reach the loopback origin.
+fn start(data_dir: &std::path::Path) -> IntakeProcess {
+    IntakeProcess::start(data_dir, &[("INTAKE_JOB_LEASE", "3"), ("INTAKE_IMPORT_ALLOW_PRIVATE", "1")], false)
+}
+
+#[tokio::test]
+async fn sigkill_mid_download_resumes_with_range_after_the_restart() {
+    let origin = Origin::start().await;
+    let file = media::noise(8 * MIB, 21);
+    // 8 MiB in 256 KiB pieces, 100 ms apart: about 3 s to send in full.
+    let url = origin.route(
+        "/big.bin",
+        Behaviour::Slow { bytes: file.clone(), chunk: 256 * 1024, delay: Duration::from_millis(100) },
+    );
+    let data_dir = tempfile::tempdir().unwrap();
+    let http = reqwest::Client::new();
+    let auth = |r: reqwest::RequestBuilder| r.basic_auth("alice", Some("alice-secret"));
+
+    let process = start(data_dir.path());
+    let (status, created) =
+        send(auth(http.post(format!("{}/v1/uploads", process.base))).json(&json!({"url": url, "kind": "asset"}))).await;
+    assert_eq!(status, 200, "{created}");
+    let id = created["upload"]["id"].as_str().unwrap().to_string();
+    // Wait until a good part of the file has arrived, then kill the server without warning.
+    let mut received = 0;
+    for _ in 0..200 {
+        let (_, body) = send(auth(http.get(format!("{}/v1/uploads/{id}", process.base)))).await;
+        assert_eq!(body["upload"]["status"], "pending", "the kill must land mid-download: {body}");
+        received = body["upload"]["config"]["bytesReceived"].as_u64().unwrap();
+        if received >= 3 * MIB as u64 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(received >= 3 * MIB as u64, "the download never progressed");
+    process.kill();
+
+    let process = start(data_dir.path());
+    let mut last = serde_json::Value::Null;
+    for _ in 0..600 {
+        let (_, body) = send(auth(http.get(format!("{}/v1/uploads/{id}", process.base)))).await;
+        last = body["upload"].clone();
+        if matches!(last["status"].as_str(), Some("imported" | "failed")) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["status"], "imported", "{last}");
+    assert_eq!(last["fileSize"], file.len());
+    let seen = origin.seen_at("/big.bin");
+    assert_eq!(seen.len(), 2, "one request before the kill, one after: {seen:?}");
+    let resumed_at: usize = seen[1]
+        .range
+        .as_deref()
+        .and_then(|r| r.strip_prefix("bytes=")?.strip_suffix('-')?.parse().ok())
+        .unwrap_or_else(|| panic!("the second request did not resume with Range: {seen:?}"));
+    assert!(resumed_at >= MIB, "resumed from byte {resumed_at}, not from what was stored");
+    let asset_id = last["entityId"].as_str().unwrap();
+    let (_, asset) = send(auth(http.get(format!("{}/v1/assets/{asset_id}", process.base)))).await;
+    let bytes = http.get(asset["asset"]["url"].as_str().unwrap()).send().await.unwrap().bytes().await.unwrap();
+    assert!(bytes.as_ref() == file.as_slice(), "the resumed file differs from the original");
+}
