@@ -315,7 +315,8 @@ pub fn validate(kind: Kind, src: &dyn ByteSource) -> Result<Findings, ValidateEr
     let sniffed = sniff(src)?;
     // Sniffing sees only the brand; when the index sits at the end of the file a
     // sound-only MP4 looks like a video. For kind audio, judge it by its sound track.
-    let format = if kind == Kind::Audio && matches!(sniffed, Format::Mp4 | Format::Mov) { Format::M4a } else { sniffed };
+    let format =
+        if kind == Kind::Audio && matches!(sniffed, Format::Mp4 | Format::Mov) { Format::M4a } else { sniffed };
     let mismatch = || Rejection(format!("expected {}, found {}", expected(kind), sniffed.described()));
     if !kind_accepts(kind, format) {
         return Err(mismatch().into());

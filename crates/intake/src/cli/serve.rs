@@ -1,0 +1,85 @@
+//! `intake serve`: the Uploads API service (HTTP API and background workers).
+
+use anyhow::Context;
+use intake_core::service::KeySpec;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Settings of `intake serve`; every flag also reads an `INTAKE_*` variable.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "INTAKE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Directory for the database and the stored files.
+    #[arg(long, env = "INTAKE_DATA_DIR", default_value = "intake-data")]
+    data_dir: PathBuf,
+    /// Base URL clients reach this server at (behind a proxy); default http://<listen>.
+    #[arg(long, env = "INTAKE_PUBLIC_URL")]
+    public_url: Option<String>,
+    /// Lifetime of part URLs, in seconds.
+    #[arg(long, env = "INTAKE_PART_URL_TTL", default_value_t = 3600)]
+    part_url_ttl: u64,
+    /// Lifetime of file download URLs, in seconds.
+    #[arg(long, env = "INTAKE_FILE_URL_TTL", default_value_t = 3600)]
+    file_url_ttl: u64,
+    /// How long a multipart upload may stay pending, in seconds.
+    #[arg(long, env = "INTAKE_UPLOAD_TTL", default_value_t = 86_400)]
+    upload_ttl: u64,
+    /// API keys: key:secret:projectId[;projectId…], comma-separated. When unset, a key is
+    /// created on first start and kept in the data directory.
+    #[arg(long, env = "INTAKE_API_KEYS", hide_env_values = true)]
+    api_keys: Option<String>,
+    /// Jobs processed at once.
+    #[arg(long, env = "INTAKE_WORKERS", default_value_t = 2)]
+    workers: usize,
+    /// Seconds a job's claim lasts without a heartbeat.
+    #[arg(long, env = "INTAKE_JOB_LEASE", default_value_t = 30)]
+    job_lease: u64,
+}
+
+/// Runs the service until SIGINT or SIGTERM.
+pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
+    let api_keys = match args.api_keys.as_deref() {
+        Some(list) => KeySpec::parse_list(list).map_err(anyhow::Error::msg).context("INTAKE_API_KEYS")?,
+        None => Vec::new(),
+    };
+    let config = intake_server::Config {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        public_url: args.public_url,
+        part_url_ttl: Duration::from_secs(args.part_url_ttl),
+        file_url_ttl: Duration::from_secs(args.file_url_ttl),
+        upload_ttl: Duration::from_secs(args.upload_ttl),
+        api_keys,
+        workers: args.workers,
+        job_lease: Duration::from_secs(args.job_lease.max(3)),
+    };
+    let data_dir = config.data_dir.clone();
+    let mut app = intake_server::Application::build(config).await.context("starting intake")?;
+    if let Some(key) = app.take_created_key() {
+        println!("Created an API key (shown only this once; keep the secret safe):");
+        println!("  INTAKE_API_KEY={}", key.api_key);
+        println!("  INTAKE_API_SECRET={}", key.api_secret);
+        println!("  project: {}", key.project_id);
+    }
+    println!("intake listening on http://{} (data in {})", app.local_addr(), data_dir.display());
+    app.run_until_stopped(shutdown_signal()).await
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+    tracing::info!("shutting down: finishing in-flight requests and jobs");
+}
