@@ -39,8 +39,10 @@ pub struct UploadOptions {
     pub rate_limit: Option<RateLimit>,
     /// Receives progress events.
     pub observer: Option<Observer>,
-    /// A part URL expiring sooner than this is fetched again before use (default 30 s).
-    pub url_refresh_margin: Duration,
+    /// A part URL expiring sooner than this (by the local clock) is fetched again before
+    /// use (default 30 s). `None`: never judge expiry locally (for a clock that cannot be
+    /// trusted); URLs are fetched again only when the store refuses one.
+    pub url_refresh_margin: Option<Duration>,
 }
 
 impl Default for UploadOptions {
@@ -55,7 +57,7 @@ impl Default for UploadOptions {
             journal: None,
             rate_limit: None,
             observer: None,
-            url_refresh_margin: Duration::from_secs(30),
+            url_refresh_margin: Some(Duration::from_secs(30)),
         }
     }
 }
@@ -422,7 +424,10 @@ impl PartSender<'_> {
                 let expires = chrono::DateTime::parse_from_rfc3339(&part.expires).ok();
                 let remaining =
                     expires.map(|e| (e.with_timezone(&chrono::Utc) - chrono::Utc::now()).num_milliseconds());
-                let fresh_enough = remaining.is_some_and(|ms| ms > self.options.url_refresh_margin.as_millis() as i64);
+                let fresh_enough = match self.options.url_refresh_margin {
+                    Some(margin) => remaining.is_some_and(|ms| ms > margin.as_millis() as i64),
+                    None => true,
+                };
                 if fresh_enough || urls.fetched.elapsed() < Duration::from_secs(1) {
                     return Ok((part.url.clone(), urls.generation));
                 }
