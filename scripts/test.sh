@@ -10,4 +10,4 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 cargo build --locked --bin intake
 cargo test --workspace --locked
-INTAKE_BIN="$PWD/target/debug/intake" tests/sdk_compat/run.sh
+INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/sdk_compat/run.sh

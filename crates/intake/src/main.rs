@@ -49,6 +49,20 @@ enum Command {
     Model(cli::show::GetArgs),
 }
 
+/// Logs go to stderr (stdout carries the server's address and a first start's key, or a
+/// client command's results): human-readable, or one JSON object a line with
+/// `INTAKE_LOG_FORMAT=json`. `INTAKE_LOG` filters them (default: `info` for `serve`, `warn`
+/// for the client commands).
+fn init_logging(default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("INTAKE_LOG").unwrap_or_else(|_| default_filter.into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("INTAKE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -58,13 +72,7 @@ fn main() -> ExitCode {
         }
     };
     let serving = matches!(cli.command, Command::Serve(_));
-    let default_filter = if serving { "info" } else { "warn" };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("INTAKE_LOG").unwrap_or_else(|_| default_filter.into()),
-        )
-        .init();
+    init_logging(if serving { "info" } else { "warn" });
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let code = runtime.block_on(async {
         match cli.command {

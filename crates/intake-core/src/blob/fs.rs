@@ -164,6 +164,10 @@ impl BlobStore for FsStore {
                         break; // the writer failed; its error is reported below
                     }
                 }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    failure = Some(Error::Timeout(format!("the part's body stalled after {received} bytes: {e}")));
+                    break;
+                }
                 Err(e) => {
                     failure =
                         Some(Error::BodyAborted(format!("the part's body broke off after {received} bytes: {e}")));
@@ -305,6 +309,26 @@ impl BlobStore for FsStore {
             Err(e) if !is_not_found(&e) => Err(e.into()),
             _ => Ok(()),
         }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.probe().await
+    }
+}
+
+impl FsStore {
+    /// Writes, fsyncs and removes a small probe file: proves the disk accepts writes.
+    async fn probe(&self) -> Result<()> {
+        let probe = self.root.join(format!(".probe-{}", random_base62(8)));
+        tokio::task::spawn_blocking(move || -> io::Result<()> {
+            let mut f = std::fs::File::create(&probe)?;
+            f.write_all(b"ok")?;
+            f.sync_all()?;
+            std::fs::remove_file(&probe)
+        })
+        .await
+        .map_err(Error::internal)??;
+        Ok(())
     }
 }
 

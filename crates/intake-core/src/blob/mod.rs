@@ -99,4 +99,7 @@ pub trait BlobStore: Send + Sync {
 
     /// Deletes a finished object.
     async fn delete(&self, key: &str) -> Result<()>;
+
+    /// Checks that the store answers and can be written (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
 }

@@ -37,6 +37,21 @@ pub struct ServeArgs {
     /// Seconds a job's claim lasts without a heartbeat.
     #[arg(long, env = "INTAKE_JOB_LEASE", default_value_t = 30)]
     job_lease: u64,
+    /// The largest fileSize accepted, in bytes (default: 10,000 parts of 5 GiB).
+    #[arg(long, env = "INTAKE_MAX_FILE_SIZE")]
+    max_file_size: Option<u64>,
+    /// Uploads one project may have pending at once.
+    #[arg(long, env = "INTAKE_MAX_PENDING_UPLOADS", default_value_t = 1000)]
+    max_pending_uploads: u64,
+    /// /v1 requests a second per API key (0 turns rate limiting off).
+    #[arg(long, env = "INTAKE_RATE_LIMIT", default_value_t = 50.0)]
+    rate_limit: f64,
+    /// Requests a key may send at once above the rate.
+    #[arg(long, env = "INTAKE_RATE_LIMIT_BURST", default_value_t = 200)]
+    rate_limit_burst: u32,
+    /// Seconds a part body may send nothing before it is cut off (408).
+    #[arg(long, env = "INTAKE_BODY_IDLE_TIMEOUT", default_value_t = 30)]
+    body_idle_timeout: u64,
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -55,6 +70,11 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         api_keys,
         workers: args.workers,
         job_lease: Duration::from_secs(args.job_lease.max(3)),
+        max_file_size: args.max_file_size.unwrap_or(intake_core::domain::create::MAX_FILE_SIZE),
+        max_pending_uploads: args.max_pending_uploads,
+        rate_limit_per_second: args.rate_limit,
+        rate_limit_burst: args.rate_limit_burst,
+        body_idle_timeout: Duration::from_secs(args.body_idle_timeout.max(1)),
     };
     let data_dir = config.data_dir.clone();
     let mut app = intake_server::Application::build(config).await.context("starting intake")?;
