@@ -52,6 +52,11 @@ impl Application {
             max_pending_uploads: config.max_pending_uploads,
         };
         let service = Arc::new(Service::new(meta.clone(), blobs, service_config).await?);
+        // SQLite has one process, and it has not started serving: nothing is in flight.
+        let swept = service.sweep_orphans(intake_core::service::SweepScope::OnlyProcessStarting).await?;
+        if swept != Default::default() {
+            tracing::info!(?swept, "removed what the previous run left behind");
+        }
         let (auth, created_key) = Authenticator::load(meta.as_ref(), &config.api_keys).await?;
         // Sweep often enough that an upload expires at most a quarter of its TTL late.
         let sweep_interval =

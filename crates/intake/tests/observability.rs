@@ -3,9 +3,9 @@
 
 mod common;
 
-use common::{media, send, TestServer, API_KEYS};
+use common::process::IntakeProcess;
+use common::{media, send, TestServer};
 use std::io::Read;
-use std::process::{Command, Stdio};
 
 #[tokio::test]
 async fn readyz_checks_the_database_and_the_disk() {
@@ -44,25 +44,8 @@ async fn metrics_count_uploads_bytes_and_jobs() {
 #[tokio::test]
 async fn an_error_trace_id_is_in_the_log() {
     let data_dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_intake"))
-        .arg("serve")
-        .env("INTAKE_LISTEN", "127.0.0.1:0")
-        .env("INTAKE_DATA_DIR", data_dir.path())
-        .env("INTAKE_API_KEYS", API_KEYS)
-        .env("INTAKE_LOG", "info")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdout = std::io::BufReader::new(child.stdout.take().unwrap());
-    let base = loop {
-        let mut line = String::new();
-        assert!(std::io::BufRead::read_line(&mut stdout, &mut line).unwrap() > 0, "intake exited");
-        if let Some(rest) = line.strip_prefix("intake listening on ") {
-            break rest.split_whitespace().next().unwrap().to_string();
-        }
-    };
+    let process = IntakeProcess::start(data_dir.path(), &[("INTAKE_LOG", "info")], true);
+    let base = process.base.clone();
     let http = reqwest::Client::new();
     let response = http
         .get(format!("{base}/v1/uploads/upload_nothere"))
@@ -74,10 +57,11 @@ async fn an_error_trace_id_is_in_the_log() {
     let body: serde_json::Value = response.json().await.unwrap();
     let trace_id = body["traceId"].as_str().unwrap().to_string();
     assert_eq!(trace_id, header);
-    child.kill().unwrap();
-    child.wait().unwrap();
+    let mut child = process;
+    child.child.kill().unwrap();
+    child.child.wait().unwrap();
     let mut log = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+    child.child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
     let line =
         log.lines().find(|l| l.contains(&trace_id)).unwrap_or_else(|| panic!("{trace_id} not in the log:\n{log}"));
     assert!(line.contains("404"), "{line}");

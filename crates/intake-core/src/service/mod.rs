@@ -11,6 +11,7 @@ mod uploads;
 
 pub use auth::{Authenticator, Caller, KeySpec};
 pub use entities::FileDownload;
+pub use expiry::{SweepReport, SweepScope};
 pub use parts::PartRequest;
 pub use pipeline::{ProcessOutcome, StoredFindings};
 pub use uploads::CreateOutcome;

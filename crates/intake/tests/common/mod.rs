@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod media;
+pub mod process;
 
 use base64::Engine;
 use intake_client::{Client, Error, Kind, UploadOptions, WaitOptions};
