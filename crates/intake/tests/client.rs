@@ -25,7 +25,13 @@ async fn a_part_url_refused_as_expired_is_fetched_again_and_retried() {
     let path = dir.path().join("f.bin");
     std::fs::write(&path, &file).unwrap();
     // No look at the clock: the client must notice the 403 and recover from it.
-    let options = UploadOptions { url_refresh_margin: None, ..slow_options(None) };
+    // At 3 MiB/s a part takes 1.7 s, so the last part starts 3.3 s after create: past
+    // its URL's expiry whatever the second's rounding.
+    let options = UploadOptions {
+        url_refresh_margin: None,
+        rate_limit: Some(RateLimit::new(3 * MIB as u64)),
+        ..slow_options(None)
+    };
     let outcome = server.client.upload_file(&path, Kind::Asset, options).await.unwrap();
     assert!(outcome.url_refreshes >= 1, "{outcome:?}");
     assert!(outcome.part_puts > outcome.parts, "a PUT was refused and retried: {outcome:?}");
