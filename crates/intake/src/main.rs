@@ -1,16 +1,27 @@
-//! The `intake` binary. `intake serve` runs the Uploads API service; with no configuration
-//! it keeps everything under `./intake-data` (SQLite and local disk).
+//! The `intake` binary: `intake serve` runs the Uploads API service (with no configuration
+//! it keeps everything under `./intake-data`); the other commands are its client, and work
+//! against Scenario's cloud too.
+//!
+//! Exit codes of the client commands: 0 success, 1 failed (an upload ended `failed` or the
+//! server refused a request), 2 usage error, 3 could not finish (network or server errors
+//! after retries; run the same command again to resume).
 
-use anyhow::Context;
+mod cli;
+
 use clap::{Parser, Subcommand};
-use intake_core::import::{AddressPolicy, ImportConfig};
-use intake_core::service::KeySpec;
-use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::time::Duration;
+use std::process::ExitCode;
+
+const AFTER_HELP: &str = "\
+Client commands read the server and credentials from INTAKE_URL, INTAKE_API_KEY and
+INTAKE_API_SECRET, or from Scenario's names SCENARIO_BASE_URL, SCENARIO_API_KEY and
+SCENARIO_API_SECRET (intake's names win).
+
+Exit codes: 0 success; 1 failed (an upload ended `failed`, or the server refused a request);
+2 usage error (bad arguments, missing credentials, unreadable file); 3 could not finish
+(server unreachable or erroring after retries, timeout: run the same command again to resume).";
 
 #[derive(Parser)]
-#[command(name = "intake", version, about = "A self-hostable Scenario Uploads API service")]
+#[command(name = "intake", version, about = "A self-hostable Scenario Uploads API service, and its client", after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -19,99 +30,31 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the service (HTTP API and background workers).
-    Serve(ServeArgs),
+    Serve(cli::serve::ServeArgs),
+    /// Upload files (multipart, concurrent, resumable) and optionally wait until imported.
+    Upload(cli::upload::UploadArgs),
+    /// Have the server download a file from a URL.
+    ImportUrl(cli::import::ImportUrlArgs),
+    /// Import a model from Hugging Face (OWNER/NAME[@REVISION]).
+    ImportHf(cli::import::ImportHfArgs),
+    /// Import a model from Civitai (https://civitai.com/models/ID[?modelVersionId=V]).
+    ImportCivitai(cli::import::ImportCivitaiArgs),
+    /// Print an upload (JSON).
+    Get(cli::show::GetArgs),
+    /// Wait until an upload is imported or failed; print it (JSON).
+    Wait(cli::show::WaitArgs),
+    /// Print an asset (JSON), and optionally download its file.
+    Asset(cli::show::AssetArgs),
+    /// Print a model (JSON).
+    Model(cli::show::GetArgs),
 }
 
-#[derive(clap::Args)]
-struct ServeArgs {
-    /// Address to listen on.
-    #[arg(long, env = "INTAKE_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: SocketAddr,
-    /// Directory for the database and the stored files.
-    #[arg(long, env = "INTAKE_DATA_DIR", default_value = "intake-data")]
-    data_dir: PathBuf,
-    /// Base URL clients reach this server at (behind a proxy); default http://<listen>.
-    #[arg(long, env = "INTAKE_PUBLIC_URL")]
-    public_url: Option<String>,
-    /// Lifetime of part URLs, in seconds.
-    #[arg(long, env = "INTAKE_PART_URL_TTL", default_value_t = 3600)]
-    part_url_ttl: u64,
-    /// Lifetime of file download URLs, in seconds.
-    #[arg(long, env = "INTAKE_FILE_URL_TTL", default_value_t = 3600)]
-    file_url_ttl: u64,
-    /// How long a multipart upload may stay pending, in seconds.
-    #[arg(long, env = "INTAKE_UPLOAD_TTL", default_value_t = 86_400)]
-    upload_ttl: u64,
-    /// API keys: key:secret:projectId[;projectId…], comma-separated. When unset, a key is
-    /// created on first start and kept in the data directory.
-    #[arg(long, env = "INTAKE_API_KEYS", hide_env_values = true)]
-    api_keys: Option<String>,
-    /// Jobs processed at once.
-    #[arg(long, env = "INTAKE_WORKERS", default_value_t = 2)]
-    workers: usize,
-    /// Seconds a job's claim lasts without a heartbeat.
-    #[arg(long, env = "INTAKE_JOB_LEASE", default_value_t = 30)]
-    job_lease: u64,
-    /// Largest file an import (url, Hugging Face, Civitai) may fetch, in bytes.
-    #[arg(long, env = "INTAKE_IMPORT_MAX_BYTES", default_value_t = 50 * 1024 * 1024 * 1024)]
-    import_max_bytes: u64,
-    /// Let imports reach loopback, private and other non-public addresses. For local
-    /// testing only: it opens the server to SSRF.
-    #[arg(long, env = "INTAKE_IMPORT_ALLOW_PRIVATE", default_value = "false", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::Set)]
-    import_allow_private: bool,
-    /// Non-public addresses imports may reach anyway (an internal mirror), comma-separated IPs.
-    #[arg(long, env = "INTAKE_IMPORT_ALLOW_ADDRESSES", value_delimiter = ',')]
-    import_allow_addresses: Vec<std::net::IpAddr>,
-    /// Seconds allowed to connect to an import's origin.
-    #[arg(long, env = "INTAKE_IMPORT_CONNECT_TIMEOUT", default_value_t = 10)]
-    import_connect_timeout: u64,
-    /// Seconds an import's origin may stay silent mid-response before the read times out.
-    #[arg(long, env = "INTAKE_IMPORT_READ_TIMEOUT", default_value_t = 60)]
-    import_read_timeout: u64,
-    /// Failed attempts in a row (without progress) before an import fails.
-    #[arg(long, env = "INTAKE_IMPORT_RETRIES", default_value_t = 4)]
-    import_retries: u32,
-    /// Base URL of the Hugging Face Hub.
-    #[arg(long, env = "INTAKE_HF_ENDPOINT", default_value = "https://huggingface.co")]
-    hf_endpoint: String,
-    /// Hugging Face token, for gated and private repos.
-    #[arg(long, env = "HF_TOKEN", hide_env_values = true)]
-    hf_token: Option<String>,
-    /// Base URL of Civitai.
-    #[arg(long, env = "INTAKE_CIVITAI_ENDPOINT", default_value = "https://civitai.com")]
-    civitai_endpoint: String,
-    /// Civitai API key, for downloads that need a login.
-    #[arg(long, env = "CIVITAI_TOKEN", hide_env_values = true)]
-    civitai_token: Option<String>,
-    /// The largest fileSize accepted, in bytes (default: 10,000 parts of 5 GiB).
-    #[arg(long, env = "INTAKE_MAX_FILE_SIZE")]
-    max_file_size: Option<u64>,
-    /// Uploads one project may have pending at once.
-    #[arg(long, env = "INTAKE_MAX_PENDING_UPLOADS", default_value_t = 1000)]
-    max_pending_uploads: u64,
-    /// /v1 requests a second per API key (0 turns rate limiting off).
-    #[arg(long, env = "INTAKE_RATE_LIMIT", default_value_t = 50.0)]
-    rate_limit: f64,
-    /// Requests a key may send at once above the rate.
-    #[arg(long, env = "INTAKE_RATE_LIMIT_BURST", default_value_t = 200)]
-    rate_limit_burst: u32,
-    /// Seconds a part body may send nothing before it is cut off (408).
-    #[arg(long, env = "INTAKE_BODY_IDLE_TIMEOUT", default_value_t = 30)]
-    body_idle_timeout: u64,
-}
-
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    init_logging();
-    match Cli::parse().command {
-        Command::Serve(args) => serve(args).await,
-    }
-}
-
-/// Logs go to stderr (stdout carries the address and a first start's key): human-readable,
-/// or one JSON object a line with `INTAKE_LOG_FORMAT=json`. `INTAKE_LOG` filters them.
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("INTAKE_LOG").unwrap_or_else(|_| "info".into());
+/// Logs go to stderr (stdout carries the server's address and a first start's key, or a
+/// client command's results): human-readable, or one JSON object a line with
+/// `INTAKE_LOG_FORMAT=json`. `INTAKE_LOG` filters them (default: `info` for `serve`, `warn`
+/// for the client commands).
+fn init_logging(default_filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("INTAKE_LOG").unwrap_or_else(|_| default_filter.into());
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if std::env::var("INTAKE_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
@@ -120,68 +63,44 @@ fn init_logging() {
     }
 }
 
-async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let api_keys = match args.api_keys.as_deref() {
-        Some(list) => KeySpec::parse_list(list).map_err(anyhow::Error::msg).context("INTAKE_API_KEYS")?,
-        None => Vec::new(),
-    };
-    let config = intake_server::Config {
-        listen: args.listen,
-        data_dir: args.data_dir,
-        public_url: args.public_url,
-        part_url_ttl: Duration::from_secs(args.part_url_ttl),
-        file_url_ttl: Duration::from_secs(args.file_url_ttl),
-        upload_ttl: Duration::from_secs(args.upload_ttl),
-        api_keys,
-        workers: args.workers,
-        job_lease: Duration::from_secs(args.job_lease.max(3)),
-        import: ImportConfig {
-            max_bytes: args.import_max_bytes,
-            addresses: AddressPolicy { allow_private: args.import_allow_private, allowed: args.import_allow_addresses },
-            hf_endpoint: args.hf_endpoint.trim_end_matches('/').to_string(),
-            hf_token: args.hf_token.filter(|t| !t.is_empty()),
-            civitai_endpoint: args.civitai_endpoint.trim_end_matches('/').to_string(),
-            civitai_token: args.civitai_token.filter(|t| !t.is_empty()),
-            connect_timeout: Duration::from_secs(args.import_connect_timeout.max(1)),
-            read_timeout: Duration::from_secs(args.import_read_timeout.max(1)),
-            max_retries: args.import_retries,
-            ..ImportConfig::default()
-        },
-        max_file_size: args.max_file_size.unwrap_or(intake_core::domain::create::MAX_FILE_SIZE),
-        max_pending_uploads: args.max_pending_uploads,
-        rate_limit_per_second: args.rate_limit,
-        rate_limit_burst: args.rate_limit_burst,
-        body_idle_timeout: Duration::from_secs(args.body_idle_timeout.max(1)),
-    };
-    if config.import.addresses.allow_private {
-        tracing::warn!(
-            "INTAKE_IMPORT_ALLOW_PRIVATE is on: imports may reach loopback and private addresses (testing only)"
-        );
-    }
-    let data_dir = config.data_dir.clone();
-    let mut app = intake_server::Application::build(config).await.context("starting intake")?;
-    if let Some(key) = app.take_created_key() {
-        println!("Created an API key (shown only this once; keep the secret safe):");
-        println!("  INTAKE_API_KEY={}", key.api_key);
-        println!("  INTAKE_API_SECRET={}", key.api_secret);
-        println!("  project: {}", key.project_id);
-    }
-    println!("intake listening on http://{} (data in {})", app.local_addr(), data_dir.display());
-    app.run_until_stopped(shutdown_signal()).await
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(if e.use_stderr() { cli::exit::USAGE } else { cli::exit::OK });
         }
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
-    tracing::info!("shutting down: finishing in-flight requests and jobs");
+    let serving = matches!(cli.command, Command::Serve(_));
+    init_logging(if serving { "info" } else { "warn" });
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Serve(args) => match cli::serve::run(args).await {
+                Ok(()) => cli::exit::OK,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    cli::exit::FAILED
+                }
+            },
+            Command::Upload(args) => cli::upload::run(args).await,
+            Command::ImportUrl(args) => cli::import::run_url(args).await,
+            Command::ImportHf(args) => cli::import::run_hf(args).await,
+            Command::ImportCivitai(args) => cli::import::run_civitai(args).await,
+            Command::Get(args) => cli::show::get(args).await,
+            Command::Wait(args) => cli::show::wait(args).await,
+            Command::Asset(args) => cli::show::asset(args).await,
+            Command::Model(args) => cli::show::model(args).await,
+        }
+    });
+    ExitCode::from(code)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

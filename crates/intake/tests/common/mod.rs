@@ -1,5 +1,8 @@
 //! What every black-box test needs: a real intake server on a loopback port with a fresh
-//! data directory, and a small HTTP client that speaks the Uploads API.
+//! data directory, and helpers that speak the Uploads API through the Rust SDK
+//! (`intake-client`), so that every server test also tests the client. The helpers answer
+//! `(status, JSON)` so tests can check error answers; raw `reqwest` stays available for
+//! what no well-behaved client sends (malformed bodies, bad credentials).
 #![allow(dead_code)]
 
 pub mod hubs;
@@ -8,6 +11,7 @@ pub mod origin;
 pub mod process;
 
 use base64::Engine;
+use intake_client::{Client, Error, Kind, UploadOptions, WaitOptions};
 use serde_json::{json, Value};
 use std::time::Duration;
 
@@ -26,6 +30,34 @@ pub struct TestServer {
     pub data_dir: tempfile::TempDir,
     server: Option<intake_server::RunningServer>,
     pub http: reqwest::Client,
+    /// The SDK, as alice (project A by default).
+    pub client: Client,
+}
+
+/// An SDK client of `base` with alice's key.
+pub fn alice_client(base: &str) -> Client {
+    Client::new(base, "alice", "alice-secret").unwrap()
+}
+
+/// An SDK call's result as `(status, body)`: 200 and `{key: value}`, or the error answer's
+/// status and its JSON `{reason, traceId, code}`. Panics on errors that are not answers.
+fn answer<T: serde::Serialize>(key: &str, result: Result<T, Error>) -> (u16, Value) {
+    match result {
+        Ok(value) => (200, json!({ key: value })),
+        Err(Error::Api(api)) => (api.status, error_json(&api)),
+        Err(other) => panic!("no answer: {other}"),
+    }
+}
+
+fn error_json(api: &intake_client::ApiError) -> Value {
+    let mut body = json!({"reason": api.reason});
+    if let Some(trace) = &api.trace_id {
+        body["traceId"] = json!(trace);
+    }
+    if let Some(code) = &api.code {
+        body["code"] = json!(code);
+    }
+    body
 }
 
 /// Settings a test may change.
@@ -51,7 +83,8 @@ impl TestServer {
         tweak(&mut config);
         let server = intake_server::Application::build(config).await.unwrap().spawn();
         let base = server.base_url();
-        Self { base, data_dir, server: Some(server), http: reqwest::Client::new() }
+        let client = alice_client(&base);
+        Self { base, data_dir, server: Some(server), http: reqwest::Client::new(), client }
     }
 
     /// Stops gracefully and starts again on the same data directory.
@@ -60,6 +93,7 @@ impl TestServer {
         let config = test_config(self.data_dir.path());
         let server = intake_server::Application::build(config).await.unwrap().spawn();
         self.base = server.base_url();
+        self.client = alice_client(&self.base);
         self.server = Some(server);
     }
 
@@ -79,7 +113,7 @@ impl TestServer {
 
     /// `POST /v1/uploads` as alice; returns (status, body).
     pub async fn create(&self, body: Value) -> (u16, Value) {
-        send(self.alice(reqwest::Method::POST, "/v1/uploads").json(&body)).await
+        answer("upload", self.client.create_upload(&body).await)
     }
 
     /// Creates a multipart upload that must succeed; returns the upload object.
@@ -93,28 +127,26 @@ impl TestServer {
 
     /// `GET /v1/uploads/{id}` as alice.
     pub async fn get(&self, id: &str) -> (u16, Value) {
-        send(self.alice(reqwest::Method::GET, &format!("/v1/uploads/{id}"))).await
+        answer("upload", self.client.get_upload(id).await)
     }
 
     /// `complete` as alice.
     pub async fn complete(&self, id: &str) -> (u16, Value) {
-        send(
-            self.alice(reqwest::Method::POST, &format!("/v1/uploads/{id}/action")).json(&json!({"action": "complete"})),
-        )
-        .await
+        answer("upload", self.client.complete_upload(id).await)
     }
 
-    /// PUTs raw bytes to a part URL; returns (status, etag header, body).
+    /// PUTs raw bytes to a part URL; returns (status, etag header, error body or Null).
     pub async fn put_part(&self, url: &str, bytes: Vec<u8>) -> (u16, Option<String>, Value) {
-        let response = self.http.put(url).body(bytes).send().await.unwrap();
-        let status = response.status().as_u16();
-        let etag = response.headers().get("etag").map(|v| v.to_str().unwrap().to_string());
-        let text = response.text().await.unwrap();
-        (status, etag, serde_json::from_str(&text).unwrap_or(Value::Null))
+        match self.client.put_part(url, bytes, None).await {
+            Ok(receipt) => (receipt.status, receipt.etag, Value::Null),
+            Err(Error::Api(api)) => (api.status, None, error_json(&api)),
+            Err(other) => panic!("no answer to a part PUT: {other}"),
+        }
     }
 
-    /// Splits `file` into `parts` (all but the last `part_size` bytes), creates, PUTs every
-    /// part and completes; returns the upload id.
+    /// Uploads `file` with the SDK's `upload_file`, cut into parts of `part_size` bytes
+    /// (at least 5 MiB: the smallest part the rules allow, so a smaller `part_size` means
+    /// one part), up to `complete`; returns the upload id.
     pub async fn upload(
         &self,
         file_name: &str,
@@ -123,29 +155,36 @@ impl TestServer {
         part_size: usize,
         kind: &str,
     ) -> String {
-        let chunks: Vec<&[u8]> = if file.is_empty() { vec![file] } else { file.chunks(part_size).collect() };
-        let upload = self.create_ok(file_name, content_type, file.len(), chunks.len(), kind).await;
-        for (part, chunk) in upload["parts"].as_array().unwrap().iter().zip(chunks) {
-            let (status, _, body) = self.put_part(part["url"].as_str().unwrap(), chunk.to_vec()).await;
-            assert_eq!(status, 200, "{body}");
-        }
-        let id = upload["id"].as_str().unwrap().to_string();
-        let (status, body) = self.complete(&id).await;
-        assert_eq!(status, 200, "{body}");
-        id
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("file");
+        std::fs::write(&path, file).unwrap();
+        let part_size = part_size.max(intake_client::MIN_PART_SIZE as usize);
+        let options = UploadOptions {
+            file_name: Some(file_name.to_string()),
+            content_type: Some(content_type.to_string()),
+            part_size: Some(part_size as u64),
+            ..UploadOptions::default()
+        };
+        let kind: Kind = kind.parse().unwrap();
+        let outcome = self.client.upload_file(&path, kind, options).await.unwrap_or_else(|e| panic!("upload: {e}"));
+        let parts = file.len().div_ceil(part_size).max(1) as u32;
+        assert_eq!((outcome.parts, outcome.parts_sent, outcome.bytes_sent), (parts, parts, file.len() as u64));
+        assert_ne!(outcome.upload.status, intake_client::Status::Pending, "completed");
+        outcome.upload.id
     }
 
     /// Polls until the upload is `imported` or `failed` (30 s at most); returns it.
     pub async fn wait_terminal(&self, id: &str) -> Value {
-        for _ in 0..300 {
-            let (status, body) = self.get(id).await;
-            assert_eq!(status, 200, "{body}");
-            if matches!(body["upload"]["status"].as_str(), Some("imported" | "failed")) {
-                return body["upload"].clone();
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        let options = WaitOptions {
+            timeout: Duration::from_secs(30),
+            min_interval: Duration::from_millis(100),
+            max_interval: Duration::from_millis(100),
+        };
+        match self.client.wait(id, options, |_| {}).await {
+            Ok(upload) => serde_json::to_value(upload).unwrap(),
+            Err(Error::WaitTimeout { .. }) => panic!("upload {id} did not finish in 30 s"),
+            Err(other) => panic!("waiting for {id}: {other}"),
         }
-        panic!("upload {id} did not finish in 30 s");
     }
 
     /// Uploads `file` in one part and waits for the end; returns the final upload.

@@ -1,0 +1,178 @@
+//! PUTting one part to its signed URL: from memory, or streamed from a byte range of a file
+//! with a fixed `Content-Length` (never the whole file in memory), optionally rate-limited,
+//! counting bytes as they go and abandoning a PUT that stops moving.
+
+use crate::client::{check, Client, PartReceipt};
+use crate::error::{Error, Result};
+use crate::throttle::RateLimit;
+use futures_util::StreamExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use tokio::time::Instant;
+
+/// Largest chunk read from disk at a time.
+const CHUNK: usize = 256 * 1024;
+
+/// A byte range of a file to send as one part.
+pub(crate) struct FilePart<'a> {
+    pub path: &'a Path,
+    pub offset: u64,
+    pub len: u64,
+    pub content_type: &'a str,
+    pub limit: Option<RateLimit>,
+    /// Called with each chunk's size as the network takes it.
+    pub on_sent: Arc<dyn Fn(u64) + Send + Sync>,
+}
+
+/// Shared between the body stream and the stall watchdog.
+struct Activity {
+    origin: Instant,
+    /// Milliseconds since `origin` of the last chunk handed to the network.
+    last_ms: AtomicU64,
+    /// Waiting on the rate limit is not a stall.
+    throttled: AtomicBool,
+    /// The whole body was handed over; now the answer is awaited.
+    finished: AtomicBool,
+    sent: AtomicU64,
+}
+
+impl Activity {
+    fn touch(&self) {
+        self.last_ms.store(self.origin.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+    fn idle_for(&self) -> Duration {
+        self.origin.elapsed().saturating_sub(Duration::from_millis(self.last_ms.load(Ordering::Relaxed)))
+    }
+}
+
+impl Client {
+    /// `PUT` raw bytes to a part URL (no credentials: the URL is signed). Any 2xx is
+    /// success; the receipt carries the `ETag`. Not retried: see [`Client::upload_file`]
+    /// for a call that retries and refreshes URLs.
+    pub async fn put_part(
+        &self,
+        url: &str,
+        bytes: impl Into<bytes::Bytes>,
+        content_type: Option<&str>,
+    ) -> Result<PartReceipt> {
+        let bytes = bytes.into();
+        let mut request = self.http.put(url).header(reqwest::header::CONTENT_LENGTH, bytes.len()).body(bytes);
+        if let Some(content_type) = content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        let response = request.send().await.map_err(|e| Error::transport("PUT part", e))?;
+        receipt(check(response, "PUT part").await?)
+    }
+
+    /// Streams `part` from disk to `url`. On error, also returns how many bytes had been
+    /// counted as sent (so progress can be rewound).
+    pub(crate) async fn put_file_part(
+        &self,
+        url: &str,
+        part: FilePart<'_>,
+    ) -> std::result::Result<PartReceipt, (Error, u64)> {
+        let context = "PUT part";
+        let activity = Arc::new(Activity {
+            origin: Instant::now(),
+            last_ms: AtomicU64::new(0),
+            throttled: AtomicBool::new(false),
+            finished: AtomicBool::new(false),
+            sent: AtomicU64::new(0),
+        });
+        let body = match file_stream(&part, activity.clone()).await {
+            Ok(body) => body,
+            Err(e) => return Err((e, 0)),
+        };
+        let request = self
+            .http
+            .put(url)
+            .header(reqwest::header::CONTENT_LENGTH, part.len)
+            .header(reqwest::header::CONTENT_TYPE, part.content_type)
+            .body(body);
+        let send = async {
+            let response = request.send().await.map_err(|e| Error::transport(context, e))?;
+            receipt(check(response, context).await?)
+        };
+        let watchdog = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis(250).min(self.idle_timeout)).await;
+                if activity.finished.load(Ordering::Relaxed) {
+                    tokio::time::sleep(self.response_timeout).await;
+                    return Error::Stalled {
+                        context: format!("{context} (waiting for the answer)"),
+                        idle: self.response_timeout,
+                    };
+                }
+                if !activity.throttled.load(Ordering::Relaxed) && activity.idle_for() >= self.idle_timeout {
+                    return Error::Stalled { context: context.to_string(), idle: self.idle_timeout };
+                }
+            }
+        };
+        let result = tokio::select! {
+            result = send => result,
+            error = watchdog => Err(error),
+        };
+        result.map_err(|e| (e, activity.sent.load(Ordering::Relaxed)))
+    }
+}
+
+fn receipt(response: reqwest::Response) -> Result<PartReceipt> {
+    let etag = response.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_string);
+    Ok(PartReceipt { status: response.status().as_u16(), etag })
+}
+
+/// The body: exactly `part.len` bytes from `part.offset`, or an error if the file no
+/// longer has them (it changed while being uploaded).
+async fn file_stream(part: &FilePart<'_>, activity: Arc<Activity>) -> Result<reqwest::Body> {
+    let path: PathBuf = part.path.to_path_buf();
+    let mut file = tokio::fs::File::open(&path).await.map_err(|e| Error::io(&path, e))?;
+    file.seek(std::io::SeekFrom::Start(part.offset)).await.map_err(|e| Error::io(&path, e))?;
+    let chunk = match &part.limit {
+        // Small enough chunks that a limited rate still shows steady progress.
+        Some(limit) => (limit.bytes_per_second() / 8).clamp(4096, CHUNK as u64) as usize,
+        None => CHUNK,
+    };
+    let reader = tokio_util::io::ReaderStream::with_capacity(file.take(part.len), chunk);
+    let expected = part.len;
+    let limit = part.limit.clone();
+    let on_sent = part.on_sent.clone();
+    let state = (reader, 0u64, false);
+    let stream = futures_util::stream::unfold(state, move |(mut reader, produced, done)| {
+        let (limit, on_sent, activity, path) = (limit.clone(), on_sent.clone(), activity.clone(), path.clone());
+        async move {
+            if done {
+                return None;
+            }
+            match reader.next().await {
+                Some(Ok(bytes)) => {
+                    if let Some(limit) = &limit {
+                        activity.throttled.store(true, Ordering::Relaxed);
+                        limit.acquire(bytes.len() as u64).await;
+                        activity.throttled.store(false, Ordering::Relaxed);
+                    }
+                    activity.touch();
+                    activity.sent.fetch_add(bytes.len() as u64, Ordering::Relaxed);
+                    on_sent(bytes.len() as u64);
+                    let produced = produced + bytes.len() as u64;
+                    Some((Ok(bytes), (reader, produced, false)))
+                }
+                Some(Err(e)) => Some((Err(e), (reader, produced, true))),
+                None if produced < expected => {
+                    let message = format!("{} changed while it was being uploaded (it is shorter now)", path.display());
+                    Some((
+                        Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, message)),
+                        (reader, produced, true),
+                    ))
+                }
+                None => {
+                    activity.finished.store(true, Ordering::Relaxed);
+                    None
+                }
+            }
+        }
+    });
+    Ok(reqwest::Body::wrap_stream(stream))
+}
