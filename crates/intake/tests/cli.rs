@@ -174,24 +174,25 @@ async fn imports_send_their_body_and_report_the_servers_reason() {
     let server = TestServer::start().await;
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path().join("state");
-    for args in [
-        vec!["import-url", "https://example.com/a.png", "--kind", "image", "--json"],
-        vec!["import-hf", "stabilityai/sdxl-turbo", "--json"],
-        vec!["import-civitai", "https://civitai.com/models/370194", "--json"],
+    for (args, source) in [
+        (vec!["import-url", "https://example.com/a.png", "--kind", "image", "--json"], "url"),
+        (vec!["import-hf", "stabilityai/sdxl-turbo", "--json"], "huggingface"),
+        (vec!["import-civitai", "https://civitai.com/models/370194", "--json"], "civitai"),
     ] {
         let output = run(&server, &state, &args).await;
         let stderr = text(&output.stderr);
-        // Today's server answers 400 mode_not_enabled; once imports land it accepts them.
-        if output.status.code() == Some(0) {
-            assert!(json_lines(&output)[0]["upload"]["status"].is_string());
-            continue;
-        }
-        assert_eq!(output.status.code(), Some(1), "{args:?}: {stderr}");
-        assert!(stderr.contains("not enabled") && stderr.contains("traceId"), "{stderr}");
-        let result = &json_lines(&output)[0];
-        assert_eq!(result["code"], "mode_not_enabled", "{result}");
-        assert_eq!(result["httpStatus"], 400);
+        assert_eq!(output.status.code(), Some(0), "{args:?}: {stderr}");
+        let upload = &json_lines(&output)[0]["upload"];
+        assert_eq!(upload["source"], source, "{upload}");
+        assert_eq!(upload["status"], "pending", "{upload}");
     }
+    // A request the server refuses: the reason, the traceId and exit code 1.
+    let output = run(&server, &state, &["import-url", "ftp://example.com/a.png", "--kind", "image", "--json"]).await;
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("traceId"), "{stderr}");
+    let result = &json_lines(&output)[0];
+    assert_eq!(result["httpStatus"], 400, "{result}");
 }
 
 #[tokio::test]
