@@ -39,6 +39,25 @@ fn parse_enum<T: FromStr>(s: &str, what: &str) -> Result<T> {
     s.parse().map_err(|_| Error::internal(format!("stored {what} {s:?} is unknown")))
 }
 
+/// `validated → imported` with `entity_id`, inside `tx`; `false` if the upload was not
+/// `validated` (the caller then inserts nothing).
+async fn mark_imported(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    upload_id: &str,
+    entity_id: &str,
+    now_ms: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE uploads SET status = 'imported', entity_id = ?, updated_at = ? WHERE id = ? AND status = 'validated'",
+    )
+    .bind(entity_id)
+    .bind(iso(now_ms))
+    .bind(upload_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file at `path` and applies migrations.
     pub async fn open(path: &Path) -> Result<Self> {
@@ -353,15 +372,7 @@ impl MetadataStore for SqliteStore {
 
     async fn import_asset(&self, a: &AssetRecord, now_ms: i64) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query("UPDATE uploads SET status = 'imported', entity_id = ?, updated_at = ? WHERE id = ? AND status = 'validated'")
-            .bind(&a.id)
-            .bind(iso(now_ms))
-            .bind(&a.upload_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if !moved {
+        if !mark_imported(&mut tx, &a.upload_id, &a.id, now_ms).await? {
             return Ok(false);
         }
         sqlx::query(
@@ -392,15 +403,7 @@ impl MetadataStore for SqliteStore {
 
     async fn import_model(&self, m: &ModelRecord, now_ms: i64) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query("UPDATE uploads SET status = 'imported', entity_id = ?, updated_at = ? WHERE id = ? AND status = 'validated'")
-            .bind(&m.id)
-            .bind(iso(now_ms))
-            .bind(&m.upload_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if !moved {
+        if !mark_imported(&mut tx, &m.upload_id, &m.id, now_ms).await? {
             return Ok(false);
         }
         sqlx::query(

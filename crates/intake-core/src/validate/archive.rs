@@ -665,6 +665,7 @@ pub(super) mod testzip {
 
 #[cfg(test)]
 mod tests {
+    use super::super::test_support::fixture;
     use super::testzip::{crc32, write, Entry};
     use super::*;
     use crate::validate::{sniff_head, validate, CountingSource, ValidateError};
@@ -711,11 +712,6 @@ mod tests {
         let findings = validate(Kind::Asset, &zip).unwrap();
         assert_eq!(findings.format, Format::Zip);
         assert_eq!(findings.properties.size, zip.len() as u64);
-    }
-
-    fn fixture(name: &str) -> Vec<u8> {
-        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/src/validate/fixtures/");
-        std::fs::read(format!("{dir}{name}")).unwrap()
     }
 
     #[test]

@@ -150,33 +150,6 @@ mod testutil {
         }
     }
 
-    /// Runs `validate` on `rounds` random mutations of `seed` (bit flips, cuts, inserted
-    /// bytes, huge length fields): whatever it answers, it must not panic or hang.
-    pub(super) fn mutate_and_validate(seed: &[u8], rounds: usize) {
-        let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ seed.len() as u64;
-        let mut rnd = move || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as usize
-        };
-        for _ in 0..rounds {
-            let mut m = seed.to_vec();
-            for _ in 0..1 + rnd() % 4 {
-                let i = rnd() % m.len().max(1);
-                match rnd() % 5 {
-                    0 if i < m.len() => m[i] ^= 1 << (rnd() % 8),
-                    1 => m.truncate(i),
-                    2 if i + 4 <= m.len() => m[i..i + 4].copy_from_slice(&(rnd() as u32).to_le_bytes()),
-                    3 if i + 4 <= m.len() => m[i..i + 4].copy_from_slice(&[0xFF, 0xFF, 0xFF, 0x7F]),
-                    4 if i <= m.len() => m.insert(i, rnd() as u8),
-                    _ => {}
-                }
-            }
-            let _ = validate(Kind::Asset, &m);
-        }
-    }
-
     pub(super) fn close(a: Option<f64>, b: f64, tol: f64) {
         let a = a.expect("a duration");
         assert!((a - b).abs() <= tol, "{a} is not within {tol} of {b}");
@@ -220,7 +193,7 @@ mod tests {
     #[test]
     fn hostile_mutations_never_panic() {
         for seed in [CBR_MP3, FLAC, VORBIS, OPUS, &wav::tests::wav(8000, 1, 64)] {
-            testutil::mutate_and_validate(seed, 400);
+            super::super::test_support::mutate_and_validate(seed, 400);
         }
     }
 

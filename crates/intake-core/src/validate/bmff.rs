@@ -680,26 +680,10 @@ fn properties(format: Format, movie: &Movie, total: u64) -> Result<AssetProperti
 
 #[cfg(test)]
 mod tests {
-    use super::super::{validate, CountingSource, Findings, ValidateError, SNIFF_LEN};
+    use super::super::test_support::{err, fixture, ok};
+    use super::super::{CountingSource, Findings, SNIFF_LEN};
     use super::*;
     use intake_api::Kind;
-
-    const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/validate/fixtures/");
-
-    fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{FIX}{name}")).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
-    }
-
-    fn ok(kind: Kind, bytes: &[u8]) -> Findings {
-        validate(kind, &bytes.to_vec()).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn err(kind: Kind, bytes: &[u8]) -> String {
-        match validate(kind, &bytes.to_vec()) {
-            Err(ValidateError::Rejected(r)) => r.0,
-            other => panic!("expected a rejection, got {other:?}"),
-        }
-    }
 
     fn near(a: Option<f64>, b: f64) -> bool {
         a.is_some_and(|a| (a - b).abs() < 0.01)

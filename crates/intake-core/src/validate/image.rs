@@ -589,26 +589,10 @@ fn gif(src: &dyn ByteSource) -> Result<AssetProperties, InspectError> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{validate, CountingSource, ValidateError};
+    use super::super::test_support::{err, fixture, ok};
+    use super::super::CountingSource;
     use super::*;
     use intake_api::Kind;
-
-    const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/validate/fixtures/");
-
-    fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{FIX}{name}")).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
-    }
-
-    fn ok(kind: Kind, bytes: &[u8]) -> super::super::Findings {
-        validate(kind, &bytes.to_vec()).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn err(kind: Kind, bytes: &[u8]) -> String {
-        match validate(kind, &bytes.to_vec()) {
-            Err(ValidateError::Rejected(r)) => r.0,
-            other => panic!("expected a rejection, got {other:?}"),
-        }
-    }
 
     fn chunk(out: &mut Vec<u8>, kind: &[u8; 4], data: &[u8]) {
         out.extend_from_slice(&(data.len() as u32).to_be_bytes());

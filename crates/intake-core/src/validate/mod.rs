@@ -16,6 +16,8 @@ mod audio;
 mod bmff;
 mod image;
 mod mesh;
+#[cfg(test)]
+mod test_support;
 mod text;
 mod video;
 mod weights;

@@ -379,26 +379,10 @@ fn codec_name(id: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::{validate, CountingSource, Findings, ValidateError};
+    use super::super::test_support::{err, fixture, ok};
+    use super::super::{CountingSource, Findings};
     use super::*;
     use intake_api::Kind;
-
-    const FIX: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/src/validate/fixtures/");
-
-    fn fixture(name: &str) -> Vec<u8> {
-        std::fs::read(format!("{FIX}{name}")).unwrap_or_else(|e| panic!("fixture {name}: {e}"))
-    }
-
-    fn ok(kind: Kind, bytes: &[u8]) -> Findings {
-        validate(kind, &bytes.to_vec()).unwrap_or_else(|e| panic!("{e}"))
-    }
-
-    fn err(kind: Kind, bytes: &[u8]) -> String {
-        match validate(kind, &bytes.to_vec()) {
-            Err(ValidateError::Rejected(r)) => r.0,
-            other => panic!("expected a rejection, got {other:?}"),
-        }
-    }
 
     fn find(bytes: &[u8], what: &[u8]) -> usize {
         bytes.windows(what.len()).position(|w| w == what).unwrap()
