@@ -18,7 +18,7 @@ pub struct ApiError {
     pub reason: String,
     /// Finds the request in the server's log.
     pub trace_id: Option<String>,
-    /// A stable machine-readable name, e.g. `mode_not_enabled`.
+    /// A stable machine-readable name, e.g. `part_size`.
     pub code: Option<String>,
     /// `Retry-After`, when the server sent one (429, 503).
     pub retry_after: Option<Duration>,

@@ -41,9 +41,6 @@ pub enum Error {
     /// The client stalled: no bytes arrived for too long (408).
     #[error("{0}")]
     Timeout(String),
-    /// The mode exists in the API but is not enabled in this build (400).
-    #[error("{0}")]
-    NotEnabled(String),
     /// The client went away or sent a broken body mid-stream (400).
     #[error("{0}")]
     BodyAborted(String),

@@ -41,7 +41,6 @@ fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
     match e {
         Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
         Error::PartRule(_) => (StatusCode::BAD_REQUEST, "part_size"),
-        Error::NotEnabled(_) => (StatusCode::BAD_REQUEST, "mode_not_enabled"),
         Error::BodyAborted(_) => (StatusCode::BAD_REQUEST, "body_aborted"),
         Error::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
         Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
