@@ -1,5 +1,6 @@
-//! A job claimed by a worker that died is taken over once its lease runs out, and the
-//! upload is processed exactly once.
+//! Recovery from dead workers and crashes: a job claimed by a worker that died is taken
+//! over once its lease runs out (and the upload processed exactly once), and the sweep
+//! drops what crashed downloads left behind.
 
 use bytes::Bytes;
 use futures_util::{stream, StreamExt};
@@ -75,4 +76,33 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() {
     meta.finish_job(&claimed.id, "dead-worker").await.unwrap();
     let later = chrono::Utc::now().timestamp_millis() + 60_000;
     assert!(meta.claim_job("anyone", later, later + 1000).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn the_sweep_drops_staged_imports_no_upload_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let meta: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open(&dir.path().join("m.db")).await.unwrap());
+    let blobs: Arc<dyn BlobStore> = Arc::new(FsStore::open(dir.path().join("blobs")).await.unwrap());
+    let config = ServiceConfig {
+        public_url: "http://127.0.0.1:1".into(),
+        part_url_ttl: Duration::from_secs(60),
+        file_url_ttl: Duration::from_secs(60),
+        upload_ttl: Duration::from_secs(3600),
+        max_file_size: u64::MAX,
+        max_pending_uploads: 10,
+        import: Default::default(),
+    };
+    let service = Service::new(meta, blobs.clone(), config).await.unwrap();
+    // A download a crash left behind, for an upload that does not exist.
+    let body = stream::iter(vec![Ok(Bytes::from_static(b"half a download"))]).boxed();
+    blobs.append_staged("upload_AAAAAAAAAAAAAAAAAAAAAA", body).await.unwrap();
+    assert_eq!(blobs.staged_len("upload_AAAAAAAAAAAAAAAAAAAAAA").await.unwrap(), 15);
+    let report = service.sweep_orphans(intake_core::service::SweepScope::OnlyProcessStarting).await.unwrap();
+    assert_eq!(report.staged, 1, "{report:?}");
+    assert_eq!(blobs.staged_len("upload_AAAAAAAAAAAAAAAAAAAAAA").await.unwrap(), 0);
+    // While the process runs, a young leftover is given time (its create may be in flight).
+    let body = stream::iter(vec![Ok(Bytes::from_static(b"x"))]).boxed();
+    blobs.append_staged("upload_BBBBBBBBBBBBBBBBBBBBBB", body).await.unwrap();
+    let report = service.sweep_orphans(intake_core::service::SweepScope::Running).await.unwrap();
+    assert_eq!(report.staged, 0);
 }

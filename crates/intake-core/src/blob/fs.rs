@@ -439,9 +439,16 @@ impl BlobStore for FsStore {
     async fn stored_keys(&self) -> Result<StoredKeys> {
         let root = self.root.clone();
         let keys = tokio::task::spawn_blocking(move || -> io::Result<StoredKeys> {
+            let mut staged: Vec<(String, Duration)> = aged_entries(&root.join("imports"))?
+                .into_iter()
+                .map(|(name, age)| (name.trim_end_matches(".commit").to_string(), age))
+                .collect();
+            staged.sort();
+            staged.dedup_by(|a, b| a.0 == b.0);
             Ok(StoredKeys {
                 multipart: aged_entries(&root.join("multipart"))?,
                 objects: aged_entries(&root.join("objects"))?,
+                staged,
             })
         })
         .await

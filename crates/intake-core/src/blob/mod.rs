@@ -149,4 +149,6 @@ pub trait BlobStore: Send + Sync {
 pub struct StoredKeys {
     pub multipart: Vec<(String, Duration)>,
     pub objects: Vec<(String, Duration)>,
+    /// Imports being downloaded or committed.
+    pub staged: Vec<(String, Duration)>,
 }

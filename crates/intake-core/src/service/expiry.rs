@@ -33,6 +33,8 @@ pub struct SweepReport {
     pub objects: u64,
     /// Uploads whose cut-short completion was undone so they accept parts again.
     pub reopened: u64,
+    /// Staged imports no pending upload is downloading any more.
+    pub staged: u64,
 }
 
 /// Uploads expired per sweep, so one sweep never holds the database for long.
@@ -86,9 +88,9 @@ impl Service {
         }
     }
 
-    /// Removes bytes no live upload needs: temp files of dead PUTs, multipart storage of
-    /// uploads that are no longer pending, and the files of uploads that failed or no
-    /// longer exist. At the start of the only process it also reopens uploads whose
+    /// Removes bytes no live upload needs: temp files of dead PUTs, multipart storage and
+    /// staged imports of uploads that are no longer pending, and the files of uploads that
+    /// failed or no longer exist. At the start of the only process it also reopens uploads whose
     /// completion a crash cut short (see [`SweepScope`]).
     pub async fn sweep_orphans(&self, scope: SweepScope) -> Result<SweepReport> {
         // A live PUT rewrites its temp file at least every few seconds; one untouched for
@@ -116,6 +118,16 @@ impl Service {
                 let handle = upload.and_then(|u| u.store_handle);
                 self.blobs.abort_multipart(&key, handle.as_deref()).await?;
                 report.multipart_uploads += 1;
+            }
+        }
+        for (key, age) in keys.staged {
+            let orphaned = match self.meta.upload(&key).await? {
+                Some(u) => u.status != Status::Pending,
+                None => age >= grace,
+            };
+            if orphaned {
+                self.blobs.discard_staged(&key).await?;
+                report.staged += 1;
             }
         }
         for (key, age) in keys.objects {
