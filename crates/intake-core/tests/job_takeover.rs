@@ -15,11 +15,10 @@ use serde_json::json;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[tokio::test]
-async fn a_dead_workers_job_is_taken_over_after_its_lease() {
-    let dir = tempfile::tempdir().unwrap();
-    let meta: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open(&dir.path().join("m.db")).await.unwrap());
-    let blobs: Arc<dyn BlobStore> = Arc::new(FsStore::open(dir.path().join("blobs")).await.unwrap());
+/// SQLite and local-disk stores under `dir`, and a service configuration for them.
+async fn stores(dir: &std::path::Path) -> (Arc<dyn MetadataStore>, Arc<dyn BlobStore>, ServiceConfig) {
+    let meta: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open(&dir.join("m.db")).await.unwrap());
+    let blobs: Arc<dyn BlobStore> = Arc::new(FsStore::open(dir.join("blobs")).await.unwrap());
     let config = ServiceConfig {
         public_url: "http://127.0.0.1:1".into(),
         import: Default::default(),
@@ -29,6 +28,13 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() {
         max_file_size: u64::MAX,
         max_pending_uploads: 10,
     };
+    (meta, blobs, config)
+}
+
+#[tokio::test]
+async fn a_dead_workers_job_is_taken_over_after_its_lease() {
+    let dir = tempfile::tempdir().unwrap();
+    let (meta, blobs, config) = stores(dir.path()).await;
     let service = Arc::new(Service::new(meta.clone(), blobs.clone(), config).await.unwrap());
     let caller = Caller { user_id: "user_1".into(), project_id: "proj_1".into() };
 
@@ -81,17 +87,7 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() {
 #[tokio::test]
 async fn the_sweep_drops_staged_imports_no_upload_needs() {
     let dir = tempfile::tempdir().unwrap();
-    let meta: Arc<dyn MetadataStore> = Arc::new(SqliteStore::open(&dir.path().join("m.db")).await.unwrap());
-    let blobs: Arc<dyn BlobStore> = Arc::new(FsStore::open(dir.path().join("blobs")).await.unwrap());
-    let config = ServiceConfig {
-        public_url: "http://127.0.0.1:1".into(),
-        part_url_ttl: Duration::from_secs(60),
-        file_url_ttl: Duration::from_secs(60),
-        upload_ttl: Duration::from_secs(3600),
-        max_file_size: u64::MAX,
-        max_pending_uploads: 10,
-        import: Default::default(),
-    };
+    let (meta, blobs, config) = stores(dir.path()).await;
     let service = Service::new(meta, blobs.clone(), config).await.unwrap();
     // A download a crash left behind, for an upload that does not exist.
     let body = stream::iter(vec![Ok(Bytes::from_static(b"half a download"))]).boxed();
