@@ -1,5 +1,6 @@
 //! Server settings. The `intake` binary fills them from flags and `INTAKE_*` variables.
 
+use intake_core::blob::s3::S3Config;
 use intake_core::service::KeySpec;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -28,6 +29,13 @@ pub struct Config {
     pub workers: usize,
     /// How long a job's claim lasts without a heartbeat (`INTAKE_JOB_LEASE`, default 30 s).
     pub job_lease: Duration,
+    /// PostgreSQL for metadata and jobs (`INTAKE_DATABASE_URL=postgres://…`), shared by any
+    /// number of instances; `None` keeps SQLite in `data_dir` (one instance).
+    pub database_url: Option<String>,
+    /// Connections this instance keeps to PostgreSQL at most (`INTAKE_DATABASE_MAX_CONNECTIONS`).
+    pub database_max_connections: u32,
+    /// An S3-compatible store for file bytes (`INTAKE_S3_*`); `None` keeps them in `data_dir`.
+    pub s3: Option<S3Config>,
 }
 
 impl Default for Config {
@@ -42,6 +50,9 @@ impl Default for Config {
             api_keys: Vec::new(),
             workers: 2,
             job_lease: Duration::from_secs(30),
+            database_url: None,
+            database_max_connections: 10,
+            s3: None,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Black-box: the whole multipart flow over real HTTP on the embedded default.
+//! Black-box: the whole multipart flow over real HTTP, on the backend `INTAKE_TEST_BACKEND`
+//! names (see `common/backend.rs`).
 
 mod common;
 
@@ -276,6 +277,10 @@ async fn health_answers_once_ready() {
 #[tokio::test]
 async fn browsers_on_other_origins_may_put_parts_and_read_the_etag() {
     let server = TestServer::start().await;
+    if common::backend::scaleout().is_some() {
+        // Part URLs are the store's: browsers need the bucket CORS the README gives.
+        common::backend::put_readme_cors().await;
+    }
     let upload = server.create_ok("a.txt", "text/plain", 2, 1, "text").await;
     let url = upload["parts"][0]["url"].as_str().unwrap();
     let preflight = server

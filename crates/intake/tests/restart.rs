@@ -50,6 +50,7 @@ impl Process {
             .env("INTAKE_API_KEYS", API_KEYS)
             .env("INTAKE_JOB_LEASE", "3")
             .env("INTAKE_LOG", "warn")
+            .envs(common::backend::process_env(data_dir))
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -2,6 +2,7 @@
 //! data directory, and a small HTTP client that speaks the Uploads API.
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod media;
 
 use base64::Engine;
@@ -26,13 +27,16 @@ pub struct TestServer {
 }
 
 /// Settings a test may change.
+/// On the backend `INTAKE_TEST_BACKEND` names (see [`backend`]).
 pub fn test_config(data_dir: &std::path::Path) -> intake_server::Config {
-    intake_server::Config {
+    let mut config = intake_server::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.to_path_buf(),
         api_keys: intake_core::service::KeySpec::parse_list(API_KEYS).unwrap(),
         ..intake_server::Config::default()
-    }
+    };
+    backend::apply(&mut config);
+    config
 }
 
 impl TestServer {
