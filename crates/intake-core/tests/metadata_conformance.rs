@@ -48,9 +48,9 @@ async fn backends() -> Vec<Backend> {
                 store,
                 reopen: Box::new(move || {
                     let url = url.clone();
-                    Box::pin(
-                        async move { Arc::new(PostgresStore::connect(&url, 16).await.unwrap()) as Arc<dyn MetadataStore> },
-                    )
+                    Box::pin(async move {
+                        Arc::new(PostgresStore::connect(&url, 16).await.unwrap()) as Arc<dyn MetadataStore>
+                    })
                 }),
                 shared_by_many_processes: true,
                 _dir: None,

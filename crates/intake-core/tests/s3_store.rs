@@ -132,8 +132,13 @@ async fn parts_go_to_the_store_and_become_one_object() {
     .await
     .unwrap();
 
-    let streamed: Vec<u8> =
-        store.read_range(&key, 5 * MIB as u64 - 2, 5 * MIB as u64 + 2).await.unwrap().map(|c| c.unwrap().to_vec()).concat().await;
+    let streamed: Vec<u8> = store
+        .read_range(&key, 5 * MIB as u64 - 2, 5 * MIB as u64 + 2)
+        .await
+        .unwrap()
+        .map(|c| c.unwrap().to_vec())
+        .concat()
+        .await;
     assert_eq!(streamed, file[5 * MIB - 2..5 * MIB + 2]);
     assert!(store.read_range(&key, 4, 4).await.unwrap().next().await.is_none());
 

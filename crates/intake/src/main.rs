@@ -95,7 +95,8 @@ impl S3Args {
         if given.iter().all(|v| v.is_none()) {
             return Ok(None);
         }
-        let names = ["INTAKE_S3_ENDPOINT", "INTAKE_S3_BUCKET", "INTAKE_S3_ACCESS_KEY_ID", "INTAKE_S3_SECRET_ACCESS_KEY"];
+        let names =
+            ["INTAKE_S3_ENDPOINT", "INTAKE_S3_BUCKET", "INTAKE_S3_ACCESS_KEY_ID", "INTAKE_S3_SECRET_ACCESS_KEY"];
         let missing: Vec<&str> =
             given.iter().zip(names).filter(|(v, _)| v.as_deref().is_none_or(str::is_empty)).map(|(_, n)| n).collect();
         if !missing.is_empty() {

@@ -104,13 +104,12 @@ async fn a_killed_instances_jobs_are_taken_over_and_nothing_is_processed_twice()
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     drop(doomed); // SIGKILL
-    let orphaned: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM jobs WHERE state = 'running' AND lease_owner LIKE $1",
-    )
-    .bind(&prefix)
-    .fetch_all(&db)
-    .await
-    .unwrap();
+    let orphaned: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM jobs WHERE state = 'running' AND lease_owner LIKE $1")
+            .bind(&prefix)
+            .fetch_all(&db)
+            .await
+            .unwrap();
     eprintln!("jobs held by the killed instance: {orphaned:?}");
 
     for (id, text) in &uploads {

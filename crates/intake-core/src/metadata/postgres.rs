@@ -49,7 +49,8 @@ impl PostgresStore {
         }
         let options = PgConnectOptions::from_str(admin_url).map_err(Error::internal)?;
         let pool = PgPoolOptions::new().max_connections(1).connect_with(options).await?;
-        let exists = sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1").bind(name).fetch_optional(&pool).await?;
+        let exists =
+            sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1").bind(name).fetch_optional(&pool).await?;
         if exists.is_none() {
             match sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await {
                 Ok(_) => {}

@@ -1,8 +1,8 @@
 //! [`MetadataStore`] on SQLite: the embedded default. WAL mode with `synchronous=FULL`, so a
 //! committed change survives a crash or power loss; one process owns the file.
 
-use super::{ApiKeyRecord, AssetRecord, JobRecord, MetadataStore, ModelRecord, UploadRecord};
 use super::rows::{iso, json_text, parse_enum, parse_json};
+use super::{ApiKeyRecord, AssetRecord, JobRecord, MetadataStore, ModelRecord, UploadRecord};
 use crate::domain::time::format_time;
 use crate::Result;
 use async_trait::async_trait;

@@ -197,6 +197,11 @@ fn unescape(s: &str) -> String {
     s.replace("&quot;", "\"").replace("&apos;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 }
 
+/// A bad answer body.
+pub(super) fn unreadable(what: &str, e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("object store sent an unreadable {what}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -225,9 +230,4 @@ mod tests {
         assert!(e.is_not_found());
         assert_eq!((e.code.as_str(), e.message.as_str()), ("NoSuchUpload", "gone"));
     }
-}
-
-/// A bad answer body.
-pub(super) fn unreadable(what: &str, e: impl std::fmt::Display) -> Error {
-    Error::internal(format!("object store sent an unreadable {what}: {e}"))
 }

@@ -66,7 +66,8 @@ impl S3Store {
     pub async fn check_access(&self) -> Result<()> {
         // A GET (not a HEAD, whose answers have no body) tells a missing key from a missing bucket.
         let probe = ".intake-startup-probe";
-        match self.client.call(&GetObject::new(&self.client.bucket, Some(&self.client.credentials), probe), None).await {
+        match self.client.call(&GetObject::new(&self.client.bucket, Some(&self.client.credentials), probe), None).await
+        {
             Ok(_) => Ok(()),
             Err(CallError::Store(e)) if e.status == 404 && e.code != "NoSuchBucket" => Ok(()),
             Err(CallError::Store(e)) => Err(Error::internal(format!(
@@ -169,9 +170,9 @@ impl BlobStore for S3Store {
 
     async fn list_parts(&self, key: &str, handle: Option<&str>) -> Result<Vec<PartInfo>> {
         let upload_id = Self::handle(key, handle)?;
-        self.listed_parts(key, upload_id).await?.ok_or_else(|| {
-            Error::Conflict(format!("the object store no longer holds an unfinished upload for {key}"))
-        })
+        self.listed_parts(key, upload_id)
+            .await?
+            .ok_or_else(|| Error::Conflict(format!("the object store no longer holds an unfinished upload for {key}")))
     }
 
     async fn complete_multipart(
