@@ -35,6 +35,12 @@ pub enum Error {
     /// A part breaks the part-size rules (400).
     #[error("{0}")]
     PartRule(#[from] PartPlanError),
+    /// Too many requests for this key; retry after the given seconds (429).
+    #[error("{reason}")]
+    RateLimited { reason: String, retry_after_secs: u64 },
+    /// The client stalled: no bytes arrived for too long (408).
+    #[error("{0}")]
+    Timeout(String),
     /// The mode exists in the API but is not enabled in this build (400).
     #[error("{0}")]
     NotEnabled(String),

@@ -24,6 +24,8 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() {
         part_url_ttl: Duration::from_secs(60),
         file_url_ttl: Duration::from_secs(60),
         upload_ttl: Duration::from_secs(3600),
+        max_file_size: u64::MAX,
+        max_pending_uploads: 10,
     };
     let service = Arc::new(Service::new(meta.clone(), blobs.clone(), config).await.unwrap());
     let caller = Caller { user_id: "user_1".into(), project_id: "proj_1".into() };

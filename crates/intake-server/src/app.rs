@@ -3,6 +3,7 @@
 //! and the job workers until told to stop.
 
 use crate::config::Config;
+use crate::rate_limit::RateLimiter;
 use crate::routes::{router, AppState};
 use intake_core::blob::fs::FsStore;
 use intake_core::blob::s3::S3Store;
@@ -50,8 +51,15 @@ impl Application {
             part_url_ttl: config.part_url_ttl,
             file_url_ttl: config.file_url_ttl,
             upload_ttl: config.upload_ttl,
+            max_file_size: config.max_file_size,
+            max_pending_uploads: config.max_pending_uploads,
         };
         let service = Arc::new(Service::new(meta.clone(), blobs, service_config).await?);
+        // SQLite has one process, and it has not started serving: nothing is in flight.
+        let swept = service.sweep_orphans(intake_core::service::SweepScope::OnlyProcessStarting).await?;
+        if swept != Default::default() {
+            tracing::info!(?swept, "removed what the previous run left behind");
+        }
         let (auth, created_key) = Authenticator::load(meta.as_ref(), &config.api_keys).await?;
         // Sweep often enough that an upload expires at most a quarter of its TTL late.
         let sweep_interval =
@@ -64,7 +72,13 @@ impl Application {
         };
         let instance = format!("intake-{}-{}", std::process::id(), intake_core::domain::ids::random_base62(6));
         let runner = JobRunner::new(service.clone(), runner_config, &instance);
-        let state = AppState { service, auth: Arc::new(auth) };
+        let state = AppState {
+            service,
+            auth: Arc::new(auth),
+            rate_limiter: Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst)),
+            body_idle_timeout: config.body_idle_timeout,
+            metrics: Arc::new(crate::metrics::Metrics::default()),
+        };
         Ok(Self { listener, local_addr, state, runner, created_key })
     }
 

@@ -36,6 +36,18 @@ pub struct Config {
     pub database_max_connections: u32,
     /// An S3-compatible store for file bytes (`INTAKE_S3_*`); `None` keeps them in `data_dir`.
     pub s3: Option<S3Config>,
+    /// The largest `fileSize` accepted (`INTAKE_MAX_FILE_SIZE`, bytes; default the API's
+    /// own limit, 10,000 parts of 5 GiB).
+    pub max_file_size: u64,
+    /// Uploads one project may have pending at once (`INTAKE_MAX_PENDING_UPLOADS`, default 1000).
+    pub max_pending_uploads: u64,
+    /// `/v1` requests a second per API key (`INTAKE_RATE_LIMIT`, default 50; 0 turns it off).
+    pub rate_limit_per_second: f64,
+    /// Requests a key may send at once above the rate (`INTAKE_RATE_LIMIT_BURST`, default 200).
+    pub rate_limit_burst: u32,
+    /// A part PUT whose body sends nothing for this long is cut off with 408
+    /// (`INTAKE_BODY_IDLE_TIMEOUT`, seconds, default 30).
+    pub body_idle_timeout: Duration,
 }
 
 impl Default for Config {
@@ -53,6 +65,11 @@ impl Default for Config {
             database_url: None,
             database_max_connections: 10,
             s3: None,
+            max_file_size: intake_core::domain::create::MAX_FILE_SIZE,
+            max_pending_uploads: 1000,
+            rate_limit_per_second: 50.0,
+            rate_limit_burst: 200,
+            body_idle_timeout: Duration::from_secs(30),
         }
     }
 }

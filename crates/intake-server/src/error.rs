@@ -49,6 +49,8 @@ fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
         Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
         Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
         Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+        Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+        Error::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
         Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
     }
 }
@@ -57,6 +59,10 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code) = status_and_code(&self.0);
         let trace_id = trace_id();
+        let retry_after = match &self.0 {
+            Error::RateLimited { retry_after_secs, .. } => Some(*retry_after_secs),
+            _ => None,
+        };
         let reason = match &self.0 {
             Error::Internal(cause) => {
                 tracing::error!(trace_id = %trace_id, %cause, "internal error");
@@ -75,6 +81,9 @@ impl IntoResponse for ApiError {
         if status == StatusCode::CONFLICT {
             // The SDK retries 409s; these conflicts do not go away by retrying.
             headers.insert("x-should-retry", HeaderValue::from_static("false"));
+        }
+        if let Some(secs) = retry_after {
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         if status == StatusCode::UNAUTHORIZED {
             headers.insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"intake\""));

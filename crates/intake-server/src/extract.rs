@@ -56,6 +56,8 @@ impl FromRequestParts<AppState> for Authed {
                 })?),
             };
         let project = query.get("projectId").map(String::as_str);
-        Ok(Authed(state.auth.authenticate(authorization, project)?))
+        let caller = state.auth.authenticate(authorization, project)?;
+        state.rate_limiter.check(&caller.user_id)?;
+        Ok(Authed(caller))
     }
 }

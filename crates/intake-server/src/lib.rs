@@ -13,6 +13,8 @@ mod app;
 mod config;
 mod error;
 mod extract;
+mod metrics;
+mod rate_limit;
 mod routes;
 
 pub use app::{Application, RunningServer};

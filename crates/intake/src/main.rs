@@ -59,6 +59,21 @@ struct ServeArgs {
     /// Connections this instance keeps to PostgreSQL at most.
     #[arg(long, env = "INTAKE_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     database_max_connections: u32,
+    /// The largest fileSize accepted, in bytes (default: 10,000 parts of 5 GiB).
+    #[arg(long, env = "INTAKE_MAX_FILE_SIZE")]
+    max_file_size: Option<u64>,
+    /// Uploads one project may have pending at once.
+    #[arg(long, env = "INTAKE_MAX_PENDING_UPLOADS", default_value_t = 1000)]
+    max_pending_uploads: u64,
+    /// /v1 requests a second per API key (0 turns rate limiting off).
+    #[arg(long, env = "INTAKE_RATE_LIMIT", default_value_t = 50.0)]
+    rate_limit: f64,
+    /// Requests a key may send at once above the rate.
+    #[arg(long, env = "INTAKE_RATE_LIMIT_BURST", default_value_t = 200)]
+    rate_limit_burst: u32,
+    /// Seconds a part body may send nothing before it is cut off (408).
+    #[arg(long, env = "INTAKE_BODY_IDLE_TIMEOUT", default_value_t = 30)]
+    body_idle_timeout: u64,
     #[command(flatten)]
     s3: S3Args,
 }
@@ -115,11 +130,21 @@ impl S3Args {
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("INTAKE_LOG").unwrap_or_else(|_| "info".into()))
-        .init();
+    init_logging();
     match Cli::parse().command {
         Command::Serve(args) => serve(args).await,
+    }
+}
+
+/// Logs go to stderr (stdout carries the address and a first start's key): human-readable,
+/// or one JSON object a line with `INTAKE_LOG_FORMAT=json`. `INTAKE_LOG` filters them.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("INTAKE_LOG").unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if std::env::var("INTAKE_LOG_FORMAT").is_ok_and(|f| f == "json") {
+        builder.json().init();
+    } else {
+        builder.init();
     }
 }
 
@@ -141,6 +166,11 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         database_url: args.database_url.filter(|u| !u.is_empty()),
         database_max_connections: args.database_max_connections,
         s3: args.s3.config()?,
+        max_file_size: args.max_file_size.unwrap_or(intake_core::domain::create::MAX_FILE_SIZE),
+        max_pending_uploads: args.max_pending_uploads,
+        rate_limit_per_second: args.rate_limit,
+        rate_limit_burst: args.rate_limit_burst,
+        body_idle_timeout: Duration::from_secs(args.body_idle_timeout.max(1)),
     };
     let where_data_lives = match (&config.database_url, &config.s3) {
         (Some(_), Some(s3)) => format!("metadata in PostgreSQL, files in bucket {}", s3.bucket),

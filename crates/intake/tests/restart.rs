@@ -3,11 +3,10 @@
 
 mod common;
 
-use common::{media, send, TestServer, API_KEYS, MIB};
+use common::process::IntakeProcess;
+use common::{media, send, TestServer, MIB};
 use reqwest::Method;
 use serde_json::json;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 #[tokio::test]
@@ -35,55 +34,12 @@ async fn a_graceful_restart_keeps_uploads_assets_and_half_sent_parts() {
     assert_eq!(server.wait_terminal(id).await["status"], "imported");
 }
 
-/// The real `intake` binary, killed with SIGKILL when dropped.
-struct Process {
-    child: Child,
-    base: String,
-}
-
-impl Process {
-    fn start(data_dir: &std::path::Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_intake"))
-            .arg("serve")
-            .env("INTAKE_LISTEN", "127.0.0.1:0")
-            .env("INTAKE_DATA_DIR", data_dir)
-            .env("INTAKE_API_KEYS", API_KEYS)
-            .env("INTAKE_JOB_LEASE", "3")
-            .env("INTAKE_LOG", "warn")
-            .envs(common::backend::process_env(data_dir))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("the intake binary starts");
-        let stdout = child.stdout.take().unwrap();
-        let mut lines = BufReader::new(stdout).lines();
-        let base = loop {
-            let line = lines.next().expect("intake printed its address").unwrap();
-            if let Some(rest) = line.strip_prefix("intake listening on ") {
-                break rest.split_whitespace().next().unwrap().to_string();
-            }
-        };
-        Self { child, base }
-    }
-
-    fn kill(mut self) {
-        self.child.kill().unwrap();
-        self.child.wait().unwrap();
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 #[tokio::test]
 async fn sigkill_in_the_middle_of_processing_loses_nothing() {
     let data_dir = tempfile::tempdir().unwrap();
     let http = reqwest::Client::new();
-    let process = Process::start(data_dir.path());
+    let process = IntakeProcess::start(data_dir.path(), &[("INTAKE_JOB_LEASE", "3")], false);
     let base = process.base.clone();
     let auth = |r: reqwest::RequestBuilder| r.basic_auth("alice", Some("alice-secret"));
 
@@ -112,7 +68,7 @@ async fn sigkill_in_the_middle_of_processing_loses_nothing() {
     process.kill();
     eprintln!("statuses when killed: {states:?}");
 
-    let process = Process::start(data_dir.path());
+    let process = IntakeProcess::start(data_dir.path(), &[("INTAKE_JOB_LEASE", "3")], false);
     let base = process.base.clone();
     for (id, text) in &uploads {
         let mut last = String::new();

@@ -40,6 +40,7 @@ CREATE TABLE uploads (
     expires_at_ms       INTEGER NOT NULL
 );
 CREATE INDEX uploads_by_owner ON uploads (owner_id, created_at);
+CREATE INDEX uploads_by_owner_status ON uploads (owner_id, status);
 CREATE INDEX uploads_by_status ON uploads (status, expires_at_ms);
 
 CREATE TABLE jobs (

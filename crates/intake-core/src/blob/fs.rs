@@ -10,7 +10,7 @@
 //! on a part still in flight cannot land (its rename finds no directory), and no byte is
 //! copied whatever the file's size.
 
-use super::{BlobStore, ByteStream, CompleteOutcome, PartBody, PartCheck, PartInfo, PartsCheck};
+use super::{BlobStore, ByteStream, CompleteOutcome, PartBody, PartCheck, PartInfo, PartsCheck, StoredKeys};
 use crate::domain::ids::random_base62;
 use crate::domain::PartNumber;
 use crate::validate::ByteSource;
@@ -164,6 +164,10 @@ impl BlobStore for FsStore {
                         break; // the writer failed; its error is reported below
                     }
                 }
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
+                    failure = Some(Error::Timeout(format!("the part's body stalled after {received} bytes: {e}")));
+                    break;
+                }
                 Err(e) => {
                     failure =
                         Some(Error::BodyAborted(format!("the part's body broke off after {received} bytes: {e}")));
@@ -256,6 +260,23 @@ impl BlobStore for FsStore {
         }
     }
 
+    async fn reopen_multipart(&self, key: &str, _handle: Option<&str>) -> Result<()> {
+        let parts_dir = self.multipart_dir(key)?.join("parts");
+        let object_dir = self.object_dir(key)?;
+        tokio::task::spawn_blocking(move || -> io::Result<()> {
+            if parts_dir.exists() || !object_dir.exists() {
+                return Ok(());
+            }
+            std::fs::create_dir_all(parts_dir.parent().expect("multipart dir").join("tmp"))?;
+            std::fs::rename(&object_dir, &parts_dir)?;
+            fsync_dir(parts_dir.parent().expect("multipart dir"))?;
+            fsync_dir(object_dir.parent().expect("objects dir"))
+        })
+        .await
+        .map_err(Error::internal)??;
+        Ok(())
+    }
+
     async fn abort_multipart(&self, key: &str, _handle: Option<&str>) -> Result<()> {
         let dir = self.multipart_dir(key)?;
         match tokio::fs::remove_dir_all(&dir).await {
@@ -305,6 +326,83 @@ impl BlobStore for FsStore {
             Err(e) if !is_not_found(&e) => Err(e.into()),
             _ => Ok(()),
         }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.probe().await
+    }
+
+    async fn stored_keys(&self) -> Result<StoredKeys> {
+        let root = self.root.clone();
+        let keys = tokio::task::spawn_blocking(move || -> io::Result<StoredKeys> {
+            Ok(StoredKeys {
+                multipart: aged_entries(&root.join("multipart"))?,
+                objects: aged_entries(&root.join("objects"))?,
+            })
+        })
+        .await
+        .map_err(Error::internal)??;
+        Ok(keys)
+    }
+
+    async fn remove_stale_temp(&self, min_age: Duration) -> Result<u64> {
+        let multipart = self.root.join("multipart");
+        let removed = tokio::task::spawn_blocking(move || -> io::Result<u64> {
+            let mut removed = 0;
+            for (key, _) in aged_entries(&multipart)? {
+                let tmp = multipart.join(&key).join("tmp");
+                let entries = match aged_entries(&tmp) {
+                    Ok(e) => e,
+                    Err(e) if is_not_found(&e) => continue,
+                    Err(e) => return Err(e),
+                };
+                for (name, age) in entries {
+                    if age >= min_age {
+                        match std::fs::remove_file(tmp.join(name)) {
+                            Ok(()) => removed += 1,
+                            Err(e) if is_not_found(&e) => {}
+                            Err(e) => return Err(e),
+                        }
+                    }
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(Error::internal)??;
+        Ok(removed)
+    }
+}
+
+/// The names in `dir` with the time since each last changed (0 for times in the future).
+fn aged_entries(dir: &Path) -> io::Result<Vec<(String, Duration)>> {
+    let now = std::time::SystemTime::now();
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else { continue };
+        if name.starts_with('.') {
+            continue;
+        }
+        let modified = entry.metadata()?.modified()?;
+        out.push((name, now.duration_since(modified).unwrap_or_default()));
+    }
+    Ok(out)
+}
+
+impl FsStore {
+    /// Writes, fsyncs and removes a small probe file: proves the disk accepts writes.
+    async fn probe(&self) -> Result<()> {
+        let probe = self.root.join(format!(".probe-{}", random_base62(8)));
+        tokio::task::spawn_blocking(move || -> io::Result<()> {
+            let mut f = std::fs::File::create(&probe)?;
+            f.write_all(b"ok")?;
+            f.sync_all()?;
+            std::fs::remove_file(&probe)
+        })
+        .await
+        .map_err(Error::internal)??;
+        Ok(())
     }
 }
 

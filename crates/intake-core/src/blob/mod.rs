@@ -89,6 +89,11 @@ pub trait BlobStore: Send + Sync {
         check: PartsCheck<'_>,
     ) -> Result<CompleteOutcome>;
 
+    /// Undoes a seal whose upload never left `pending` (the process died between sealing
+    /// the parts and recording the completion), so its parts accept PUTs again. Only safe
+    /// when no `complete` of this upload can be running. No-op when nothing is sealed.
+    async fn reopen_multipart(&self, key: &str, handle: Option<&str>) -> Result<()>;
+
     /// Drops an unfinished multipart upload and its parts.
     async fn abort_multipart(&self, key: &str, handle: Option<&str>) -> Result<()>;
 
@@ -101,4 +106,23 @@ pub trait BlobStore: Send + Sync {
 
     /// Deletes a finished object.
     async fn delete(&self, key: &str) -> Result<()>;
+
+    /// Checks that the store answers and can be written (for `/readyz`).
+    async fn ping(&self) -> Result<()>;
+
+    /// Every key the store holds bytes for, with how long ago each was last changed: open
+    /// multipart uploads and finished objects. The orphan sweeper compares them with the
+    /// metadata.
+    async fn stored_keys(&self) -> Result<StoredKeys>;
+
+    /// Deletes what interrupted part PUTs left behind (temp files) that has not changed
+    /// for `min_age`; returns how many were removed.
+    async fn remove_stale_temp(&self, min_age: Duration) -> Result<u64>;
+}
+
+/// Keys that hold bytes in a store, each with the time since it last changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredKeys {
+    pub multipart: Vec<(String, Duration)>,
+    pub objects: Vec<(String, Duration)>,
 }

@@ -94,6 +94,11 @@ impl JobRunner {
                 Ok(n) => tracing::info!(expired = n, "expired abandoned uploads"),
                 Err(e) => tracing::warn!(error = %e, "sweeping abandoned uploads failed"),
             }
+            match self.service.sweep_orphans(crate::service::SweepScope::Running).await {
+                Ok(r) if r == Default::default() => {}
+                Ok(r) => tracing::info!(?r, "removed orphaned bytes"),
+                Err(e) => tracing::warn!(error = %e, "sweeping orphaned bytes failed"),
+            }
             tokio::select! {
                 _ = tokio::time::sleep(self.config.sweep_interval) => {}
                 _ = stop.changed() => {}

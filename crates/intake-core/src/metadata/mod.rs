@@ -16,7 +16,7 @@ pub use records::{ApiKeyRecord, AssetRecord, JobRecord, ModelRecord, UploadRecor
 
 use crate::Result;
 use async_trait::async_trait;
-use intake_api::Status;
+use intake_api::{Kind, Status};
 
 /// Everything intake keeps besides file bytes.
 #[async_trait]
@@ -34,6 +34,8 @@ pub trait MetadataStore: Send + Sync {
     async fn insert_upload(&self, upload: &UploadRecord) -> Result<()>;
     /// The upload with this id, whoever owns it (callers check the owner).
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>>;
+    /// How many uploads `owner_id` has pending.
+    async fn count_pending_uploads(&self, owner_id: &str) -> Result<u64>;
     /// Moves a `pending` upload to `complete` and enqueues its processing job, in one
     /// transaction. `false` if the upload was no longer `pending`.
     async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool>;
@@ -75,4 +77,22 @@ pub trait MetadataStore: Send + Sync {
     /// other live instances, and a dead instance's jobs become claimable by
     /// [`MetadataStore::claim_job`] once their lease runs out.
     async fn recover_at_startup(&self) -> Result<u64>;
+
+    /// A round trip to the database: `Ok` when it answers.
+    async fn ping(&self) -> Result<()>;
+    /// How many uploads there are of each status and kind (for `/metrics`).
+    async fn upload_counts(&self) -> Result<Vec<(Status, Kind, u64)>>;
+    /// The job queue's depth and age (for `/metrics`).
+    async fn job_queue_stats(&self, now_ms: i64) -> Result<JobQueueStats>;
+}
+
+/// How deep and how old the job queue is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct JobQueueStats {
+    /// Jobs waiting to be claimed (including those waiting out a retry backoff).
+    pub queued: u64,
+    /// Jobs claimed by a worker right now.
+    pub running: u64,
+    /// Milliseconds since the oldest unfinished job was created (0 when none).
+    pub oldest_age_ms: u64,
 }

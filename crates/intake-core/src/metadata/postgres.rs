@@ -6,12 +6,12 @@
 //! instances that start together do not race.
 
 use super::rows::{iso, json_text, parse_enum, parse_json};
-use super::{ApiKeyRecord, AssetRecord, JobRecord, MetadataStore, ModelRecord, UploadRecord};
+use super::{ApiKeyRecord, AssetRecord, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadRecord};
 use crate::domain::time::format_time;
 use crate::{Error, Result};
 use async_trait::async_trait;
 use chrono::Utc;
-use intake_api::Status;
+use intake_api::{Kind, Status};
 use rand::RngCore;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
 use sqlx::{PgPool, Row};
@@ -220,6 +220,14 @@ impl MetadataStore for PostgresStore {
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>> {
         let row = sqlx::query("SELECT * FROM uploads WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(Self::upload_from_row).transpose()
+    }
+
+    async fn count_pending_uploads(&self, owner_id: &str) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM uploads WHERE owner_id = $1 AND status = 'pending'")
+            .bind(owner_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.get::<i64, _>("n") as u64)
     }
 
     async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool> {
@@ -463,5 +471,46 @@ impl MetadataStore for PostgresStore {
         // instance's, claimable once the lease runs out). Releasing them here would hand a
         // live instance's job to a second worker.
         Ok(0)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn upload_counts(&self) -> Result<Vec<(Status, Kind, u64)>> {
+        let rows = sqlx::query("SELECT status, kind, COUNT(*) AS n FROM uploads GROUP BY status, kind")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_enum(r.get::<&str, _>("status"), "status")?,
+                    parse_enum(r.get::<&str, _>("kind"), "kind")?,
+                    r.get::<i64, _>("n") as u64,
+                ))
+            })
+            .collect()
+    }
+
+    async fn job_queue_stats(&self, now_ms: i64) -> Result<JobQueueStats> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FILTER (WHERE state = 'queued') AS queued,
+                    COUNT(*) FILTER (WHERE state = 'running') AS running,
+                    MIN(created_at) AS oldest
+             FROM jobs WHERE state <> 'done'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let oldest_age_ms = row
+            .get::<Option<String>, _>("oldest")
+            .and_then(|t| crate::domain::time::parse_time(&t))
+            .map(|t| (now_ms - t.timestamp_millis()).max(0) as u64)
+            .unwrap_or(0);
+        Ok(JobQueueStats {
+            queued: row.get::<i64, _>("queued") as u64,
+            running: row.get::<i64, _>("running") as u64,
+            oldest_age_ms,
+        })
     }
 }

@@ -2,12 +2,12 @@
 //! committed change survives a crash or power loss; one process owns the file.
 
 use super::rows::{iso, json_text, parse_enum, parse_json};
-use super::{ApiKeyRecord, AssetRecord, JobRecord, MetadataStore, ModelRecord, UploadRecord};
+use super::{ApiKeyRecord, AssetRecord, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadRecord};
 use crate::domain::time::format_time;
 use crate::Result;
 use async_trait::async_trait;
 use chrono::Utc;
-use intake_api::Status;
+use intake_api::{Kind, Status};
 use rand::RngCore;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
@@ -185,6 +185,14 @@ impl MetadataStore for SqliteStore {
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>> {
         let row = sqlx::query("SELECT * FROM uploads WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(Self::upload_from_row).transpose()
+    }
+
+    async fn count_pending_uploads(&self, owner_id: &str) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM uploads WHERE owner_id = ? AND status = 'pending'")
+            .bind(owner_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.get::<i64, _>("n") as u64)
     }
 
     async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool> {
@@ -426,5 +434,45 @@ impl MetadataStore for SqliteStore {
         .execute(&self.pool)
         .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn upload_counts(&self) -> Result<Vec<(Status, Kind, u64)>> {
+        let rows = sqlx::query("SELECT status, kind, COUNT(*) AS n FROM uploads GROUP BY status, kind")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_enum(r.get::<&str, _>("status"), "status")?,
+                    parse_enum(r.get::<&str, _>("kind"), "kind")?,
+                    r.get::<i64, _>("n") as u64,
+                ))
+            })
+            .collect()
+    }
+
+    async fn job_queue_stats(&self, now_ms: i64) -> Result<JobQueueStats> {
+        let row = sqlx::query(
+            "SELECT COALESCE(SUM(state = 'queued'), 0) AS queued, COALESCE(SUM(state = 'running'), 0) AS running,
+                    MIN(CASE WHEN state != 'done' THEN created_at END) AS oldest
+             FROM jobs WHERE state != 'done'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let oldest_age_ms = row
+            .get::<Option<String>, _>("oldest")
+            .and_then(|t| crate::domain::time::parse_time(&t))
+            .map(|t| (now_ms - t.timestamp_millis()).max(0) as u64)
+            .unwrap_or(0);
+        Ok(JobQueueStats {
+            queued: row.get::<i64, _>("queued") as u64,
+            running: row.get::<i64, _>("running") as u64,
+            oldest_age_ms,
+        })
     }
 }

@@ -1,9 +1,39 @@
-//! Abandoned uploads: a multipart upload still pending after the upload TTL becomes
-//! `failed` with an "expired" message, and its parts are deleted.
+//! Abandoned uploads and orphaned bytes: a multipart upload still pending after the upload
+//! TTL becomes `failed` with an "expired" message and its parts are deleted; bytes the
+//! store holds that no live upload needs (temp files of interrupted PUTs, parts of uploads
+//! that are gone, files of failed uploads) are removed by the orphan sweep.
 
 use super::{now_ms, Service};
 use crate::metadata::UploadRecord;
 use crate::Result;
+use intake_api::Status;
+use std::time::Duration;
+
+/// How old an open multipart upload with no metadata must be before it counts as orphaned
+/// (an upload's storage is prepared just before its row is written).
+const ORPHAN_GRACE: Duration = Duration::from_secs(60);
+
+/// Who else may be using the stores while a sweep runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SweepScope {
+    /// This process is starting and is the only one using the stores: no PUT or
+    /// `complete` can be in flight, so every temp file is a leftover and a sealed upload
+    /// still marked pending is one whose completion the crash cut short.
+    OnlyProcessStarting,
+    /// Other requests (and other instances) may be running: only what has been left
+    /// untouched for long is a leftover.
+    Running,
+}
+
+/// What one orphan sweep removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    pub temp_files: u64,
+    pub multipart_uploads: u64,
+    pub objects: u64,
+    /// Uploads whose cut-short completion was undone so they accept parts again.
+    pub reopened: u64,
+}
 
 /// Uploads expired per sweep, so one sweep never holds the database for long.
 const SWEEP_BATCH: u32 = 100;
@@ -50,5 +80,49 @@ impl Service {
                 return Ok(total);
             }
         }
+    }
+
+    /// Removes bytes no live upload needs: temp files of dead PUTs, multipart storage of
+    /// uploads that are no longer pending, and the files of uploads that failed or no
+    /// longer exist. At the start of the only process it also reopens uploads whose
+    /// completion a crash cut short (see [`SweepScope`]).
+    pub async fn sweep_orphans(&self, scope: SweepScope) -> Result<SweepReport> {
+        // A live PUT rewrites its temp file at least every few seconds; one untouched for
+        // an hour belongs to a PUT that died.
+        let temp_min_age = match scope {
+            SweepScope::OnlyProcessStarting => Duration::ZERO,
+            SweepScope::Running => Duration::from_secs(3600),
+        };
+        let mut report =
+            SweepReport { temp_files: self.blobs.remove_stale_temp(temp_min_age).await?, ..Default::default() };
+        let keys = self.blobs.stored_keys().await?;
+        for (key, age) in keys.multipart {
+            let upload = self.meta.upload(&key).await?;
+            let orphaned = match &upload {
+                Some(u) => u.status != Status::Pending,
+                None => age >= ORPHAN_GRACE,
+            };
+            if orphaned {
+                let handle = upload.and_then(|u| u.store_handle);
+                self.blobs.abort_multipart(&key, handle.as_deref()).await?;
+                report.multipart_uploads += 1;
+            }
+        }
+        for (key, age) in keys.objects {
+            let upload = self.meta.upload(&key).await?;
+            match upload {
+                Some(u) if u.status == Status::Pending && scope == SweepScope::OnlyProcessStarting => {
+                    self.blobs.reopen_multipart(&key, u.store_handle.as_deref()).await?;
+                    report.reopened += 1;
+                }
+                Some(u) if u.status != Status::Failed => {}
+                None if age < ORPHAN_GRACE => {}
+                _ => {
+                    self.blobs.delete(&key).await?;
+                    report.objects += 1;
+                }
+            }
+        }
+        Ok(report)
     }
 }

@@ -11,6 +11,7 @@ mod uploads;
 
 pub use auth::{Authenticator, Caller, KeySpec};
 pub use entities::FileDownload;
+pub use expiry::{SweepReport, SweepScope};
 pub use parts::PartRequest;
 pub use pipeline::{ProcessOutcome, StoredFindings};
 pub use uploads::CreateOutcome;
@@ -33,6 +34,10 @@ pub struct ServiceConfig {
     pub file_url_ttl: Duration,
     /// How long a multipart upload may stay pending.
     pub upload_ttl: Duration,
+    /// The largest `fileSize` a multipart upload may announce.
+    pub max_file_size: u64,
+    /// How many uploads one project may have pending at once.
+    pub max_pending_uploads: u64,
 }
 
 /// The use-cases over one metadata store and one blob store.
@@ -58,6 +63,12 @@ impl Service {
     /// The metadata store.
     pub fn metadata(&self) -> &Arc<dyn MetadataStore> {
         &self.meta
+    }
+
+    /// Checks that the database and the blob store both answer (for `/readyz`).
+    pub async fn check_ready(&self) -> crate::Result<()> {
+        self.meta.ping().await?;
+        self.blobs.ping().await
     }
 
     /// Woken whenever a job is enqueued, so idle workers start at once.

@@ -37,8 +37,21 @@ impl Service {
             CreateMode::HuggingFace { .. } => return Err(Error::NotEnabled("imports from Hugging Face are not enabled in this intake yet; upload the weights with a multipart upload (kind model) instead".into())),
             CreateMode::Civitai { .. } => return Err(Error::NotEnabled("imports from Civitai are not enabled in this intake yet; upload the weights with a multipart upload (kind model) instead".into())),
         };
+        if spec.file_size > self.config.max_file_size {
+            return Err(Error::TooLarge(format!(
+                "fileSize {} is larger than this server accepts ({} bytes)",
+                spec.file_size, self.config.max_file_size
+            )));
+        }
         if dry_run {
             return Ok(CreateOutcome::DryRun { creative_units_cost: 0.0 });
+        }
+        let pending = self.meta.count_pending_uploads(&caller.project_id).await?;
+        if pending >= self.config.max_pending_uploads {
+            return Err(Error::Conflict(format!(
+                "project {:?} already has {pending} pending uploads, the most allowed at once; complete them (or let them expire) before starting more",
+                caller.project_id
+            )));
         }
         let record = self.new_multipart(caller, spec).await?;
         Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(&record)?)))

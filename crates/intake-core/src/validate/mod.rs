@@ -300,7 +300,8 @@ fn kind_accepts(kind: Kind, format: Format) -> bool {
         Kind::ThreeD => family == Family::Mesh,
         Kind::Model => matches!(family, Family::Weights | Family::Archive),
         // Any UTF-8 text, including JSON, glTF and OBJ; checked byte by byte in `inspect`.
-        Kind::Text => matches!(family, Family::Text) || matches!(format, Format::Gltf | Format::Obj),
+        // Unknown data is read as text too, so the reason names the first bad byte.
+        Kind::Text => matches!(family, Family::Text | Family::Unknown) || matches!(format, Format::Gltf | Format::Obj),
         Kind::Asset => true,
     }
 }
@@ -315,12 +316,19 @@ pub fn validate(kind: Kind, src: &dyn ByteSource) -> Result<Findings, ValidateEr
     let sniffed = sniff(src)?;
     // Sniffing sees only the brand; when the index sits at the end of the file a
     // sound-only MP4 looks like a video. For kind audio, judge it by its sound track.
-    let format = if kind == Kind::Audio && matches!(sniffed, Format::Mp4 | Format::Mov) { Format::M4a } else { sniffed };
+    let format =
+        if kind == Kind::Audio && matches!(sniffed, Format::Mp4 | Format::Mov) { Format::M4a } else { sniffed };
     let mismatch = || Rejection(format!("expected {}, found {}", expected(kind), sniffed.described()));
     if !kind_accepts(kind, format) {
         return Err(mismatch().into());
     }
-    let inspection = if kind == Kind::Text { text::inspect(Format::Text, src) } else { inspect(format, src) };
+    let inspection = match kind {
+        Kind::Text => text::inspect(Format::Text, src),
+        // An asset may be anything: text is not read through (that would read the whole
+        // file) just to count its words.
+        Kind::Asset if format.family() == Family::Text => Ok(Inspection::default()),
+        _ => inspect(format, src),
+    };
     let mut inspection = match inspection {
         Ok(i) => i,
         Err(InspectError::Rejected(_)) if format != sniffed => return Err(mismatch().into()),

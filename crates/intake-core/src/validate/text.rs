@@ -354,6 +354,9 @@ mod tests {
         let findings = validate(Kind::Asset, &doc.to_vec()).unwrap();
         assert_eq!(findings.format, Format::Json);
         assert_eq!(findings.properties.format.as_deref(), Some("json"));
+        // An asset may be anything: its text is not read through.
+        assert_eq!(findings.properties.char_count, None);
+        let findings = validate(Kind::Text, &doc.to_vec()).unwrap();
         assert_eq!(findings.properties.char_count, Some(doc.len() as u64));
         assert_eq!(findings.properties.word_count, Some(13));
         // A JSON document larger than the chunk, read once.
@@ -393,8 +396,10 @@ mod tests {
         let findings = validate(Kind::Text, &doc.to_vec()).unwrap();
         assert_eq!(findings.format, Format::Json);
         assert_eq!(findings.properties.word_count, Some(8));
-        let err = validate(Kind::Asset, &doc.to_vec()).unwrap_err().to_string();
+        let err = rejection(inspect(Format::Json, &doc.to_vec()));
         assert!(err.contains("line 3 column 14"), "{err}");
+        // As an asset (anything goes), broken JSON is stored as it is.
+        assert!(validate(Kind::Asset, &doc.to_vec()).is_ok());
     }
 
     #[test]
@@ -406,7 +411,8 @@ mod tests {
             err,
             "expected model weights (safetensors, ckpt/pt/bin, GGUF or a ZIP of them), found a JSON document"
         );
+        // Unknown binary data uploaded as text is read as text, so the reason names the byte.
         let err = validate(Kind::Text, &vec![0u8, 1, 2, 3]).unwrap_err().to_string();
-        assert_eq!(err, "expected UTF-8 text, found data of no format intake recognises");
+        assert_eq!(err, "the file holds a NUL byte at byte offset 0, so it is binary data, not text");
     }
 }

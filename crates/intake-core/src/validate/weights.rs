@@ -43,6 +43,12 @@ pub fn sniff(head: &[u8], total_len: u64) -> Option<Format> {
         if n >= 2 && n <= MAX_HEADER.min(total_len.saturating_sub(8)) {
             return Some(Format::Safetensors);
         }
+        // A length no text could spell (not all printable bytes) before `{"`: a
+        // safetensors file whose header length is broken. Claim it so the rejection can
+        // say so, rather than "no format recognised".
+        if head.get(9) == Some(&b'"') && !head[..8].iter().all(|b| b.is_ascii_graphic() || *b == b' ') {
+            return Some(Format::Safetensors);
+        }
     }
     if head.len() >= 8 && head.starts_with(b"GGUF") {
         let version = u32::from_le_bytes(head[4..8].try_into().expect("4 bytes"));

@@ -3,6 +3,8 @@
 //! | method | path | handler |
 //! |---|---|---|
 //! | GET | `/healthz` | [`health::healthz`] |
+//! | GET | `/readyz` | [`health::readyz`] |
+//! | GET | `/metrics` | [`health::metrics`] |
 //! | POST | `/v1/uploads` | [`uploads::create`] |
 //! | GET | `/v1/uploads/{id}` | [`uploads::retrieve`] |
 //! | POST | `/v1/uploads/{id}/action` | [`uploads::action`] |
@@ -34,12 +36,18 @@ use tower_http::cors::CorsLayer;
 pub struct AppState {
     pub service: Arc<Service>,
     pub auth: Arc<Authenticator>,
+    pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
+    /// How long a part body may send nothing before it is cut off.
+    pub body_idle_timeout: std::time::Duration,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .route("/v1/uploads", post(uploads::create))
         .route("/v1/uploads/{id}", get(uploads::retrieve))
         .route("/v1/uploads/{id}/action", post(uploads::action))

@@ -4,6 +4,7 @@
 
 pub mod backend;
 pub mod media;
+pub mod process;
 
 use base64::Engine;
 use serde_json::{json, Value};

@@ -25,7 +25,7 @@ mod source;
 
 pub use client::S3Config;
 
-use super::{BlobStore, ByteStream, CompleteOutcome, PartBody, PartCheck, PartInfo, PartsCheck};
+use super::{BlobStore, ByteStream, CompleteOutcome, PartBody, PartCheck, PartInfo, PartsCheck, StoredKeys};
 use crate::domain::PartNumber;
 use crate::validate::ByteSource;
 use crate::{Error, Result};
@@ -226,6 +226,12 @@ impl BlobStore for S3Store {
         )))
     }
 
+    async fn reopen_multipart(&self, _key: &str, _handle: Option<&str>) -> Result<()> {
+        // A store's CompleteMultipartUpload cannot be undone. Nothing is lost: the next
+        // `complete` finds the finished object (see `complete_multipart`) and records it.
+        Ok(())
+    }
+
     async fn abort_multipart(&self, key: &str, handle: Option<&str>) -> Result<()> {
         let Some(upload_id) = handle else { return Ok(()) };
         let action = AbortMultipartUpload::new(&self.client.bucket, Some(&self.client.credentials), key, upload_id);
@@ -259,5 +265,22 @@ impl BlobStore for S3Store {
             Err(CallError::Store(e)) if e.is_not_found() => Ok(()),
             Err(e) => Err(e.into()),
         }
+    }
+
+    async fn ping(&self) -> Result<()> {
+        self.check_access().await
+    }
+
+    async fn stored_keys(&self) -> Result<StoredKeys> {
+        // Not listed on S3: a bucket may be shared (by other deployments, or by test runs
+        // with their own databases), and the orphan sweeper deletes what its metadata does
+        // not know. Abandoned multipart uploads are aborted by the expiry sweep; a bucket
+        // lifecycle rule (AbortIncompleteMultipartUpload) covers the rest.
+        Ok(StoredKeys::default())
+    }
+
+    async fn remove_stale_temp(&self, _min_age: Duration) -> Result<u64> {
+        // Parts go straight to the store: intake keeps no temp files for them.
+        Ok(0)
     }
 }
