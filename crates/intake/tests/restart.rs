@@ -34,7 +34,6 @@ async fn a_graceful_restart_keeps_uploads_assets_and_half_sent_parts() {
     assert_eq!(server.wait_terminal(id).await["status"], "imported");
 }
 
-
 #[tokio::test]
 async fn sigkill_in_the_middle_of_processing_loses_nothing() {
     let data_dir = tempfile::tempdir().unwrap();
