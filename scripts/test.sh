@@ -1,13 +1,34 @@
 #!/usr/bin/env bash
 # The whole test suite, as the README and CI run it:
-#   1. every Rust test (unit tests beside the code, black-box tests that drive a real
+#   1. start the scale-out components on loopback (scripts/scaleout.sh: PostgreSQL from
+#      Debian's packages and Garage from `cargo install garage --locked`, each installed
+#      only when missing), stopped again when this script exits;
+#   2. every Rust test on the embedded default (unit tests beside the code, the metadata
+#      conformance suite on SQLite *and* PostgreSQL, black-box tests that drive a real
 #      server over loopback HTTP, a SIGKILL/restart test of the real binary);
-#   2. compatibility with Scenario's official Python SDK (scenario-sdk 2.4.0 from PyPI,
+#   3. the black-box tests again on the scale-out backend (PostgreSQL + Garage), including
+#      the two-instance SIGKILL takeover test;
+#   4. compatibility with Scenario's official Python SDK (scenario-sdk 2.4.0 from PyPI,
 #      installed into a cached venv under .ci-cache/).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
+state="$(mktemp -d "${TMPDIR:-/tmp}/intake-scaleout.XXXXXX")"
+trap 'scripts/scaleout.sh stop "$state"' EXIT
+scripts/scaleout.sh start "$state"
+# shellcheck disable=SC1091
+source "$state/env"
+# The PostgreSQL half of the conformance suite and the S3 store tests must run, never be skipped.
+export INTAKE_TEST_REQUIRE_POSTGRES=1 INTAKE_TEST_REQUIRE_S3=1
+# Everything the tests talk to is on loopback.
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
+export no_proxy="$NO_PROXY"
+
 cargo build --locked --bin intake
+echo "== every test, embedded default (conformance suite on SQLite and PostgreSQL) =="
 cargo test --workspace --locked
+echo "== black-box tests on the scale-out backend (PostgreSQL + Garage) =="
+INTAKE_TEST_BACKEND=scaleout cargo test --locked -p intake --tests
+echo "== official Python SDK =="
 INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/sdk_compat/run.sh

@@ -89,6 +89,20 @@ impl Error {
         }
     }
 
+    /// Whether a part URL was refused in a way fresh URLs may fix: 403 (expired or badly
+    /// signed), or the 400 some S3-compatible stores answer for an expired presigned URL
+    /// (Garage: "Date is too old"; others say the request "has expired").
+    pub fn is_refused_url(&self) -> bool {
+        match self {
+            Error::Api(api) if api.status == 403 => true,
+            Error::Api(api) if api.status == 400 => {
+                let reason = api.reason.to_ascii_lowercase();
+                reason.contains("expired") || reason.contains("too old")
+            }
+            _ => false,
+        }
+    }
+
     /// Whether trying the same request again may succeed: 408, 429, 5xx, transport errors
     /// and stalls. Other 4xx answers say the request itself must change.
     pub fn is_retryable(&self) -> bool {

@@ -381,8 +381,8 @@ impl PartSender<'_> {
                     return Ok(());
                 }
                 Err((error, sent)) => {
-                    // 403: the URL expired (or was refused): fetch fresh ones and try again.
-                    let refused_url = error.status() == Some(403);
+                    // The URL expired (or was refused): fetch fresh ones and try again.
+                    let refused_url = error.is_refused_url();
                     if attempt >= policy.max_attempts || !(refused_url || error.is_retryable()) {
                         (self.observer)(&Event::Retrying {
                             part: number,

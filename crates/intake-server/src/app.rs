@@ -1,11 +1,15 @@
-//! Startup and shutdown: open the stores, load the keys, bind the port, run the HTTP server
+//! Startup and shutdown: open the stores the configuration names (embedded default or
+//! scale-out), load the keys, bind the port, run the HTTP server
 //! and the job workers until told to stop.
 
 use crate::config::Config;
 use crate::rate_limit::RateLimiter;
 use crate::routes::{router, AppState};
 use intake_core::blob::fs::FsStore;
+use intake_core::blob::s3::S3Store;
+use intake_core::blob::BlobStore;
 use intake_core::jobs::{JobRunner, RunnerConfig};
+use intake_core::metadata::postgres::PostgresStore;
 use intake_core::metadata::sqlite::SqliteStore;
 use intake_core::metadata::MetadataStore;
 use intake_core::service::auth::CreatedKey;
@@ -26,19 +30,18 @@ pub struct Application {
 }
 
 impl Application {
-    /// Opens the embedded stores under `config.data_dir`, loads the API keys (creating one
-    /// on first start) and binds `config.listen`.
+    /// Opens the stores the configuration names (SQLite and the local disk under
+    /// `config.data_dir` by default; PostgreSQL and an S3-compatible bucket when configured),
+    /// loads the API keys (creating one on first start) and binds `config.listen`.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        tokio::fs::create_dir_all(&config.data_dir).await?;
-        let sqlite = SqliteStore::open(&config.data_dir.join("intake.db")).await?;
-        // This process is the only one using the SQLite file: whatever a previous run left
-        // claimed is free to claim again.
-        let released = sqlite.release_all_leases().await?;
+        let meta = open_metadata(&config).await?;
+        // Before any worker runs: SQLite re-queues what a previous run left claimed;
+        // PostgreSQL leaves other live instances' jobs alone (see `recover_at_startup`).
+        let released = meta.recover_at_startup().await?;
         if released > 0 {
             tracing::info!(released, "re-queued jobs left running by the previous run");
         }
-        let meta: Arc<dyn MetadataStore> = Arc::new(sqlite);
-        let blobs = Arc::new(FsStore::open(config.data_dir.join("blobs")).await?);
+        let blobs = open_blobs(&config).await?;
 
         let listener = TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
@@ -53,8 +56,13 @@ impl Application {
             max_pending_uploads: config.max_pending_uploads,
         };
         let service = Arc::new(Service::new(meta.clone(), blobs, service_config).await?);
-        // SQLite has one process, and it has not started serving: nothing is in flight.
-        let swept = service.sweep_orphans(intake_core::service::SweepScope::OnlyProcessStarting).await?;
+        // With SQLite this is the only process, and it has not started serving: nothing is in
+        // flight. With PostgreSQL other instances may be serving and working right now.
+        let scope = match config.database_url {
+            None => intake_core::service::SweepScope::OnlyProcessStarting,
+            Some(_) => intake_core::service::SweepScope::Running,
+        };
+        let swept = service.sweep_orphans(scope).await?;
         if swept != Default::default() {
             tracing::info!(?swept, "removed what the previous run left behind");
         }
@@ -114,6 +122,44 @@ impl Application {
             let _ = rx.await;
         }));
         RunningServer { addr, stop: Some(tx), task }
+    }
+}
+
+/// The metadata store: PostgreSQL when a database URL is configured, else SQLite.
+async fn open_metadata(config: &Config) -> anyhow::Result<Arc<dyn MetadataStore>> {
+    match &config.database_url {
+        Some(url) => {
+            let store = PostgresStore::connect(url, config.database_max_connections)
+                .await
+                .map_err(|e| anyhow::anyhow!("connecting to PostgreSQL (INTAKE_DATABASE_URL): {e}"))?;
+            tracing::info!("metadata in PostgreSQL");
+            Ok(Arc::new(store))
+        }
+        None => {
+            tokio::fs::create_dir_all(&config.data_dir).await?;
+            Ok(Arc::new(SqliteStore::open(&config.data_dir.join("intake.db")).await?))
+        }
+    }
+}
+
+/// The blob store: the S3-compatible bucket when configured, else the local disk.
+async fn open_blobs(config: &Config) -> anyhow::Result<Arc<dyn BlobStore>> {
+    match &config.s3 {
+        Some(s3) => {
+            let store = S3Store::new(s3)?;
+            store.check_access().await?;
+            tracing::info!(endpoint = %s3.endpoint, bucket = %s3.bucket, "files in S3-compatible storage");
+            Ok(Arc::new(store))
+        }
+        None => {
+            if config.database_url.is_some() {
+                tracing::warn!(
+                    data_dir = %config.data_dir.display(),
+                    "metadata is in PostgreSQL but files are on the local disk: every instance must share this directory; configure INTAKE_S3_* to run several instances"
+                );
+            }
+            Ok(Arc::new(FsStore::open(config.data_dir.join("blobs")).await?))
+        }
     }
 }
 

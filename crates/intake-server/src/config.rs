@@ -1,5 +1,6 @@
 //! Server settings. The `intake` binary fills them from flags and `INTAKE_*` variables.
 
+use intake_core::blob::s3::S3Config;
 use intake_core::import::ImportConfig;
 use intake_core::service::KeySpec;
 use std::net::SocketAddr;
@@ -32,6 +33,13 @@ pub struct Config {
     /// Imports from a URL, Hugging Face and Civitai (`INTAKE_IMPORT_*`, `INTAKE_HF_ENDPOINT`,
     /// `HF_TOKEN`, `INTAKE_CIVITAI_ENDPOINT`, `CIVITAI_TOKEN`).
     pub import: ImportConfig,
+    /// PostgreSQL for metadata and jobs (`INTAKE_DATABASE_URL=postgres://…`), shared by any
+    /// number of instances; `None` keeps SQLite in `data_dir` (one instance).
+    pub database_url: Option<String>,
+    /// Connections this instance keeps to PostgreSQL at most (`INTAKE_DATABASE_MAX_CONNECTIONS`).
+    pub database_max_connections: u32,
+    /// An S3-compatible store for file bytes (`INTAKE_S3_*`); `None` keeps them in `data_dir`.
+    pub s3: Option<S3Config>,
     /// The largest `fileSize` accepted (`INTAKE_MAX_FILE_SIZE`, bytes; default the API's
     /// own limit, 10,000 parts of 5 GiB).
     pub max_file_size: u64,
@@ -59,6 +67,9 @@ impl Default for Config {
             workers: 2,
             job_lease: Duration::from_secs(30),
             import: ImportConfig::default(),
+            database_url: None,
+            database_max_connections: 10,
+            s3: None,
             max_file_size: intake_core::domain::create::MAX_FILE_SIZE,
             max_pending_uploads: 1000,
             rate_limit_per_second: 50.0,

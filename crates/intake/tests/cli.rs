@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{media, TestServer, MIB};
+use common::{backend, media, TestServer, MIB};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::os::unix::fs::MetadataExt;
@@ -272,10 +272,16 @@ async fn an_interrupted_upload_resumes_without_sending_finished_parts_again() {
         entry["acknowledged"].as_array().unwrap().iter().map(|n| n.as_u64().unwrap() as u32).collect();
     assert!(acknowledged.len() >= 2 && acknowledged.len() < 5, "{entry}");
     let stored = part_files(&server.data_dir.path().join("blobs/multipart").join(&id).join("parts"));
+    let pending = server.get(&id).await.1["upload"].clone();
+    assert_eq!(pending["status"], "pending");
+    let stored_numbers: Vec<u32> = match backend::scaleout() {
+        None => stored.keys().copied().collect(),
+        // Parts went straight to the object store: ask it.
+        Some(_) => backend::stored_part_numbers(pending["parts"][0]["url"].as_str().unwrap()).await,
+    };
     for n in &acknowledged {
-        assert!(stored.contains_key(n), "part {n} is acknowledged but not stored: {stored:?}");
+        assert!(stored_numbers.contains(n), "part {n} is acknowledged but not stored: {stored_numbers:?}");
     }
-    assert_eq!(server.get(&id).await.1["upload"]["status"], "pending");
 
     // The same command again (full speed): same upload, only the missing parts are sent.
     let output =
@@ -289,11 +295,15 @@ async fn an_interrupted_upload_resumes_without_sending_finished_parts_again() {
     assert_eq!(result["partsSent"], 5 - acknowledged.len());
     assert!(text(&output.stderr).contains("resuming"), "{}", text(&output.stderr));
 
-    // The server kept the very files it stored before the kill: no PUT replaced them.
-    let after = part_files(&server.data_dir.path().join("blobs/objects").join(&id));
-    assert_eq!(after.len(), 5, "{after:?}");
-    for n in &acknowledged {
-        assert_eq!(after[n], stored[n], "part {n} was sent again");
+    // The server kept the very files it stored before the kill: no PUT replaced them. (On
+    // the object store a finished upload's parts cannot be inspected any more; the counts
+    // above and the bytes below still hold there.)
+    if backend::scaleout().is_none() {
+        let after = part_files(&server.data_dir.path().join("blobs/objects").join(&id));
+        assert_eq!(after.len(), 5, "{after:?}");
+        for n in &acknowledged {
+            assert_eq!(after[n], stored[n], "part {n} was sent again");
+        }
     }
     let asset = server.client.get_asset(result["entityId"].as_str().unwrap()).await.unwrap();
     assert!(server.download(&asset.url).await.1 == file, "the imported file differs");

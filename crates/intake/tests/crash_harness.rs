@@ -78,6 +78,13 @@ async fn finish_pending(http: &reqwest::Client, base: &str, file: &Tracked) {
     }
     for (part, chunk) in upload["upload"]["parts"].as_array().unwrap().iter().zip(file.chunks()) {
         let status = http.put(part["url"].as_str().unwrap()).body(chunk).send().await.unwrap().status();
+        // On the object store, a crash between the store's CompleteMultipartUpload and
+        // recording it leaves the upload pending while the store no longer takes parts
+        // (404 NoSuchUpload); `complete` then finds the finished object and records it, and
+        // the checks below prove its bytes.
+        if status == 404 && common::backend::scaleout().is_some() {
+            break;
+        }
         assert_eq!(status, 200, "a pending upload takes its parts again");
     }
     let status = auth(http.post(format!("{base}/v1/uploads/{}/action", file.id)))
@@ -176,6 +183,12 @@ async fn twenty_sigkills_during_concurrent_uploads_lose_nothing() {
     eprintln!("{} uploads across {ROUNDS} kills, all imported with their exact bytes", files.len());
 
     // A restart runs the cleanup pass; then every byte on disk belongs to a live upload.
+    // (On scale-out intake does not list the shared bucket: unfinished store uploads are
+    // aborted by expiry, see `abandoned_uploads_expire_and_lose_their_parts`.)
+    if common::backend::scaleout().is_some() {
+        common::backend::skip("the cleanup check reads the local disk");
+        return;
+    }
     let process = IntakeProcess::start(data_dir.path(), &[], false);
     process.kill();
     let meta = SqliteStore::open(&data_dir.path().join("intake.db")).await.unwrap();

@@ -106,22 +106,47 @@ async fn hostile_requests_get_a_4xx_with_a_reason_and_change_nothing() {
         case("a model id that is an upload id", server.alice(Method::GET, &format!("/v1/models/{id}"))),
         case("action on a garbage id", server.alice(Method::POST, "/v1/uploads/%00/action").json(&json!({"action": "complete"}))),
         case("action body an array", server.alice(Method::POST, &format!("/v1/uploads/{id}/action")).json(&json!(["complete"]))),
-        // Part URLs.
-        case("part URL replayed against another upload", server.http.put(part_url.replace(&id, &bob_id)).body("hello")),
-        case("bob's part URL with alice's upload id", server.http.put(bob_part_url.replace(&bob_id, &id)).body("hello")),
-        case("part number 0", server.http.put(part_url.replace("/1?", "/0?")).body("hello")),
-        case("part number 10001", server.http.put(part_url.replace("/1?", "/10001?")).body("hello")),
-        case("part number not a number", server.http.put(part_url.replace("/1?", "/one?")).body("hello")),
-        case("expires in the far future", server.http.put(part_url.replace("expires=", "expires=9")).body("hello")),
-        case("expires negative", server.http.put(format!("{}?expires=-1&signature=00", part_url.split('?').next().unwrap())).body("hello")),
-        case("signature of the wrong length", server.http.put(format!("{}&signature=abcd", part_url)).body("hello")),
-        case("part larger than the file", server.http.put(&part_url).body("hello, this is more than five bytes")),
-        case("part with a lying Content-Length", server.http.put(&part_url).header("content-length", "999999999999").body("hello")),
         case("file URL without signature", server.http.get(server.url("/files/asset_AAAAAAAAAAAAAAAAAAAAAA"))),
         case("file URL forged", server.http.get(server.url("/files/asset_AAAAAAAAAAAAAAAAAAAAAA?expires=99999999999&signature=00"))),
     ];
+    // Part URLs point at intake itself on the embedded backend; on scale-out they are the
+    // object store's own presigned URLs, whose signature checks are the store's (and answer
+    // in the store's XML, not intake's JSON).
+    if common::backend::scaleout().is_none() {
+        cases.extend([
+            case(
+                "part URL replayed against another upload",
+                server.http.put(part_url.replace(&id, &bob_id)).body("hello"),
+            ),
+            case(
+                "bob's part URL with alice's upload id",
+                server.http.put(bob_part_url.replace(&bob_id, &id)).body("hello"),
+            ),
+            case("part number 0", server.http.put(part_url.replace("/1?", "/0?")).body("hello")),
+            case("part number 10001", server.http.put(part_url.replace("/1?", "/10001?")).body("hello")),
+            case("part number not a number", server.http.put(part_url.replace("/1?", "/one?")).body("hello")),
+            case("expires in the far future", server.http.put(part_url.replace("expires=", "expires=9")).body("hello")),
+            case(
+                "expires negative",
+                server
+                    .http
+                    .put(format!("{}?expires=-1&signature=00", part_url.split('?').next().unwrap()))
+                    .body("hello"),
+            ),
+            case(
+                "signature of the wrong length",
+                server.http.put(format!("{}&signature=abcd", part_url)).body("hello"),
+            ),
+            case("part larger than the file", server.http.put(&part_url).body("hello, this is more than five bytes")),
+            case(
+                "part with a lying Content-Length",
+                server.http.put(&part_url).header("content-length", "999999999999").body("hello"),
+            ),
+        ]);
+    }
     let total = cases.len();
-    assert!(total >= 60, "the suite has {total} cases");
+    let least = if common::backend::scaleout().is_none() { 60 } else { 50 };
+    assert!(total >= least, "the suite has {total} cases");
     let mut failures = Vec::new();
     for Case { name, request } in cases.drain(..) {
         match request.send().await {

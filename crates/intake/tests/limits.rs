@@ -57,6 +57,9 @@ async fn a_key_that_sends_too_fast_is_told_when_to_retry() {
 #[tokio::test]
 async fn a_part_body_that_stalls_is_cut_off_and_kept_out() {
     let server = TestServer::start_with(|c| c.body_idle_timeout = Duration::from_secs(1)).await;
+    if common::backend::scaleout().is_some() {
+        return common::backend::skip("part bodies go to the object store, which applies its own timeouts");
+    }
     let upload = server.create_ok("a.txt", "text/plain", 20, 1, "text").await;
     let url = upload["parts"][0]["url"].as_str().unwrap();
     let trickle = futures_util::stream::unfold(0u8, |step| async move {

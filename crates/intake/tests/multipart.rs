@@ -1,4 +1,5 @@
-//! Black-box: the whole multipart flow over real HTTP on the embedded default.
+//! Black-box: the whole multipart flow over real HTTP, on the backend `INTAKE_TEST_BACKEND`
+//! names (see `common/backend.rs`).
 
 mod common;
 
@@ -276,6 +277,10 @@ async fn health_answers_once_ready() {
 #[tokio::test]
 async fn browsers_on_other_origins_may_put_parts_and_read_the_etag() {
     let server = TestServer::start().await;
+    if common::backend::scaleout().is_some() {
+        // Part URLs are the store's: browsers need the bucket CORS the README gives.
+        common::backend::put_readme_cors().await;
+    }
     let upload = server.create_ok("a.txt", "text/plain", 2, 1, "text").await;
     let url = upload["parts"][0]["url"].as_str().unwrap();
     let preflight = server
@@ -288,9 +293,15 @@ async fn browsers_on_other_origins_may_put_parts_and_read_the_etag() {
         .await
         .unwrap();
     assert!(preflight.status().is_success());
-    assert_eq!(preflight.headers()["access-control-allow-origin"], "*");
+    // `*`, or the origin echoed back (some S3-compatible stores answer a `*` rule that way).
+    let allowed = |r: &reqwest::Response| {
+        let v = r.headers()["access-control-allow-origin"].to_str().unwrap().to_string();
+        v == "*" || v == "https://app.example"
+    };
+    assert!(allowed(&preflight), "{:?}", preflight.headers());
     let put = server.http.put(url).header("origin", "https://app.example").body("hi").send().await.unwrap();
-    assert_eq!(put.headers()["access-control-allow-origin"], "*");
+    assert!(put.status().is_success());
+    assert!(allowed(&put), "{:?}", put.headers());
     let exposed = put.headers()["access-control-expose-headers"].to_str().unwrap().to_lowercase();
     assert!(exposed == "*" || exposed.contains("etag"), "{exposed}");
 }

@@ -13,6 +13,9 @@ async fn readyz_checks_the_database_and_the_disk() {
     let (status, body) = send(server.http.get(server.url("/readyz"))).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "ready");
+    if common::backend::scaleout().is_some() {
+        return common::backend::skip("taking the store away is done by renaming the local disk's directory");
+    }
     // Take the blob store's disk away: not ready, and it says why.
     let blobs = server.data_dir.path().join("blobs");
     std::fs::rename(&blobs, server.data_dir.path().join("blobs-gone")).unwrap();
@@ -29,14 +32,18 @@ async fn metrics_count_uploads_bytes_and_jobs() {
     server.upload_and_wait("junk.png", "image/png", b"not an image", "image").await;
     server.create_ok("b.txt", "text/plain", 3, 1, "text").await;
     let text = server.http.get(server.url("/metrics")).send().await.unwrap().text().await.unwrap();
-    for line in [
+    let mut lines = vec![
         "intake_uploads{status=\"imported\",kind=\"image\"} 1".to_string(),
         "intake_uploads{status=\"failed\",kind=\"image\"} 1".to_string(),
         "intake_uploads{status=\"pending\",kind=\"text\"} 1".to_string(),
-        format!("intake_bytes_ingested_total {}", png.len() + "not an image".len()),
-        "intake_part_put_seconds_count 2".to_string(),
         "intake_jobs{state=\"queued\"} 0".to_string(),
-    ] {
+    ];
+    // Part PUTs reach intake only on the embedded backend (on scale-out they go to the store).
+    if common::backend::scaleout().is_none() {
+        lines.push(format!("intake_bytes_ingested_total {}", png.len() + "not an image".len()));
+        lines.push("intake_part_put_seconds_count 2".to_string());
+    }
+    for line in lines {
         assert!(text.lines().any(|l| l == line), "missing {line:?} in\n{text}");
     }
 }

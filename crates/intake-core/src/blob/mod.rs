@@ -1,8 +1,9 @@
 //! Blob storage: where the bytes of parts and finished files live.
 //!
 //! Handlers and jobs see only the [`BlobStore`] trait object. The local-disk store
-//! ([`fs::FsStore`]) receives parts through intake's own signed URLs; an S3-compatible store
-//! hands out its own presigned URLs instead ([`BlobStore::presigned_part_url`]). Finishing a
+//! ([`fs::FsStore`]) receives parts through intake's own signed URLs; the S3-compatible store
+//! ([`s3::S3Store`]) hands out the store's own presigned URLs instead
+//! ([`BlobStore::presigned_part_url`]) and never sees the bytes of a part. Finishing a
 //! multipart upload never copies the file: the parts become the segments of the object.
 //!
 //! Imports (a file intake downloads itself) go through a *staging area* instead: the bytes are
@@ -12,6 +13,7 @@
 //! [`BlobStore::open`] and [`BlobStore::read_range`] exactly like a sealed multipart upload.
 
 pub mod fs;
+pub mod s3;
 
 use crate::domain::PartNumber;
 use crate::validate::ByteSource;

@@ -113,6 +113,10 @@ fn parse_multipart(obj: &Map<String, Value>) -> Result<MultipartSpec, ParseError
         return err(format!("contentType must be a MIME type such as image/png, got {content_type:?}"));
     }
     let file_size = whole_number(obj, "fileSize")?;
+    if file_size == 0 {
+        // Nothing to store, and S3-compatible stores refuse an empty part.
+        return err("fileSize is 0: the file is empty, and an empty file cannot become an asset or a model");
+    }
     if file_size > MAX_FILE_SIZE {
         return err(format!(
             "fileSize {file_size} is larger than the largest upload, {MAX_FILE_SIZE} bytes (10,000 parts of 5 GiB)"
@@ -312,6 +316,10 @@ mod tests {
             (
                 json!({"fileName": "a", "contentType": "image/png", "fileSize": -1, "parts": 1, "kind": "image"}),
                 "fileSize must not be negative",
+            ),
+            (
+                json!({"fileName": "a", "contentType": "image/png", "fileSize": 0, "parts": 1, "kind": "image"}),
+                "fileSize is 0: the file is empty",
             ),
             (
                 json!({"fileName": "a", "contentType": "image/png", "fileSize": "1", "parts": 1, "kind": "image"}),

@@ -1,11 +1,15 @@
 //! Metadata: uploads, jobs, assets, models, API keys and install settings.
 //!
-//! Handlers and jobs see only the [`MetadataStore`] trait object, so a PostgreSQL
-//! implementation can sit beside [`sqlite::SqliteStore`] without touching them. Every status
+//! Handlers and jobs see only the [`MetadataStore`] trait object, implemented by
+//! [`sqlite::SqliteStore`] (the embedded default, one process) and
+//! [`postgres::PostgresStore`] (scale-out, any number of processes); one conformance suite
+//! (`tests/metadata_conformance.rs`) holds both to every contract below. Every status
 //! change is a compare-and-set on the status the caller read: a change that lost a race
 //! returns `false` and changes nothing.
 
+pub mod postgres;
 mod records;
+mod rows;
 pub mod sqlite;
 
 pub use records::{ApiKeyRecord, AssetRecord, ImportedFile, JobRecord, ModelRecord, UploadRecord};
@@ -77,8 +81,13 @@ pub trait MetadataStore: Send + Sync {
     async fn finish_job(&self, job_id: &str, worker: &str) -> Result<()>;
     /// Puts a job back in the queue to run again at `run_after_ms`, recording why.
     async fn retry_job(&self, job_id: &str, worker: &str, run_after_ms: i64, error: &str) -> Result<()>;
-    /// Releases every lease at once, for a store only one process uses (at its startup).
-    async fn release_all_leases(&self) -> Result<u64>;
+    /// Called once by a process that starts using the store, before its workers run; returns
+    /// how many jobs it put back in the queue. A store that one process owns (SQLite)
+    /// re-queues every job left `running`: whoever held those leases is gone. A store that
+    /// many processes share (PostgreSQL) re-queues nothing: the `running` jobs belong to
+    /// other live instances, and a dead instance's jobs become claimable by
+    /// [`MetadataStore::claim_job`] once their lease runs out.
+    async fn recover_at_startup(&self) -> Result<u64>;
 
     /// A round trip to the database: `Ok` when it answers.
     async fn ping(&self) -> Result<()>;

@@ -1,42 +1,25 @@
 //! [`MetadataStore`] on SQLite: the embedded default. WAL mode with `synchronous=FULL`, so a
 //! committed change survives a crash or power loss; one process owns the file.
 
+use super::rows::{iso, json_text, parse_enum, parse_json};
 use super::{
     ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadRecord,
 };
 use crate::domain::time::format_time;
 use crate::{Error, Result};
 use async_trait::async_trait;
-use chrono::{TimeZone, Utc};
+use chrono::Utc;
 use intake_api::{Kind, Status};
 use rand::RngCore;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 /// The SQLite metadata store.
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
-}
-
-fn iso(ms: i64) -> String {
-    format_time(Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now))
-}
-
-fn json_text<T: serde::Serialize>(v: &T) -> String {
-    serde_json::to_string(v).expect("records serialize")
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(s: Option<String>) -> Result<Option<T>> {
-    s.map(|s| serde_json::from_str(&s).map_err(|e| Error::internal(format!("stored JSON is unreadable: {e}"))))
-        .transpose()
-}
-
-fn parse_enum<T: FromStr>(s: &str, what: &str) -> Result<T> {
-    s.parse().map_err(|_| Error::internal(format!("stored {what} {s:?} is unknown")))
 }
 
 /// `validated → imported` with `entity_id`, inside `tx`; `false` if the upload was not
@@ -498,7 +481,8 @@ impl MetadataStore for SqliteStore {
         Ok(())
     }
 
-    async fn release_all_leases(&self) -> Result<u64> {
+    async fn recover_at_startup(&self) -> Result<u64> {
+        // One process owns the file: every lease still held was held by a previous run.
         let done = sqlx::query(
             "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until_ms = NULL WHERE state = 'running'",
         )

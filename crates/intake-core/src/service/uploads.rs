@@ -222,12 +222,15 @@ pub(crate) fn check_parts(parts: &[PartInfo], parts_count: u32, file_size: u64) 
             describe_numbers(&missing)
         ));
     }
-    for p in parts.iter().filter(|p| p.number <= parts_count) {
-        let number = PartNumber::new(p.number).expect("numbers listed are in range");
+    // Only parts 1..=parts_count make the file: a store may list others (S3-compatible
+    // stores accept any number a signed URL names), and they are left out.
+    let wanted = |p: &&PartInfo| (1..=parts_count).contains(&p.number);
+    for p in parts.iter().filter(wanted) {
+        let number = PartNumber::new(p.number).expect("numbers 1..=parts_count are valid part numbers");
         check_part(number, p.size, parts_count, file_size)
             .map_err(|e| format!("{e}; PUT the part again with the right size, then complete again"))?;
     }
-    let total: u64 = parts.iter().filter(|p| p.number <= parts_count).map(|p| p.size).sum();
+    let total: u64 = parts.iter().filter(wanted).map(|p| p.size).sum();
     if total != file_size {
         let (word, diff) = if total > file_size { ("more", total - file_size) } else { ("fewer", file_size - total) };
         return Err(format!(
@@ -275,6 +278,14 @@ mod tests {
         let err = check_parts(&[part(1, 5 * MIB), part(2, 30)], 2, 5 * MIB + 20).unwrap_err();
         assert!(err.contains("10 more than fileSize"), "{err}");
         assert!(check_parts(&[part(1, 5 * MIB), part(2, 20)], 2, 5 * MIB + 20).is_ok());
+    }
+
+    #[test]
+    fn parts_outside_the_plan_are_ignored_not_trusted() {
+        // Part 0 and part 3 of a 2-part upload cannot come from intake's URLs; a store that
+        // lists them anyway must not break the check or add to the size.
+        let listed = [part(0, 7), part(1, 5 * MIB), part(2, 20), part(3, 9)];
+        assert!(check_parts(&listed, 2, 5 * MIB + 20).is_ok());
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! `intake serve`: the Uploads API service (HTTP API and background workers).
 
 use anyhow::Context;
+use intake_core::blob::s3::S3Config;
 use intake_core::import::{AddressPolicy, ImportConfig};
 use intake_core::service::KeySpec;
 use std::net::SocketAddr;
@@ -38,6 +39,13 @@ pub struct ServeArgs {
     /// Seconds a job's claim lasts without a heartbeat.
     #[arg(long, env = "INTAKE_JOB_LEASE", default_value_t = 30)]
     job_lease: u64,
+    /// PostgreSQL for metadata and jobs (postgres://user:password@host:5432/db), shared by
+    /// any number of instances. Unset: SQLite in the data directory.
+    #[arg(long, env = "INTAKE_DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
+    /// Connections this instance keeps to PostgreSQL at most.
+    #[arg(long, env = "INTAKE_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
+    database_max_connections: u32,
     /// Largest file an import (url, Hugging Face, Civitai) may fetch, in bytes.
     #[arg(long, env = "INTAKE_IMPORT_MAX_BYTES", default_value_t = 50 * 1024 * 1024 * 1024)]
     import_max_bytes: u64,
@@ -84,6 +92,58 @@ pub struct ServeArgs {
     /// Seconds a part body may send nothing before it is cut off (408).
     #[arg(long, env = "INTAKE_BODY_IDLE_TIMEOUT", default_value_t = 30)]
     body_idle_timeout: u64,
+    #[command(flatten)]
+    s3: S3Args,
+}
+
+/// An S3-compatible store for the files. Unset: the local disk in the data directory.
+#[derive(clap::Args)]
+struct S3Args {
+    /// Base URL of the S3 API; clients PUT parts to it, so it must be reachable by them.
+    #[arg(long, env = "INTAKE_S3_ENDPOINT")]
+    s3_endpoint: Option<String>,
+    /// Bucket that holds the files.
+    #[arg(long, env = "INTAKE_S3_BUCKET")]
+    s3_bucket: Option<String>,
+    /// Region name used in signatures (Garage: the s3_region of its config, `garage` by default).
+    #[arg(long, env = "INTAKE_S3_REGION", default_value = "us-east-1")]
+    s3_region: String,
+    /// Access key id.
+    #[arg(long, env = "INTAKE_S3_ACCESS_KEY_ID")]
+    s3_access_key_id: Option<String>,
+    /// Secret access key.
+    #[arg(long, env = "INTAKE_S3_SECRET_ACCESS_KEY", hide_env_values = true)]
+    s3_secret_access_key: Option<String>,
+    /// Path-style URLs (endpoint/bucket/key: Garage, MinIO, Ceph) instead of virtual-host
+    /// style (bucket.endpoint/key: AWS).
+    #[arg(long, env = "INTAKE_S3_PATH_STYLE", default_value_t = false, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    s3_path_style: bool,
+}
+
+impl S3Args {
+    /// The store's settings, `None` when none is given; an error names what is missing.
+    fn config(self) -> anyhow::Result<Option<S3Config>> {
+        let given = [&self.s3_endpoint, &self.s3_bucket, &self.s3_access_key_id, &self.s3_secret_access_key];
+        if given.iter().all(|v| v.is_none()) {
+            return Ok(None);
+        }
+        let names =
+            ["INTAKE_S3_ENDPOINT", "INTAKE_S3_BUCKET", "INTAKE_S3_ACCESS_KEY_ID", "INTAKE_S3_SECRET_ACCESS_KEY"];
+        let missing: Vec<&str> =
+            given.iter().zip(names).filter(|(v, _)| v.as_deref().is_none_or(str::is_empty)).map(|(_, n)| n).collect();
+        if !missing.is_empty() {
+            anyhow::bail!("S3 storage is partly configured: set {} too (or none of INTAKE_S3_*)", missing.join(", "));
+        }
+        Ok(Some(S3Config {
+            endpoint: self.s3_endpoint.unwrap_or_default(),
+            bucket: self.s3_bucket.unwrap_or_default(),
+            region: self.s3_region,
+            access_key_id: self.s3_access_key_id.unwrap_or_default(),
+            secret_access_key: self.s3_secret_access_key.unwrap_or_default(),
+            path_style: self.s3_path_style,
+        }))
+    }
 }
 
 /// Runs the service until SIGINT or SIGTERM.
@@ -102,6 +162,9 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         api_keys,
         workers: args.workers,
         job_lease: Duration::from_secs(args.job_lease.max(3)),
+        database_url: args.database_url.filter(|u| !u.is_empty()),
+        database_max_connections: args.database_max_connections,
+        s3: args.s3.config()?,
         import: ImportConfig {
             max_bytes: args.import_max_bytes,
             addresses: AddressPolicy { allow_private: args.import_allow_private, allowed: args.import_allow_addresses },
@@ -125,7 +188,12 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             "INTAKE_IMPORT_ALLOW_PRIVATE is on: imports may reach loopback and private addresses (testing only)"
         );
     }
-    let data_dir = config.data_dir.clone();
+    let where_data_lives = match (&config.database_url, &config.s3) {
+        (Some(_), Some(s3)) => format!("metadata in PostgreSQL, files in bucket {}", s3.bucket),
+        (None, Some(s3)) => format!("metadata in {}, files in bucket {}", config.data_dir.display(), s3.bucket),
+        (Some(_), None) => format!("metadata in PostgreSQL, files in {}", config.data_dir.display()),
+        (None, None) => format!("data in {}", config.data_dir.display()),
+    };
     let mut app = intake_server::Application::build(config).await.context("starting intake")?;
     if let Some(key) = app.take_created_key() {
         println!("Created an API key (shown only this once; keep the secret safe):");
@@ -133,7 +201,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         println!("  INTAKE_API_SECRET={}", key.api_secret);
         println!("  project: {}", key.project_id);
     }
-    println!("intake listening on http://{} (data in {})", app.local_addr(), data_dir.display());
+    println!("intake listening on http://{} ({})", app.local_addr(), where_data_lives);
     app.run_until_stopped(shutdown_signal()).await
 }
 

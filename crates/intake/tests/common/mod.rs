@@ -5,6 +5,7 @@
 //! what no well-behaved client sends (malformed bodies, bad credentials).
 #![allow(dead_code)]
 
+pub mod backend;
 pub mod hubs;
 pub mod media;
 pub mod origin;
@@ -61,13 +62,16 @@ fn error_json(api: &intake_client::ApiError) -> Value {
 }
 
 /// Settings a test may change.
+/// On the backend `INTAKE_TEST_BACKEND` names (see [`backend`]).
 pub fn test_config(data_dir: &std::path::Path) -> intake_server::Config {
-    intake_server::Config {
+    let mut config = intake_server::Config {
         listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: data_dir.to_path_buf(),
         api_keys: intake_core::service::KeySpec::parse_list(API_KEYS).unwrap(),
         ..intake_server::Config::default()
-    }
+    };
+    backend::apply(&mut config);
+    config
 }
 
 impl TestServer {

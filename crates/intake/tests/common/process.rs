@@ -26,6 +26,8 @@ impl IntakeProcess {
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
             .stderr(if capture_log { Stdio::piped() } else { Stdio::inherit() });
+        // The backend INTAKE_TEST_BACKEND names (nothing for the embedded default).
+        command.envs(super::backend::process_env(data_dir));
         for (k, v) in env {
             command.env(k, v);
         }

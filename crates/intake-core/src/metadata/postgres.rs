@@ -1,0 +1,569 @@
+//! [`MetadataStore`] on PostgreSQL: the scale-out deployment, where any number of `intake
+//! serve` processes share one database. Jobs are claimed with `FOR UPDATE SKIP LOCKED`, so
+//! concurrent workers never claim the same job and never wait on each other's claims; a
+//! claim is a lease that the holder's heartbeat extends, and a job whose holder died is
+//! claimed again once the lease runs out. Migrations run under sqlx's advisory lock, so
+//! instances that start together do not race.
+
+use super::rows::{iso, json_text, parse_enum, parse_json};
+use super::{
+    ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadRecord,
+};
+use crate::domain::time::format_time;
+use crate::{Error, Result};
+use async_trait::async_trait;
+use chrono::Utc;
+use intake_api::{Kind, Status};
+use rand::RngCore;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{PgPool, Row};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The PostgreSQL metadata store.
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://user:password@host:port/database`,
+    /// with any libpq-style parameters such as `sslmode`) and applies migrations.
+    /// `max_connections` bounds this process's pool.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|e| Error::internal(format!("INTAKE_DATABASE_URL is not a PostgreSQL URL: {e}")))?;
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections.max(2))
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options)
+            .await?;
+        sqlx::migrate!("./migrations/postgres").run(&pool).await?;
+        Ok(Self { pool })
+    }
+
+    /// Creates database `name` on the server `admin_url` connects to, unless it exists, and
+    /// returns `admin_url` pointing at it. For test suites and provisioning scripts: the
+    /// role in `admin_url` needs the CREATEDB privilege. `name` must be a plain identifier.
+    pub async fn create_database(admin_url: &str, name: &str) -> Result<String> {
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_') {
+            return Err(Error::internal(format!("refusing database name {name:?}")));
+        }
+        let options = PgConnectOptions::from_str(admin_url).map_err(Error::internal)?;
+        let pool = PgPoolOptions::new().max_connections(1).connect_with(options).await?;
+        let exists =
+            sqlx::query("SELECT 1 FROM pg_database WHERE datname = $1").bind(name).fetch_optional(&pool).await?;
+        if exists.is_none() {
+            match sqlx::query(&format!("CREATE DATABASE {name}")).execute(&pool).await {
+                Ok(_) => {}
+                // Created meanwhile by a concurrent caller.
+                Err(sqlx::Error::Database(e)) if matches!(e.code().as_deref(), Some("42P04" | "23505")) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        pool.close().await;
+        let mut url = url::Url::parse(admin_url).map_err(Error::internal)?;
+        url.set_path(&format!("/{name}"));
+        Ok(url.to_string())
+    }
+
+    /// The connection pool (tests and tools).
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Inserts `u` on `conn` (a pool connection or a transaction).
+    async fn insert_upload_in(conn: &mut sqlx::PgConnection, u: &UploadRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO uploads (id, owner_id, author_id, kind, source, provider, status, file_name,
+               original_file_name, content_type, file_size, parts_count, url, asset_options, config,
+               entity_id, error_message, job_id, store_handle, findings, created_at, updated_at, expires_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
+        )
+        .bind(&u.id)
+        .bind(&u.owner_id)
+        .bind(&u.author_id)
+        .bind(u.kind.as_str())
+        .bind(u.source.as_str())
+        .bind(u.provider.map(|p| p.as_str()))
+        .bind(u.status.as_str())
+        .bind(&u.file_name)
+        .bind(&u.original_file_name)
+        .bind(&u.content_type)
+        .bind(u.file_size.map(|v| v as i64))
+        .bind(u.parts_count.map(|v| v as i64))
+        .bind(&u.url)
+        .bind(u.asset_options.as_ref().map(json_text))
+        .bind(u.config.as_ref().map(json_text))
+        .bind(&u.entity_id)
+        .bind(&u.error_message)
+        .bind(&u.job_id)
+        .bind(&u.store_handle)
+        .bind(u.findings.as_ref().map(json_text))
+        .bind(&u.created_at)
+        .bind(&u.updated_at)
+        .bind(u.expires_at_ms)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+
+    fn upload_from_row(row: &PgRow) -> Result<UploadRecord> {
+        Ok(UploadRecord {
+            id: row.get("id"),
+            owner_id: row.get("owner_id"),
+            author_id: row.get("author_id"),
+            kind: parse_enum(row.get::<&str, _>("kind"), "kind")?,
+            source: parse_enum(row.get::<&str, _>("source"), "source")?,
+            provider: row.get::<Option<&str>, _>("provider").map(|p| parse_enum(p, "provider")).transpose()?,
+            status: parse_enum(row.get::<&str, _>("status"), "status")?,
+            file_name: row.get("file_name"),
+            original_file_name: row.get("original_file_name"),
+            content_type: row.get("content_type"),
+            file_size: row.get::<Option<i64>, _>("file_size").map(|v| v as u64),
+            parts_count: row.get::<Option<i64>, _>("parts_count").map(|v| v as u32),
+            url: row.get("url"),
+            asset_options: parse_json(row.get("asset_options"))?,
+            config: parse_json(row.get("config"))?,
+            entity_id: row.get("entity_id"),
+            error_message: row.get("error_message"),
+            job_id: row.get("job_id"),
+            store_handle: row.get("store_handle"),
+            findings: parse_json(row.get("findings"))?,
+            created_at: row.get("created_at"),
+            updated_at: row.get("updated_at"),
+            expires_at_ms: row.get("expires_at_ms"),
+        })
+    }
+
+    fn asset_from_row(row: &PgRow) -> Result<AssetRecord> {
+        Ok(AssetRecord {
+            id: row.get("id"),
+            upload_id: row.get("upload_id"),
+            owner_id: row.get("owner_id"),
+            author_id: row.get("author_id"),
+            kind: row.get("kind"),
+            metadata_type: row.get("metadata_type"),
+            mime_type: row.get("mime_type"),
+            blob_key: row.get("blob_key"),
+            file_name: row.get("file_name"),
+            properties: parse_json(row.get("properties"))?.unwrap_or_default(),
+            collection_ids: parse_json(row.get("collection_ids"))?.unwrap_or_default(),
+            parent_id: row.get("parent_id"),
+            hidden: row.get("hidden"),
+            created_at: row.get("created_at"),
+            updated_at: row.get("updated_at"),
+        })
+    }
+
+    fn model_from_row(row: &PgRow) -> Result<ModelRecord> {
+        Ok(ModelRecord {
+            id: row.get("id"),
+            upload_id: row.get("upload_id"),
+            owner_id: row.get("owner_id"),
+            author_id: row.get("author_id"),
+            name: row.get("name"),
+            model_type: row.get("model_type"),
+            source: row.get("source"),
+            blob_key: row.get("blob_key"),
+            file_name: row.get("file_name"),
+            size: row.get::<i64, _>("size") as u64,
+            info: parse_json(row.get("info"))?.unwrap_or_default(),
+            created_at: row.get("created_at"),
+            updated_at: row.get("updated_at"),
+        })
+    }
+}
+
+#[async_trait]
+impl MetadataStore for PostgresStore {
+    async fn signing_secret(&self) -> Result<Vec<u8>> {
+        let mut fresh = vec![0u8; 32];
+        rand::thread_rng().fill_bytes(&mut fresh);
+        sqlx::query("INSERT INTO settings (name, value) VALUES ('signing_secret', $1) ON CONFLICT (name) DO NOTHING")
+            .bind(&fresh)
+            .execute(&self.pool)
+            .await?;
+        let row = sqlx::query("SELECT value FROM settings WHERE name = 'signing_secret'").fetch_one(&self.pool).await?;
+        Ok(row.get("value"))
+    }
+
+    async fn api_keys(&self) -> Result<Vec<ApiKeyRecord>> {
+        let rows = sqlx::query("SELECT api_key, secret_sha256, user_id, projects FROM api_keys ORDER BY created_at")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ApiKeyRecord {
+                    api_key: r.get("api_key"),
+                    secret_sha256: r.get("secret_sha256"),
+                    user_id: r.get("user_id"),
+                    projects: parse_json(r.get("projects"))?.unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
+    async fn put_api_key(&self, key: &ApiKeyRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO api_keys (api_key, secret_sha256, user_id, projects, created_at) VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (api_key) DO UPDATE SET secret_sha256 = excluded.secret_sha256,
+               user_id = excluded.user_id, projects = excluded.projects",
+        )
+        .bind(&key.api_key)
+        .bind(&key.secret_sha256)
+        .bind(&key.user_id)
+        .bind(json_text(&key.projects))
+        .bind(format_time(Utc::now()))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn insert_upload(&self, u: &UploadRecord) -> Result<()> {
+        let mut conn = self.pool.acquire().await?;
+        Self::insert_upload_in(&mut conn, u).await
+    }
+
+    async fn insert_import(&self, u: &UploadRecord, now_ms: i64) -> Result<()> {
+        let job_id = u.job_id.as_deref().ok_or_else(|| Error::internal("an import needs its job id"))?;
+        let mut tx = self.pool.begin().await?;
+        Self::insert_upload_in(&mut tx, u).await?;
+        let now = iso(now_ms);
+        sqlx::query("INSERT INTO jobs (id, upload_id, state, attempts, run_after_ms, created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5)")
+            .bind(job_id)
+            .bind(&u.id)
+            .bind(now_ms)
+            .bind(&now)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_upload_config(&self, upload_id: &str, config: &serde_json::Value, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE uploads SET config = $1, updated_at = $2 WHERE id = $3 AND status = 'pending'")
+            .bind(json_text(config))
+            .bind(iso(now_ms))
+            .bind(upload_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn complete_import(&self, upload_id: &str, f: &ImportedFile, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE uploads SET status = 'complete', file_name = $1, original_file_name = $2, content_type = $3,
+               file_size = $4, config = $5, updated_at = $6
+             WHERE id = $7 AND status = 'pending'",
+        )
+        .bind(&f.file_name)
+        .bind(&f.original_file_name)
+        .bind(&f.content_type)
+        .bind(f.file_size as i64)
+        .bind(json_text(&f.config))
+        .bind(iso(now_ms))
+        .bind(upload_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn upload(&self, id: &str) -> Result<Option<UploadRecord>> {
+        let row = sqlx::query("SELECT * FROM uploads WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::upload_from_row).transpose()
+    }
+
+    async fn count_pending_uploads(&self, owner_id: &str) -> Result<u64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM uploads WHERE owner_id = $1 AND status = 'pending'")
+            .bind(owner_id)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.get::<i64, _>("n") as u64)
+    }
+
+    async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let now = iso(now_ms);
+        let moved = sqlx::query(
+            "UPDATE uploads SET status = 'complete', job_id = $1, updated_at = $2 WHERE id = $3 AND status = 'pending'",
+        )
+        .bind(job_id)
+        .bind(&now)
+        .bind(upload_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        if !moved {
+            return Ok(false);
+        }
+        sqlx::query("INSERT INTO jobs (id, upload_id, state, attempts, run_after_ms, created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5)")
+            .bind(job_id)
+            .bind(upload_id)
+            .bind(now_ms)
+            .bind(&now)
+            .bind(&now)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn set_status(&self, upload_id: &str, from: Status, to: Status, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE uploads SET status = $1, updated_at = $2 WHERE id = $3 AND status = $4")
+            .bind(to.as_str())
+            .bind(iso(now_ms))
+            .bind(upload_id)
+            .bind(from.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn set_validated(&self, upload_id: &str, findings: &serde_json::Value, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query("UPDATE uploads SET status = 'validated', findings = $1, updated_at = $2 WHERE id = $3 AND status = 'validating'")
+            .bind(json_text(findings))
+            .bind(iso(now_ms))
+            .bind(upload_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn fail_upload(&self, upload_id: &str, message: &str, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE uploads SET status = 'failed', error_message = $1, updated_at = $2
+             WHERE id = $3 AND status NOT IN ('imported', 'failed')",
+        )
+        .bind(message)
+        .bind(iso(now_ms))
+        .bind(upload_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn expired_uploads(&self, now_ms: i64, limit: u32) -> Result<Vec<UploadRecord>> {
+        let rows = sqlx::query(
+            "SELECT * FROM uploads WHERE status = 'pending' AND expires_at_ms < $1 ORDER BY expires_at_ms LIMIT $2",
+        )
+        .bind(now_ms)
+        .bind(limit as i64)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(Self::upload_from_row).collect()
+    }
+
+    async fn expire_upload(&self, upload_id: &str, message: &str, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE uploads SET status = 'failed', error_message = $1, updated_at = $2
+             WHERE id = $3 AND status = 'pending' AND expires_at_ms < $4",
+        )
+        .bind(message)
+        .bind(iso(now_ms))
+        .bind(upload_id)
+        .bind(now_ms)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn import_asset(&self, a: &AssetRecord, now_ms: i64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query("UPDATE uploads SET status = 'imported', entity_id = $1, updated_at = $2 WHERE id = $3 AND status = 'validated'")
+            .bind(&a.id)
+            .bind(iso(now_ms))
+            .bind(&a.upload_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !moved {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO assets (id, upload_id, owner_id, author_id, kind, metadata_type, mime_type, blob_key,
+               file_name, properties, collection_ids, parent_id, hidden, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+        )
+        .bind(&a.id)
+        .bind(&a.upload_id)
+        .bind(&a.owner_id)
+        .bind(&a.author_id)
+        .bind(&a.kind)
+        .bind(&a.metadata_type)
+        .bind(&a.mime_type)
+        .bind(&a.blob_key)
+        .bind(&a.file_name)
+        .bind(json_text(&a.properties))
+        .bind(json_text(&a.collection_ids))
+        .bind(&a.parent_id)
+        .bind(a.hidden)
+        .bind(&a.created_at)
+        .bind(&a.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn import_model(&self, m: &ModelRecord, now_ms: i64) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        let moved = sqlx::query("UPDATE uploads SET status = 'imported', entity_id = $1, updated_at = $2 WHERE id = $3 AND status = 'validated'")
+            .bind(&m.id)
+            .bind(iso(now_ms))
+            .bind(&m.upload_id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected()
+            == 1;
+        if !moved {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO models (id, upload_id, owner_id, author_id, name, model_type, source, blob_key,
+               file_name, size, info, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        )
+        .bind(&m.id)
+        .bind(&m.upload_id)
+        .bind(&m.owner_id)
+        .bind(&m.author_id)
+        .bind(&m.name)
+        .bind(&m.model_type)
+        .bind(&m.source)
+        .bind(&m.blob_key)
+        .bind(&m.file_name)
+        .bind(m.size as i64)
+        .bind(json_text(&m.info))
+        .bind(&m.created_at)
+        .bind(&m.updated_at)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn asset(&self, id: &str) -> Result<Option<AssetRecord>> {
+        let row = sqlx::query("SELECT * FROM assets WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::asset_from_row).transpose()
+    }
+
+    async fn model(&self, id: &str) -> Result<Option<ModelRecord>> {
+        let row = sqlx::query("SELECT * FROM models WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
+        row.as_ref().map(Self::model_from_row).transpose()
+    }
+
+    async fn claim_job(&self, worker: &str, now_ms: i64, lease_until_ms: i64) -> Result<Option<JobRecord>> {
+        // The inner SELECT locks the one row it picks and skips rows other claimers hold
+        // locked, so two workers never get the same job and never block each other; the
+        // UPDATE then takes it under that lock.
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1, updated_at = $3
+             WHERE id = (SELECT id FROM jobs
+                         WHERE state <> 'done'
+                           AND ((state = 'queued' AND run_after_ms <= $4) OR (state = 'running' AND lease_until_ms < $4))
+                         ORDER BY run_after_ms, id
+                         LIMIT 1
+                         FOR UPDATE SKIP LOCKED)
+             RETURNING id, upload_id, attempts",
+        )
+        .bind(worker)
+        .bind(lease_until_ms)
+        .bind(iso(now_ms))
+        .bind(now_ms)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| JobRecord {
+            id: r.get("id"),
+            upload_id: r.get("upload_id"),
+            attempts: r.get::<i64, _>("attempts") as u32,
+        }))
+    }
+
+    async fn extend_lease(&self, job_id: &str, worker: &str, lease_until_ms: i64) -> Result<bool> {
+        let done =
+            sqlx::query("UPDATE jobs SET lease_until_ms = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'")
+                .bind(lease_until_ms)
+                .bind(job_id)
+                .bind(worker)
+                .execute(&self.pool)
+                .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn finish_job(&self, job_id: &str, worker: &str) -> Result<()> {
+        sqlx::query("UPDATE jobs SET state = 'done', lease_owner = NULL, lease_until_ms = NULL, updated_at = $1 WHERE id = $2 AND lease_owner = $3")
+            .bind(format_time(Utc::now()))
+            .bind(job_id)
+            .bind(worker)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    async fn retry_job(&self, job_id: &str, worker: &str, run_after_ms: i64, error: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until_ms = NULL, run_after_ms = $1, last_error = $2, updated_at = $3
+             WHERE id = $4 AND lease_owner = $5",
+        )
+        .bind(run_after_ms)
+        .bind(error)
+        .bind(format_time(Utc::now()))
+        .bind(job_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn recover_at_startup(&self) -> Result<u64> {
+        // Other instances share this database: the jobs marked running are theirs (or a dead
+        // instance's, claimable once the lease runs out). Releasing them here would hand a
+        // live instance's job to a second worker.
+        Ok(0)
+    }
+
+    async fn ping(&self) -> Result<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    async fn upload_counts(&self) -> Result<Vec<(Status, Kind, u64)>> {
+        let rows = sqlx::query("SELECT status, kind, COUNT(*) AS n FROM uploads GROUP BY status, kind")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    parse_enum(r.get::<&str, _>("status"), "status")?,
+                    parse_enum(r.get::<&str, _>("kind"), "kind")?,
+                    r.get::<i64, _>("n") as u64,
+                ))
+            })
+            .collect()
+    }
+
+    async fn job_queue_stats(&self, now_ms: i64) -> Result<JobQueueStats> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) FILTER (WHERE state = 'queued') AS queued,
+                    COUNT(*) FILTER (WHERE state = 'running') AS running,
+                    MIN(created_at) AS oldest
+             FROM jobs WHERE state <> 'done'",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let oldest_age_ms = row
+            .get::<Option<String>, _>("oldest")
+            .and_then(|t| crate::domain::time::parse_time(&t))
+            .map(|t| (now_ms - t.timestamp_millis()).max(0) as u64)
+            .unwrap_or(0);
+        Ok(JobQueueStats {
+            queued: row.get::<i64, _>("queued") as u64,
+            running: row.get::<i64, _>("running") as u64,
+            oldest_age_ms,
+        })
+    }
+}
