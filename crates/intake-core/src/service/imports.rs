@@ -13,8 +13,9 @@ use crate::domain::ids::{new_id, IdKind};
 use crate::domain::time::format_time;
 use crate::import::client::redact;
 use crate::import::download::{self, url_file_name, Progress};
-use crate::import::{civitai, huggingface, DownloadPlan, ImportError, ImportResult};
+use crate::import::{civitai, content_type, huggingface, DownloadPlan, ImportError, ImportResult};
 use crate::metadata::{ImportedFile, UploadRecord};
+use crate::validate;
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
 use intake_api::{AssetOptions, Kind, Provider, Source, Status};
@@ -208,6 +209,7 @@ impl Service {
                 )));
             }
         }
+        let content_type = self.check_content_type(upload, &plan, done.content_type.as_deref()).await?;
         let original = plan
             .file_name
             .clone()
@@ -220,12 +222,37 @@ impl Service {
         let file = ImportedFile {
             file_name,
             original_file_name: original,
-            content_type: done.content_type,
+            content_type: Some(content_type),
             file_size: size,
             config,
         };
         self.meta.complete_import(&upload.id, &file, now_ms()).await?;
         Ok(())
+    }
+
+    /// Compares the origin's `Content-Type` with what the committed bytes are (see
+    /// [`content_type::check`]); a contradiction that matters deletes the object and refuses
+    /// the import. Returns the type to record: the sniffed one.
+    async fn check_content_type(
+        &self,
+        upload: &UploadRecord,
+        plan: &DownloadPlan,
+        declared: Option<&str>,
+    ) -> ImportResult<String> {
+        let source = self.blobs.open(&upload.id).await?;
+        let sniffed = tokio::task::spawn_blocking(move || validate::sniff(source.as_ref()))
+            .await
+            .map_err(Error::internal)?
+            .map_err(Error::from)?;
+        let what = match upload.source {
+            Source::Url => format!("the URL {}", plan.what),
+            _ => plan.what.clone(),
+        };
+        if let Err(reason) = content_type::check(declared, sniffed, upload.kind, &what) {
+            self.blobs.delete(&upload.id).await?;
+            return Err(ImportError::Refused(reason));
+        }
+        Ok(content_type::recorded(declared, sniffed))
     }
 
     /// Resolves what to download; hub API hiccups are retried like downloads are.
