@@ -5,6 +5,7 @@
 //! what no well-behaved client sends (malformed bodies, bad credentials).
 #![allow(dead_code)]
 
+pub mod faults;
 pub mod hubs;
 pub mod media;
 pub mod origin;
