@@ -77,6 +77,9 @@ pub trait MetadataStore: Send + Sync {
     async fn finish_job(&self, job_id: &str, worker: &str) -> Result<()>;
     /// Puts a job back in the queue to run again at `run_after_ms`, recording why.
     async fn retry_job(&self, job_id: &str, worker: &str, run_after_ms: i64, error: &str) -> Result<()>;
+    /// Gives back a job `worker` holds but did not finish (the process is stopping): queued
+    /// again, runnable at `now_ms` by anyone, and the interrupted attempt not counted.
+    async fn release_job(&self, job_id: &str, worker: &str, now_ms: i64) -> Result<bool>;
     /// Releases every lease at once, for a store only one process uses (at its startup).
     async fn release_all_leases(&self) -> Result<u64>;
 

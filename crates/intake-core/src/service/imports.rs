@@ -131,20 +131,19 @@ impl Service {
 
     /// The job step of a pending import: resolve, download (resuming what is staged),
     /// verify, then `pending → complete`; or `failed` with a message a person can act on.
-    /// `Err` only for our own storage or database trouble (the runner retries it).
-    pub(crate) async fn download_step(&self, upload: &UploadRecord) -> Result<()> {
+    /// `Err` only for our own storage or database trouble (the runner retries it);
+    /// `Ok(false)` when the server began to stop (the staged bytes are kept for the resume).
+    pub(crate) async fn download_step(&self, upload: &UploadRecord) -> Result<bool> {
         match self.run_import(upload).await {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             Err(ImportError::Refused(message)) | Err(ImportError::Transient(message)) => {
                 tracing::info!(upload = %upload.id, %message, "import failed");
                 self.meta.fail_upload(&upload.id, &message, now_ms()).await?;
                 self.blobs.discard_staged(&upload.id).await?;
-                Ok(())
+                Ok(true)
             }
             Err(ImportError::Internal(e)) => Err(e),
-            Err(ImportError::Stopped) => {
-                Err(Error::internal("the server stopped during the import; it resumes on restart"))
-            }
+            Err(ImportError::Stopped) => Ok(false),
         }
     }
 

@@ -38,6 +38,10 @@ pub struct ServeArgs {
     /// Seconds a job's claim lasts without a heartbeat.
     #[arg(long, env = "INTAKE_JOB_LEASE", default_value_t = 30)]
     job_lease: u64,
+    /// Seconds a job in hand may go on after a stop signal before it is given back (its
+    /// lease released for the next start or another process).
+    #[arg(long, env = "INTAKE_SHUTDOWN_GRACE", default_value_t = 5)]
+    shutdown_grace: u64,
     /// Largest file an import (url, Hugging Face, Civitai) may fetch, in bytes.
     #[arg(long, env = "INTAKE_IMPORT_MAX_BYTES", default_value_t = 50 * 1024 * 1024 * 1024)]
     import_max_bytes: u64,
@@ -102,6 +106,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         api_keys,
         workers: args.workers,
         job_lease: Duration::from_secs(args.job_lease.max(3)),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
         import: ImportConfig {
             max_bytes: args.import_max_bytes,
             addresses: AddressPolicy { allow_private: args.import_allow_private, allowed: args.import_allow_addresses },
