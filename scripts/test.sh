@@ -9,7 +9,9 @@
 #   3. the black-box tests again on the scale-out backend (PostgreSQL + Garage), including
 #      the two-instance SIGKILL takeover test;
 #   4. compatibility with Scenario's official Python SDK (scenario-sdk 2.4.0 from PyPI,
-#      installed into a cached venv under .ci-cache/).
+#      installed into a cached venv under .ci-cache/);
+#   5. schemathesis (PyPI, cached venv under .ci-cache/) against /v1/openapi.json of a live
+#      server: no 5xx, every answer as the OpenAPI document says (bounded to 5 minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -32,3 +34,5 @@ echo "== black-box tests on the scale-out backend (PostgreSQL + Garage) =="
 INTAKE_TEST_BACKEND=scaleout cargo test --locked -p intake --tests
 echo "== official Python SDK =="
 INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/sdk_compat/run.sh
+echo "== schemathesis against the OpenAPI document =="
+INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/schemathesis/run.sh

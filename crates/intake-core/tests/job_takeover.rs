@@ -60,6 +60,7 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() {
             poll_interval: Duration::from_millis(100),
             max_attempts: 5,
             sweep_interval: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(5),
         },
         "survivor",
     );

@@ -340,6 +340,23 @@ async fn jobs_are_claimed_oldest_first_under_an_exclusive_lease() {
 }
 
 #[tokio::test]
+async fn a_job_given_back_at_shutdown_runs_again_at_once_without_losing_an_attempt() {
+    for b in backends().await {
+        let s = &b.store;
+        let (_, job) = queued(s.as_ref(), 1, NOW).await;
+        let claimed = s.claim_job("w1", NOW, NOW + 300_000).await.unwrap().unwrap();
+        assert_eq!(claimed.id, job, "{}", b.name);
+        assert!(!s.release_job(&job, "w2", NOW + 1).await.unwrap(), "{}: only the holder gives it back", b.name);
+        assert!(s.release_job(&job, "w1", NOW + 1).await.unwrap(), "{}", b.name);
+        assert!(!s.release_job(&job, "w1", NOW + 1).await.unwrap(), "{}: once", b.name);
+        // Claimable by anyone at once, long before the 5-minute lease would have run out.
+        let again = s.claim_job("w2", NOW + 2, NOW + 300_000).await.unwrap().expect("runnable at once");
+        assert_eq!(again.id, job, "{}", b.name);
+        assert_eq!(again.attempts, claimed.attempts, "{}: the interrupted attempt is not counted", b.name);
+    }
+}
+
+#[tokio::test]
 async fn a_retried_job_waits_for_its_time() {
     for b in backends().await {
         let s = &b.store;

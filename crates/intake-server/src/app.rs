@@ -74,6 +74,7 @@ impl Application {
             workers: config.workers,
             lease: config.job_lease,
             sweep_interval,
+            shutdown_grace: config.shutdown_grace,
             ..RunnerConfig::default()
         };
         let instance = format!("intake-{}-{}", std::process::id(), intake_core::domain::ids::random_base62(6));
@@ -98,18 +99,21 @@ impl Application {
         self.created_key.take()
     }
 
-    /// Serves until `shutdown` completes, then stops taking requests, lets in-flight
-    /// requests and jobs finish, and returns.
+    /// Serves until `shutdown` completes, then stops taking requests and lets in-flight
+    /// requests finish; meanwhile the job workers stop: downloads pause at once (what they
+    /// stored is kept and resumed on the next start), other jobs get the shutdown grace to
+    /// finish their step, and every job not finished is given back (its lease released).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
         let workers = tokio::spawn(self.runner.run(stop_rx));
         let service = self.state.service.clone();
         let app = router(self.state);
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await?;
-        // Downloads stop at once (what they stored is kept and resumed on the next start);
-        // other jobs finish the step in hand.
-        service.begin_shutdown();
-        let _ = stop_tx.send(true);
+        let stopping = async move {
+            shutdown.await;
+            service.begin_shutdown();
+            let _ = stop_tx.send(true);
+        };
+        axum::serve(self.listener, app).with_graceful_shutdown(stopping).await?;
         workers.await?;
         Ok(())
     }

@@ -30,6 +30,9 @@ pub struct Config {
     pub workers: usize,
     /// How long a job's claim lasts without a heartbeat (`INTAKE_JOB_LEASE`, default 30 s).
     pub job_lease: Duration,
+    /// After a stop signal, how long a job in hand may go on before it is given back, its
+    /// lease released (`INTAKE_SHUTDOWN_GRACE`, default 5 s).
+    pub shutdown_grace: Duration,
     /// Imports from a URL, Hugging Face and Civitai (`INTAKE_IMPORT_*`, `INTAKE_HF_ENDPOINT`,
     /// `HF_TOKEN`, `INTAKE_CIVITAI_ENDPOINT`, `CIVITAI_TOKEN`).
     pub import: ImportConfig,
@@ -66,6 +69,7 @@ impl Default for Config {
             api_keys: Vec::new(),
             workers: 2,
             job_lease: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(5),
             import: ImportConfig::default(),
             database_url: None,
             database_max_connections: 10,

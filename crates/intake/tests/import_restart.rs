@@ -1,5 +1,6 @@
-//! Black-box: an import survives a crash (SIGKILL of the real binary) in the middle of its
-//! download, and resumes with `Range` from the bytes already stored instead of starting over.
+//! Black-box: an import survives a crash (SIGKILL of the real binary) or a graceful stop
+//! (SIGTERM) in the middle of its download, and resumes with `Range` from the bytes already
+//! stored instead of starting over.
 
 mod common;
 
@@ -14,8 +15,23 @@ fn start(data_dir: &std::path::Path) -> IntakeProcess {
     IntakeProcess::start(data_dir, &[("INTAKE_JOB_LEASE", "3"), ("INTAKE_IMPORT_ALLOW_PRIVATE", "1")], false)
 }
 
+/// How the server is stopped mid-download.
+enum Stop {
+    Kill,
+    Terminate,
+}
+
 #[tokio::test]
 async fn sigkill_mid_download_resumes_with_range_after_the_restart() {
+    stop_mid_download_and_resume(Stop::Kill).await;
+}
+
+#[tokio::test]
+async fn sigterm_mid_download_stops_promptly_and_resumes_after_the_restart() {
+    stop_mid_download_and_resume(Stop::Terminate).await;
+}
+
+async fn stop_mid_download_and_resume(stop: Stop) {
     let origin = Origin::start().await;
     // Disk staging keeps every byte received; the object store keeps whole 8 MiB parts (the
     // tail after the last part is in memory only), so there the kill comes after a part.
@@ -38,7 +54,7 @@ async fn sigkill_mid_download_resumes_with_range_after_the_restart() {
         send(auth(http.post(format!("{}/v1/uploads", process.base))).json(&json!({"url": url, "kind": "asset"}))).await;
     assert_eq!(status, 200, "{created}");
     let id = created["upload"]["id"].as_str().unwrap().to_string();
-    // Wait until a good part of the file has arrived, then kill the server without warning.
+    // Wait until a good part of the file has arrived, then stop the server.
     let mut received = 0;
     for _ in 0..400 {
         let (_, body) = send(auth(http.get(format!("{}/v1/uploads/{id}", process.base)))).await;
@@ -50,7 +66,14 @@ async fn sigkill_mid_download_resumes_with_range_after_the_restart() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert!(received >= kill_after as u64, "the download never progressed");
-    process.kill();
+    match stop {
+        Stop::Kill => process.kill(),
+        Stop::Terminate => {
+            // The download pauses at once (it does not run to its end) and keeps its bytes.
+            let took = process.terminate(Duration::from_secs(10));
+            assert!(took < Duration::from_secs(2), "a graceful stop took {took:?}");
+        }
+    }
 
     let process = start(data_dir.path());
     let mut last = serde_json::Value::Null;

@@ -117,11 +117,74 @@ async fn a_url_import_becomes_an_asset_named_by_content_disposition() {
 #[tokio::test]
 async fn a_url_import_takes_its_name_from_the_path_and_is_validated_by_content() {
     let origin = Origin::start().await;
-    origin.file("/files/not an image.png", b"just some text".to_vec(), "image/png");
+    origin.file("/files/not an image.png", b"just some text".to_vec(), "application/octet-stream");
     let url = format!("{}/files/not%20an%20image.png", origin.base);
     let server = open_server(|_| {}).await;
     let done = import_and_wait(&server, json!({"url": url, "kind": "image"})).await;
     assert_failed(&done, &["not an image.png was refused", "expected an image"]);
+}
+
+/// A real ZIP archive (the validator fixture).
+const ZIP: &[u8] = include_bytes!("../../intake-core/src/validate/fixtures/archive_infozip.zip");
+
+#[tokio::test]
+async fn a_login_page_instead_of_the_file_fails_with_what_to_do() {
+    let origin = Origin::start().await;
+    let page = b"<!doctype html><html><head><title>Sign in</title></head><body><form>...</form></body></html>".to_vec();
+    let url = origin.file("/share/cat.png", page.clone(), "text/html; charset=utf-8");
+    let json_error = origin.file("/api/weights", br#"{"error":"token expired"}"#.to_vec(), "application/json");
+    let server = open_server(|_| {}).await;
+
+    let done = import_and_wait(&server, json!({"url": url, "kind": "image"})).await;
+    assert_failed(
+        &done,
+        &[&format!("the URL {url} served text/html (a web page), not the file itself"), "direct download link"],
+    );
+    let done = import_and_wait(&server, json!({"url": json_error, "kind": "model"})).await;
+    assert_failed(&done, &["served application/json (a JSON document), not the file itself"]);
+
+    // Asked for as text (or as any asset), a page is what was wanted.
+    let done = import_and_wait(&server, json!({"url": url, "kind": "text"})).await;
+    assert_eq!(done["status"], "imported", "{done}");
+    assert_eq!(done["contentType"], "text/plain; charset=utf-8");
+}
+
+#[tokio::test]
+async fn an_origin_type_that_contradicts_the_bytes_fails_the_import() {
+    let origin = Origin::start().await;
+    let url = origin.file("/photo.png", ZIP.to_vec(), "image/png");
+    let page = origin.file("/pic.jpg", b"Access denied. Please log in.".to_vec(), "image/jpeg");
+    let server = open_server(|_| {}).await;
+    // Even as `asset`, which takes anything: the origin says one thing and sends another.
+    let done = import_and_wait(&server, json!({"url": url, "kind": "asset"})).await;
+    assert_failed(&done, &["said it serves image/png but sent a ZIP archive", "direct download link"]);
+    let done = import_and_wait(&server, json!({"url": page, "kind": "image"})).await;
+    assert_failed(&done, &["said it serves image/jpeg but sent a text file"]);
+    let (status, body) =
+        send(server.alice(Method::GET, &format!("/v1/uploads/{}", done["id"].as_str().unwrap()))).await;
+    assert_eq!(status, 200);
+    assert!(body["upload"]["entityId"].is_null(), "{body}");
+}
+
+#[tokio::test]
+async fn generic_origin_types_are_accepted_and_the_sniffed_type_is_recorded() {
+    let origin = Origin::start().await;
+    let png = media::png(5, 4);
+    let server = open_server(|_| {}).await;
+    for (n, declared) in
+        ["application/octet-stream", "binary/octet-stream", "application/x-download", "image/jpeg"].iter().enumerate()
+    {
+        let url = origin.file(&format!("/f{n}"), png.clone(), declared);
+        let done = import_and_wait(&server, json!({"url": url, "kind": "image"})).await;
+        assert_eq!(done["status"], "imported", "{declared}: {done}");
+        assert_eq!(done["contentType"], "image/png", "{declared}: the bytes decide");
+        assert_eq!(asset_bytes(&server, &done).await.1, png);
+    }
+    // A specific type that agrees with the bytes is fine too.
+    let url = origin.file("/bundle", ZIP.to_vec(), "application/zip");
+    let done = import_and_wait(&server, json!({"url": url, "kind": "asset"})).await;
+    assert_eq!(done["status"], "imported", "{done}");
+    assert_eq!(done["contentType"], "application/zip");
 }
 
 #[tokio::test]

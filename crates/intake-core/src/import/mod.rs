@@ -5,6 +5,7 @@
 //!   IP-literal host checked, redirects followed by hand (at most [`client::MAX_REDIRECTS`])
 //!   with each hop checked, credentials never sent to another origin.
 //! - [`huggingface`] and [`civitai`]: resolve a model name or page URL to the file to fetch.
+//! - [`content_type`]: the origin's `Content-Type` checked against what the bytes are.
 //! - [`download`]: streams a file into the blob store's staging area with bounded memory,
 //!   resuming with `Range` after a dropped connection or a restart, under a size cap.
 //!
@@ -13,6 +14,7 @@
 pub mod address;
 pub mod civitai;
 pub mod client;
+pub mod content_type;
 pub mod download;
 pub mod huggingface;
 

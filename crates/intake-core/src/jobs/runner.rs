@@ -1,4 +1,10 @@
 //! Claims and runs upload-processing jobs.
+//!
+//! On a stop, workers claim nothing more; a job in hand gets `shutdown_grace` to finish its
+//! step, and a job that stopped early (a download pauses at once) or that is still running
+//! then is given back: its lease is released at once, so the next start (or another
+//! process) takes it without waiting for the lease to expire, and the interrupted attempt
+//! is not counted. Every step is a compare-and-set, so abandoning one midway is safe.
 
 use crate::service::{ProcessOutcome, Service};
 use std::sync::Arc;
@@ -19,6 +25,8 @@ pub struct RunnerConfig {
     pub max_attempts: u32,
     /// How often abandoned uploads are looked for and expired.
     pub sweep_interval: Duration,
+    /// After a stop, how long a job in hand may go on before it is abandoned and given back.
+    pub shutdown_grace: Duration,
 }
 
 impl Default for RunnerConfig {
@@ -29,6 +37,7 @@ impl Default for RunnerConfig {
             poll_interval: Duration::from_secs(1),
             max_attempts: 5,
             sweep_interval: Duration::from_secs(60),
+            shutdown_grace: Duration::from_secs(5),
         }
     }
 }
@@ -51,7 +60,7 @@ impl JobRunner {
     }
 
     /// Runs the workers (and the sweeper of abandoned uploads) until `stop` turns true;
-    /// each worker finishes the job in hand first.
+    /// each worker finishes the job in hand within `shutdown_grace`, or gives it back.
     pub async fn run(self, stop: watch::Receiver<bool>) {
         let me = Arc::new(self);
         let mut workers = JoinSet::new();
@@ -71,7 +80,7 @@ impl JobRunner {
         while !*stop.borrow() {
             let now = now_ms();
             match self.service.metadata().claim_job(&id, now, now + lease_ms).await {
-                Ok(Some(job)) => self.run_job(&id, job).await,
+                Ok(Some(job)) => self.run_job(&id, job, stop.clone()).await,
                 Ok(None) => {
                     tokio::select! {
                         _ = self.service.jobs_waiting().notified() => {}
@@ -106,7 +115,7 @@ impl JobRunner {
         }
     }
 
-    async fn run_job(&self, worker: &str, job: crate::metadata::JobRecord) {
+    async fn run_job(&self, worker: &str, job: crate::metadata::JobRecord, mut stop: watch::Receiver<bool>) {
         let meta = self.service.metadata().clone();
         let lease = self.config.lease;
         // Heartbeat: extend the lease every third of it while the job runs.
@@ -123,9 +132,28 @@ impl JobRunner {
             })
         };
         let span = tracing::info_span!("job", job = %job.id, upload = %job.upload_id, attempt = job.attempts);
-        let outcome = tracing::Instrument::instrument(self.service.process_upload(&job.upload_id), span).await;
+        let work = tracing::Instrument::instrument(self.service.process_upload(&job.upload_id), span);
+        let grace = self.config.shutdown_grace;
+        let stopped_and_out_of_grace = async {
+            if stop.wait_for(|s| *s).await.is_err() {
+                // No one can ask for a stop any more: run to the end.
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(grace).await;
+        };
+        let outcome = tokio::select! {
+            outcome = work => outcome,
+            _ = stopped_and_out_of_grace => Ok(ProcessOutcome::Interrupted),
+        };
         heartbeat.abort();
         let result = match outcome {
+            Ok(ProcessOutcome::Interrupted) => match meta.release_job(&job.id, worker, now_ms()).await {
+                Ok(released) => {
+                    tracing::info!(job = %job.id, upload = %job.upload_id, released, "stopping: job given back");
+                    Ok(())
+                }
+                Err(e) => Err(e),
+            },
             Ok(ProcessOutcome::Finished(status)) => {
                 tracing::info!(job = %job.id, upload = %job.upload_id, %status, "job finished");
                 meta.finish_job(&job.id, worker).await

@@ -88,6 +88,9 @@ pub trait MetadataStore: Send + Sync {
     /// other live instances, and a dead instance's jobs become claimable by
     /// [`MetadataStore::claim_job`] once their lease runs out.
     async fn recover_at_startup(&self) -> Result<u64>;
+    /// Gives back a job `worker` holds but did not finish (the process is stopping): queued
+    /// again, runnable at `now_ms` by anyone, and the interrupted attempt not counted.
+    async fn release_job(&self, job_id: &str, worker: &str, now_ms: i64) -> Result<bool>;
 
     /// A round trip to the database: `Ok` when it answers.
     async fn ping(&self) -> Result<()>;

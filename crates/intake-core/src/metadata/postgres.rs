@@ -519,6 +519,21 @@ impl MetadataStore for PostgresStore {
         Ok(())
     }
 
+    async fn release_job(&self, job_id: &str, worker: &str, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until_ms = NULL, run_after_ms = $1,
+                    attempts = GREATEST(attempts - 1, 0), updated_at = $2
+             WHERE id = $3 AND lease_owner = $4 AND state = 'running'",
+        )
+        .bind(now_ms)
+        .bind(iso(now_ms))
+        .bind(job_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn recover_at_startup(&self) -> Result<u64> {
         // Other instances share this database: the jobs marked running are theirs (or a dead
         // instance's, claimable once the lease runs out). Releasing them here would hand a

@@ -481,6 +481,21 @@ impl MetadataStore for SqliteStore {
         Ok(())
     }
 
+    async fn release_job(&self, job_id: &str, worker: &str, now_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until_ms = NULL, run_after_ms = ?,
+                    attempts = MAX(attempts - 1, 0), updated_at = ?
+             WHERE id = ? AND lease_owner = ? AND state = 'running'",
+        )
+        .bind(now_ms)
+        .bind(iso(now_ms))
+        .bind(job_id)
+        .bind(worker)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     async fn recover_at_startup(&self) -> Result<u64> {
         // One process owns the file: every lease still held was held by a previous run.
         let done = sqlx::query(

@@ -13,8 +13,9 @@ use crate::domain::ids::{new_id, IdKind};
 use crate::domain::time::format_time;
 use crate::import::client::redact;
 use crate::import::download::{self, url_file_name, Progress};
-use crate::import::{civitai, huggingface, DownloadPlan, ImportError, ImportResult};
+use crate::import::{civitai, content_type, huggingface, DownloadPlan, ImportError, ImportResult};
 use crate::metadata::{ImportedFile, UploadRecord};
+use crate::validate;
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
 use intake_api::{AssetOptions, Kind, Provider, Source, Status};
@@ -130,20 +131,19 @@ impl Service {
 
     /// The job step of a pending import: resolve, download (resuming what is staged),
     /// verify, then `pending → complete`; or `failed` with a message a person can act on.
-    /// `Err` only for our own storage or database trouble (the runner retries it).
-    pub(crate) async fn download_step(&self, upload: &UploadRecord) -> Result<()> {
+    /// `Err` only for our own storage or database trouble (the runner retries it);
+    /// `Ok(false)` when the server began to stop (the staged bytes are kept for the resume).
+    pub(crate) async fn download_step(&self, upload: &UploadRecord) -> Result<bool> {
         match self.run_import(upload).await {
-            Ok(()) => Ok(()),
+            Ok(()) => Ok(true),
             Err(ImportError::Refused(message)) | Err(ImportError::Transient(message)) => {
                 tracing::info!(upload = %upload.id, %message, "import failed");
                 self.meta.fail_upload(&upload.id, &message, now_ms()).await?;
                 self.blobs.discard_staged(&upload.id).await?;
-                Ok(())
+                Ok(true)
             }
             Err(ImportError::Internal(e)) => Err(e),
-            Err(ImportError::Stopped) => {
-                Err(Error::internal("the server stopped during the import; it resumes on restart"))
-            }
+            Err(ImportError::Stopped) => Ok(false),
         }
     }
 
@@ -208,6 +208,7 @@ impl Service {
                 )));
             }
         }
+        let content_type = self.check_content_type(upload, &plan, done.content_type.as_deref()).await?;
         let original = plan
             .file_name
             .clone()
@@ -220,12 +221,37 @@ impl Service {
         let file = ImportedFile {
             file_name,
             original_file_name: original,
-            content_type: done.content_type,
+            content_type: Some(content_type),
             file_size: size,
             config,
         };
         self.meta.complete_import(&upload.id, &file, now_ms()).await?;
         Ok(())
+    }
+
+    /// Compares the origin's `Content-Type` with what the committed bytes are (see
+    /// [`content_type::check`]); a contradiction that matters deletes the object and refuses
+    /// the import. Returns the type to record: the sniffed one.
+    async fn check_content_type(
+        &self,
+        upload: &UploadRecord,
+        plan: &DownloadPlan,
+        declared: Option<&str>,
+    ) -> ImportResult<String> {
+        let source = self.blobs.open(&upload.id).await?;
+        let sniffed = tokio::task::spawn_blocking(move || validate::sniff(source.as_ref()))
+            .await
+            .map_err(Error::internal)?
+            .map_err(Error::from)?;
+        let what = match upload.source {
+            Source::Url => format!("the URL {}", plan.what),
+            _ => plan.what.clone(),
+        };
+        if let Err(reason) = content_type::check(declared, sniffed, upload.kind, &what) {
+            self.blobs.delete(&upload.id).await?;
+            return Err(ImportError::Refused(reason));
+        }
+        Ok(content_type::recorded(declared, sniffed))
     }
 
     /// Resolves what to download; hub API hiccups are retried like downloads are.

@@ -73,6 +73,9 @@ pub enum ProcessOutcome {
     Finished(Status),
     /// The upload is still pending: nothing to do until it is completed.
     NotReady,
+    /// The server is stopping: the work stopped where it can resume (a download keeps its
+    /// bytes); the job should be given back, not counted as failed.
+    Interrupted,
 }
 
 impl Service {
@@ -87,7 +90,11 @@ impl Service {
                 .ok_or_else(|| Error::internal(format!("job for missing upload {upload_id}")))?;
             match upload.status {
                 Status::Pending if upload.source == Source::Multipart => return Ok(ProcessOutcome::NotReady),
-                Status::Pending => self.download_step(&upload).await?,
+                Status::Pending => {
+                    if !self.download_step(&upload).await? {
+                        return Ok(ProcessOutcome::Interrupted);
+                    }
+                }
                 Status::Imported | Status::Failed => return Ok(ProcessOutcome::Finished(upload.status)),
                 Status::Complete => {
                     self.meta.set_status(&upload.id, Status::Complete, Status::Validating, now_ms()).await?;

@@ -46,6 +46,10 @@ pub struct ServeArgs {
     /// Connections this instance keeps to PostgreSQL at most.
     #[arg(long, env = "INTAKE_DATABASE_MAX_CONNECTIONS", default_value_t = 10)]
     database_max_connections: u32,
+    /// Seconds a job in hand may go on after a stop signal before it is given back (its
+    /// lease released for the next start or another process).
+    #[arg(long, env = "INTAKE_SHUTDOWN_GRACE", default_value_t = 5)]
+    shutdown_grace: u64,
     /// Largest file an import (url, Hugging Face, Civitai) may fetch, in bytes.
     #[arg(long, env = "INTAKE_IMPORT_MAX_BYTES", default_value_t = 50 * 1024 * 1024 * 1024)]
     import_max_bytes: u64,
@@ -165,6 +169,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         database_url: args.database_url.filter(|u| !u.is_empty()),
         database_max_connections: args.database_max_connections,
         s3: args.s3.config()?,
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
         import: ImportConfig {
             max_bytes: args.import_max_bytes,
             addresses: AddressPolicy { allow_private: args.import_allow_private, allowed: args.import_allow_addresses },

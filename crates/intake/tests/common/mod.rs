@@ -6,6 +6,7 @@
 #![allow(dead_code)]
 
 pub mod backend;
+pub mod faults;
 pub mod hubs;
 pub mod media;
 pub mod origin;
@@ -91,10 +92,25 @@ impl TestServer {
         Self { base, data_dir, server: Some(server), http: reqwest::Client::new(), client }
     }
 
-    /// Stops gracefully and starts again on the same data directory.
+    /// Stops gracefully (as on SIGTERM); returns how long the stop took.
+    pub async fn stop(&mut self) -> Duration {
+        let started = std::time::Instant::now();
+        self.server.take().expect("the server is running").stop().await.unwrap();
+        started.elapsed()
+    }
+
+    /// Stops gracefully (unless stopped already) and starts again on the same data directory.
     pub async fn restart(&mut self) {
-        self.server.take().unwrap().stop().await.unwrap();
-        let config = test_config(self.data_dir.path());
+        self.restart_with(|_| {}).await
+    }
+
+    /// Like [`TestServer::restart`], with `tweak` applied to the new configuration.
+    pub async fn restart_with(&mut self, tweak: impl FnOnce(&mut intake_server::Config)) {
+        if let Some(server) = self.server.take() {
+            server.stop().await.unwrap();
+        }
+        let mut config = test_config(self.data_dir.path());
+        tweak(&mut config);
         let server = intake_server::Application::build(config).await.unwrap().spawn();
         self.base = server.base_url();
         self.client = alice_client(&self.base);

@@ -42,6 +42,22 @@ impl IntakeProcess {
         Self { child, base }
     }
 
+    /// SIGTERM (a graceful stop), and wait for the process to exit; panics if it is still
+    /// running after `within`. Returns how long the stop took.
+    pub fn terminate(mut self, within: std::time::Duration) -> std::time::Duration {
+        let started = std::time::Instant::now();
+        let sent = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
+        assert!(sent.success(), "kill -TERM failed");
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "intake exited with {status} after SIGTERM");
+                return started.elapsed();
+            }
+            assert!(started.elapsed() < within, "intake did not stop within {within:?} of SIGTERM");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
     /// SIGKILL, and wait for the process to be gone.
     pub fn kill(mut self) {
         self.child.kill().unwrap();
