@@ -117,3 +117,15 @@ pub struct CreateUploadRequest {
 pub struct ActionRequest {
     pub action: String,
 }
+
+/// `GET /v1/uploads` (an intake extension): one page of the project's uploads, newest
+/// first. Pending uploads come without `parts`; `GET /v1/uploads/{id}` hands those out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UploadList {
+    pub uploads: Vec<Upload>,
+    /// Pass as `paginationToken` to read the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_pagination_token: Option<String>,
+}

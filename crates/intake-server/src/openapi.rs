@@ -5,7 +5,7 @@
 use crate::routes;
 use intake_api::{
     ActionRequest, Asset, AssetMetadata, AssetOptions, AssetProperties, AssetResponse, CreateUploadRequest,
-    DryRunResponse, ErrorBody, Kind, Model, ModelResponse, Provider, Source, Status, Upload, UploadPart,
+    DryRunResponse, ErrorBody, Kind, Model, ModelResponse, Provider, Source, Status, Upload, UploadList, UploadPart,
     UploadResponse,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -21,6 +21,7 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         routes::uploads::create,
+        routes::uploads::list,
         routes::uploads::retrieve,
         routes::uploads::action,
         routes::entities::asset,
@@ -30,8 +31,8 @@ use utoipa::{Modify, OpenApi};
     ),
     components(schemas(
         ActionRequest, Asset, AssetMetadata, AssetOptions, AssetProperties, AssetResponse, CreateUploadRequest,
-        DryRunResponse, ErrorBody, Kind, Model, ModelResponse, Provider, Source, Status, Upload, UploadPart,
-        UploadResponse
+        DryRunResponse, ErrorBody, Kind, Model, ModelResponse, Provider, Source, Status, Upload, UploadList,
+        UploadPart, UploadResponse
     )),
     modifiers(&BasicAuth)
 )]

@@ -7,6 +7,7 @@
 //! | GET | `/readyz` | [`health::readyz`] |
 //! | GET | `/metrics` | [`health::metrics`] |
 //! | POST | `/v1/uploads` | [`uploads::create`] |
+//! | GET | `/v1/uploads` (intake extension) | [`uploads::list`] |
 //! | GET | `/v1/uploads/{id}` | [`uploads::retrieve`] |
 //! | POST | `/v1/uploads/{id}/action` | [`uploads::action`] |
 //! | GET | `/v1/assets/{id}` | [`entities::asset`] |
@@ -50,7 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/v1/openapi.json", get(openapi_json))
-        .route("/v1/uploads", post(uploads::create))
+        .route("/v1/uploads", post(uploads::create).get(uploads::list))
         .route("/v1/uploads/{id}", get(uploads::retrieve))
         .route("/v1/uploads/{id}/action", post(uploads::action))
         .route("/v1/assets/{id}", get(entities::asset))
