@@ -129,3 +129,12 @@ pub struct UploadList {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_pagination_token: Option<String>,
 }
+
+/// `GET /v1/projects` (an intake extension): the projects the API key may act for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectList {
+    /// Project ids, the key's default project first; any may be passed as `?projectId=`.
+    pub projects: Vec<String>,
+}

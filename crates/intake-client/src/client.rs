@@ -4,8 +4,8 @@
 use crate::error::{ApiError, Error, Result};
 use crate::retry::RetryPolicy;
 use intake_api::{
-    ActionRequest, Asset, AssetResponse, DryRunResponse, Kind, Model, ModelResponse, Status, Upload, UploadList,
-    UploadResponse,
+    ActionRequest, Asset, AssetResponse, DryRunResponse, Kind, Model, ModelResponse, ProjectList, Status, Upload,
+    UploadList, UploadResponse,
 };
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
@@ -256,6 +256,14 @@ impl Client {
             query.push(("kind", kind.as_str()));
         }
         self.call(Method::GET, &["uploads"], &query, None::<&()>, Repeat::Always, "list uploads").await
+    }
+
+    /// `GET /v1/projects` (an intake extension): the projects this key may act for, its
+    /// default first.
+    pub async fn list_projects(&self) -> Result<Vec<String>> {
+        let list: ProjectList =
+            self.call(Method::GET, &["projects"], &[], None::<&()>, Repeat::Always, "list projects").await?;
+        Ok(list.projects)
     }
 
     /// `POST /v1/uploads/{id}/action` with `{"action": "complete"}`. Idempotent: calling it

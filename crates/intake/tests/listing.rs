@@ -1,6 +1,7 @@
 //! Black-box: `GET /v1/uploads`, intake's listing extension, through the SDK's
 //! `list_uploads`: newest first, a full pagination walk, filters by status and kind, another
-//! project's uploads invisible, and every bad parameter answered 400 with its name.
+//! project's uploads invisible, and every bad parameter answered 400 with its name. Also
+//! `GET /v1/projects`, the projects a key may list.
 
 mod common;
 
@@ -139,6 +140,10 @@ async fn another_projects_uploads_are_invisible() {
     }
     let alice = server.client.list_uploads(&ListUploadsOptions::default()).await.unwrap();
     assert_eq!(ids(&alice.uploads), vec![mine["id"].as_str().unwrap().to_string()]);
+    // The projects a key may pick from (the page's project picker), its default first.
+    assert_eq!(server.client.list_projects().await.unwrap(), vec![PROJECT_A, "proj_shared"]);
+    let (status, body) = send(server.bob(Method::GET, "/v1/projects")).await;
+    assert_eq!((status, body), (200, json!({"projects": ["proj_b"]})));
     let shared = server.client.with_project(Some("proj_shared".into()));
     assert!(shared.list_uploads(&ListUploadsOptions::default()).await.unwrap().uploads.is_empty());
 

@@ -9,6 +9,7 @@
 //! | POST | `/v1/uploads` | [`uploads::create`] |
 //! | GET | `/v1/uploads` (intake extension) | [`uploads::list`] |
 //! | GET | `/v1/uploads/{id}` | [`uploads::retrieve`] |
+//! | GET | `/v1/projects` (intake extension) | [`uploads::projects`] |
 //! | POST | `/v1/uploads/{id}/action` | [`uploads::action`] |
 //! | GET | `/v1/assets/{id}` | [`entities::asset`] |
 //! | GET | `/v1/models/{id}` | [`entities::model`] |
@@ -53,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/openapi.json", get(openapi_json))
         .route("/v1/uploads", post(uploads::create).get(uploads::list))
         .route("/v1/uploads/{id}", get(uploads::retrieve))
+        .route("/v1/projects", get(uploads::projects))
         .route("/v1/uploads/{id}/action", post(uploads::action))
         .route("/v1/assets/{id}", get(entities::asset))
         .route("/v1/models/{id}", get(entities::model))

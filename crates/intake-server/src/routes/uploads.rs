@@ -10,7 +10,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use intake_api::{
-    ActionRequest, CreateUploadRequest, DryRunResponse, ErrorBody, Kind, Status, UploadList, UploadResponse,
+    ActionRequest, CreateUploadRequest, DryRunResponse, ErrorBody, Kind, ProjectList, Status, UploadList,
+    UploadResponse,
 };
 use intake_core::service::{CreateOutcome, ListRequest, MAX_PAGE_SIZE};
 use std::collections::HashMap;
@@ -64,6 +65,15 @@ pub async fn list(
 ) -> ApiResult<Json<UploadList>> {
     let request = parse_list_query(&query)?;
     Ok(Json(state.service.list_uploads(&caller, &request).await?))
+}
+
+/// The projects this API key may act for (an intake extension; the upload page's project picker).
+#[utoipa::path(get, path = "/v1/projects", tag = "uploads",
+    responses((status = 200, description = "The key's projects, its default first", body = ProjectList),
+              (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
+    security(("basic" = [])))]
+pub async fn projects(State(state): State<AppState>, Authed(caller): Authed) -> Json<ProjectList> {
+    Json(ProjectList { projects: state.auth.projects_of(&caller) })
 }
 
 /// The query of `GET /v1/uploads`; each mistake's reason names the parameter.
