@@ -52,6 +52,10 @@ impl Application {
             max_file_size: config.max_file_size,
             max_pending_uploads: config.max_pending_uploads,
         };
+        // The page PUTs parts and loads previews from where intake's URLs point.
+        let web_csp = crate::routes::web::content_security_policy(
+            &crate::routes::web::origin_of(&public_url).into_iter().collect::<Vec<_>>(),
+        );
         let service = Arc::new(Service::new(meta.clone(), blobs, service_config).await?);
         // SQLite has one process, and it has not started serving: nothing is in flight.
         let swept = service.sweep_orphans(intake_core::service::SweepScope::OnlyProcessStarting).await?;
@@ -76,6 +80,7 @@ impl Application {
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst)),
             body_idle_timeout: config.body_idle_timeout,
             metrics: Arc::new(crate::metrics::Metrics::default()),
+            web_csp: web_csp.into(),
         };
         Ok(Self { listener, local_addr, state, runner, created_key })
     }

@@ -2,6 +2,7 @@
 //!
 //! | method | path | handler |
 //! |---|---|---|
+//! | GET | `/` and `/web/{file}` | the upload page ([`web`]) |
 //! | GET | `/v1/openapi.json` | the OpenAPI document ([`crate::openapi`]) |
 //! | GET | `/healthz` | [`health::healthz`] |
 //! | GET | `/readyz` | [`health::readyz`] |
@@ -21,6 +22,7 @@ pub(crate) mod files;
 mod health;
 pub(crate) mod parts;
 pub(crate) mod uploads;
+pub(crate) mod web;
 
 use crate::error::{trace_id, ApiError, TRACE_ID};
 use axum::extract::Request;
@@ -43,11 +45,15 @@ pub struct AppState {
     /// How long a part body may send nothing before it is cut off.
     pub body_idle_timeout: std::time::Duration,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The upload page's Content-Security-Policy ([`web::content_security_policy`]).
+    pub web_csp: Arc<str>,
 }
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(web::index))
+        .route("/web/{*path}", get(web::file))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
@@ -62,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{entity_id}", get(files::get))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
+        .layer(middleware::from_fn(web::without_browser_prompt))
         .layer(CorsLayer::permissive())
         .layer(middleware::from_fn(with_trace_id))
         .with_state(state)

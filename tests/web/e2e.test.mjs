@@ -1,0 +1,273 @@
+// End to end: the real intake binary serves its upload page to Debian's headless Chromium,
+// driven by playwright-core. A person's path through the page: sign in, pick a project,
+// upload a real PNG and see it imported and previewed, drop a junk file, change its kind to
+// image and see its failure message, upload a multi-part file, import by URL, preview a
+// 3D model, filter the recent uploads. Screenshots go to $WEB_E2E_OUT (target/web-e2e/).
+//
+// Needs: INTAKE_BIN (the built binary). scripts/test.sh sets everything up.
+
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import { glbTriangle, png } from './media.mjs';
+
+const BIN = process.env.INTAKE_BIN;
+const OUT = process.env.WEB_E2E_OUT || join(process.cwd(), 'web-e2e');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const KEY = 'web-key';
+const SECRET = 'web-secret';
+
+let intake; // the server process
+let base; // http://127.0.0.1:PORT
+let origin; // a plain HTTP server the URL import fetches from
+let context; // the browser
+let page;
+const scratch = [];
+const problems = []; // console errors and CSP violations: the page must have none
+
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address();
+      probe.close(() => resolve(port));
+    });
+    probe.on('error', reject);
+  });
+}
+
+async function waitHealthy(url, ms) {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) return;
+    } catch { /* not yet */ }
+    if (Date.now() > deadline) throw new Error(`intake did not become healthy at ${url}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function shot(name) {
+  await page.screenshot({ path: join(OUT, `${name}.png`), fullPage: true });
+}
+
+/** The page's row of an upload on this page, by file name. */
+function row(name) {
+  return page.locator('#queue li.transfer').filter({ has: page.locator('.name', { hasText: name }) });
+}
+
+async function waitStatus(name, status, ms = 30000) {
+  await row(name).locator(`.status:text-is("${status}")`).waitFor({ timeout: ms });
+}
+
+before(async () => {
+  assert.ok(BIN, 'set INTAKE_BIN to the intake binary');
+  mkdirSync(OUT, { recursive: true });
+  const data = mkdtempSync(join(tmpdir(), 'intake-web-data-'));
+  const profile = mkdtempSync(join(tmpdir(), 'intake-web-chromium-'));
+  scratch.push(data, profile);
+
+  const cat = png(32, 24);
+  origin = createServer((req, res) => {
+    if (req.url === '/remote-cat.png') {
+      res.writeHead(200, { 'content-type': 'image/png', 'content-length': cat.length });
+      res.end(cat);
+    } else {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((r) => origin.listen(0, '127.0.0.1', r));
+
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  intake = spawn(BIN, ['serve'], {
+    env: {
+      ...process.env,
+      INTAKE_LISTEN: `127.0.0.1:${port}`,
+      INTAKE_DATA_DIR: data,
+      INTAKE_API_KEYS: `${KEY}:${SECRET}:proj_web;proj_other`,
+      // The URL import below fetches from a server on loopback.
+      INTAKE_IMPORT_ALLOW_PRIVATE: '1',
+      INTAKE_LOG: 'warn',
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  await waitHealthy(base, 30000);
+
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1100, height: 900 },
+    args: [
+      '--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync',
+    ],
+  });
+  page = context.pages()[0] || (await context.newPage());
+  page.on('console', (msg) => {
+    // A 4xx the test provokes (a wrong secret, a refused import) is logged as a failed
+    // load; the test checks those answers itself.
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) {
+      const { url, lineNumber, columnNumber } = msg.location();
+      problems.push(`${msg.text()} at ${url}:${lineNumber}:${columnNumber}`);
+    }
+  });
+  // Every CSP violation, with what was refused and where, as a console error.
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      const target = e.target && e.target.nodeName ? e.target.nodeName.toLowerCase() : String(e.target);
+      console.error(`CSP violation: ${e.effectiveDirective} refused ${e.blockedURI || 'inline'} in ${target}: ${e.sample}`);
+    }, true);
+  });
+  page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
+});
+
+after(async () => {
+  if (context) await context.close();
+  if (intake) intake.kill('SIGTERM');
+  if (origin) origin.close();
+  for (const dir of scratch) rmSync(dir, { recursive: true, force: true });
+});
+
+test('the page is served by intake with a strict Content-Security-Policy', async () => {
+  const response = await page.goto(base);
+  assert.equal(response.status(), 200);
+  const headers = response.headers();
+  assert.match(headers['content-type'], /^text\/html/);
+  const csp = headers['content-security-policy'];
+  assert.match(csp, /default-src 'none'/);
+  assert.match(csp, /script-src 'self'/);
+  // No inline scripts or styles, no eval ('wasm-unsafe-eval' lets the 3D viewer compile its
+  // bundled WebAssembly mesh decoder, and nothing else).
+  assert.doesNotMatch(csp, /'unsafe-inline'|'unsafe-eval'/);
+  assert.equal(headers['x-content-type-options'], 'nosniff');
+  const js = await fetch(`${base}/web/js/app.js`);
+  assert.match(js.headers.get('content-type'), /^text\/javascript/);
+  assert.equal((await fetch(`${base}/web/nope.js`)).status, 404);
+});
+
+test('a wrong secret is refused with the reason, the right one signs in', async () => {
+  await page.getByLabel('API key').fill(KEY);
+  await page.getByLabel('API secret').fill('wrong');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#sign-in-error', { hasText: 'wrong' }).waitFor();
+  await page.getByLabel('API secret').fill(SECRET);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('#workspace').waitFor();
+  const projects = await page.locator('#project option').evaluateAll((os) => os.map((o) => o.value));
+  assert.deepEqual(projects, ['proj_web', 'proj_other']);
+  assert.equal(await page.evaluate(() => sessionStorage.getItem('intake.apiKey')), KEY);
+  assert.equal(await page.evaluate(() => localStorage.length), 0, 'nothing is kept beyond the session');
+  await shot('01-signed-in');
+});
+
+test('a real PNG uploads through the page, is imported and previewed', async () => {
+  const cat = png(64, 48);
+  await page.locator('#file-input').setInputFiles({ name: 'cat.png', mimeType: 'image/png', buffer: cat });
+  const kind = row('cat.png').getByLabel('Kind');
+  assert.equal(await kind.inputValue(), 'image', 'the kind is guessed from the file');
+  await row('cat.png').getByRole('button', { name: 'Upload cat.png' }).click();
+  await waitStatus('cat.png', 'imported');
+  const img = row('cat.png').locator('img.media');
+  await img.waitFor();
+  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
+  assert.deepEqual(await img.evaluate((el) => [el.naturalWidth, el.naturalHeight]), [64, 48]);
+  const details = await row('cat.png').locator('dl.details').innerText();
+  assert.match(details, /width\s+64/);
+  assert.match(details, /image\/png/);
+  await shot('02-image-imported');
+});
+
+test('a junk file dropped and marked as an image fails with its reason', async () => {
+  // Drag and drop, as a person would: a DataTransfer holding the file, dropped on the zone.
+  const dataTransfer = await page.evaluateHandle(() => {
+    const dt = new DataTransfer();
+    dt.items.add(new File(['this is not a picture, just words'], 'junk.dat', { type: '' }));
+    return dt;
+  });
+  await page.dispatchEvent('#drop-zone', 'drop', { dataTransfer });
+  const kind = row('junk.dat').getByLabel('Kind');
+  assert.equal(await kind.inputValue(), 'asset', 'an unknown file is guessed as any file');
+  await kind.selectOption('image');
+  await page.getByRole('button', { name: 'Upload all' }).click();
+  await waitStatus('junk.dat', 'failed');
+  const message = await row('junk.dat').locator('.message').innerText();
+  assert.match(message, /junk\.dat was refused: expected an image/);
+  await shot('03-junk-failed');
+});
+
+test('a file of several parts goes up in parallel parts with progress', async () => {
+  // About 9.4 MiB of uncompressed noise: two parts of at most 8 MiB.
+  const big = png(1800, 1830, { noise: true });
+  assert.ok(big.length > 8 * 1024 * 1024);
+  await page.locator('#file-input').setInputFiles({ name: 'big.png', mimeType: 'image/png', buffer: big });
+  await row('big.png').getByRole('button', { name: 'Upload big.png' }).click();
+  await waitStatus('big.png', 'imported', 60000);
+  const stats = await row('big.png').locator('.stats').innerText();
+  assert.match(stats, /MB sent/);
+  const img = row('big.png').locator('img.media');
+  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
+  assert.equal(await img.evaluate((el) => el.naturalWidth), 1800);
+});
+
+test('an import by URL is followed to imported and previewed', async () => {
+  const url = `http://127.0.0.1:${origin.address().port}/remote-cat.png`;
+  await page.getByLabel('Source').selectOption('url');
+  await page.locator('#import-value').fill(url);
+  await page.locator('#import-kind').selectOption('image');
+  await page.getByRole('button', { name: 'Import' }).click();
+  await waitStatus('remote-cat.png', 'imported');
+  const img = row('remote-cat.png').locator('img.media');
+  await page.waitForFunction((el) => el.complete && el.naturalWidth > 0, await img.elementHandle());
+  // A refused import shows the server's reason.
+  await page.locator('#import-value').fill('ftp://example.com/x.png');
+  await page.getByRole('button', { name: 'Import' }).click();
+  await page.locator('#import-error', { hasText: 'http' }).waitFor();
+  await shot('04-imported-by-url');
+});
+
+test('a glb is previewed in the 3D viewer', async () => {
+  await page.locator('#file-input').setInputFiles({
+    name: 'triangle.glb', mimeType: 'model/gltf-binary', buffer: glbTriangle(),
+  });
+  assert.equal(await row('triangle.glb').getByLabel('Kind').inputValue(), '3d');
+  await row('triangle.glb').getByRole('button', { name: 'Upload triangle.glb' }).click();
+  await waitStatus('triangle.glb', 'imported');
+  const viewer = row('triangle.glb').locator('model-viewer');
+  await viewer.waitFor();
+  await page.waitForFunction((el) => el.loaded === true, await viewer.elementHandle(), { timeout: 30000 });
+  await shot('05-glb-viewer');
+});
+
+test('recent uploads are listed newest first and filter by status and kind', async () => {
+  await page.getByRole('button', { name: 'Refresh' }).click();
+  const names = () => page.locator('#recent tbody tr td:first-child').allInnerTexts();
+  await page.waitForFunction(() => document.querySelectorAll('#recent tbody tr').length === 5);
+  assert.deepEqual(await names(), ['triangle.glb', 'remote-cat.png', 'big.png', 'junk.dat', 'cat.png']);
+  await page.locator('#filter-status').selectOption('failed');
+  await page.waitForFunction(() => document.querySelectorAll('#recent tbody tr').length === 1);
+  assert.deepEqual(await names(), ['junk.dat']);
+  await page.getByRole('button', { name: 'Show junk.dat' }).click();
+  await page.locator('#preview', { hasText: 'expected an image' }).waitFor();
+  await page.locator('#filter-status').selectOption('');
+  await page.locator('#filter-kind').selectOption('3d');
+  await page.waitForFunction(() => document.querySelectorAll('#recent tbody tr').length === 1);
+  assert.deepEqual(await names(), ['triangle.glb']);
+  await shot('06-recent-filtered');
+  // The other project has none of them.
+  await page.locator('#filter-kind').selectOption('');
+  await page.getByLabel('Project').selectOption('proj_other');
+  await page.locator('#recent-empty').waitFor();
+});
+
+test('the page logged no errors and broke no Content-Security-Policy rule', async () => {
+  assert.deepEqual(problems, []);
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.locator('#sign-in').waitFor();
+  assert.equal(await page.evaluate(() => sessionStorage.length), 0);
+});
