@@ -156,8 +156,13 @@ test('a wrong secret is refused with the reason, the right one signs in', async 
   await page.getByLabel('API secret').fill('wrong');
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.locator('#sign-in-error', { hasText: 'wrong' }).waitFor();
-  await page.getByLabel('API secret').fill(SECRET);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  // The rest by keyboard only: the key field, Tab to the secret, Enter to sign in.
+  await page.getByLabel('API secret').fill('');
+  await page.getByLabel('API key').focus();
+  await page.keyboard.press('Tab');
+  assert.equal(await page.evaluate(() => document.activeElement.id), 'api-secret');
+  await page.keyboard.type(SECRET);
+  await page.keyboard.press('Enter');
   await page.locator('#workspace').waitFor();
   const projects = await page.locator('#project option').evaluateAll((os) => os.map((o) => o.value));
   assert.deepEqual(projects, ['proj_web', 'proj_other']);
@@ -215,6 +220,70 @@ test('a file of several parts goes up in parallel parts with progress', async ()
   assert.equal(await img.evaluate((el) => el.naturalWidth), 1800);
 });
 
+test('failed parts are retried: a 503 after a pause, an expired URL with a fresh one', async () => {
+  const answers = [503, 403]; // what the first two part PUTs get instead of intake's answer
+  const refreshes = [];
+  await page.route(/\/parts\//, (route) => {
+    const status = answers.shift();
+    if (status) {
+      route.fulfill({ status, contentType: 'application/json', body: JSON.stringify({ reason: `test ${status}` }) });
+    } else {
+      route.continue();
+    }
+  });
+  const onRequest = (r) => {
+    if (/\/v1\/uploads\/upload_\w+\/action/.test(r.url())) refreshes.push('complete');
+    else if (r.method() === 'GET' && /\/v1\/uploads\/upload_/.test(r.url())) refreshes.push('get');
+  };
+  page.on('request', onRequest);
+  try {
+    await page.locator('#file-input').setInputFiles({ name: 'flaky.png', mimeType: 'image/png', buffer: png(20, 20) });
+    await row('flaky.png').getByRole('button', { name: 'Upload flaky.png' }).click();
+    await waitStatus('flaky.png', 'imported');
+  } finally {
+    await page.unroute(/\/parts\//);
+    page.off('request', onRequest);
+  }
+  assert.deepEqual(answers, [], 'both refusals were met');
+  assert.equal(refreshes[0], 'get', 'the 403 made the page fetch fresh part URLs before it completed');
+  assert.equal(refreshes.filter((r) => r === 'complete').length, 1);
+});
+
+test('a cancelled upload resumes and sends only the parts not stored', async () => {
+  const big = png(1800, 1830, { noise: true }); // two parts: 8 MiB and about 1.4 MiB
+  const puts = [];
+  const onRequest = (request) => {
+    const m = request.method() === 'PUT' && request.url().match(/\/parts\/[^/]+\/(\d+)\?/);
+    if (m) puts.push(Number(m[1]));
+  };
+  page.on('request', onRequest);
+  // A slow uplink (about 1.5 MB/s), so the big part is still on its way when cancelled.
+  const cdp = await context.newCDPSession(page);
+  await cdp.send('Network.enable');
+  await cdp.send('Network.emulateNetworkConditions', {
+    offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: 1.5e6,
+  });
+  try {
+    await page.locator('#file-input').setInputFiles({ name: 'slow.png', mimeType: 'image/png', buffer: big });
+    const part2 = page.waitForResponse((r) => /\/parts\/[^/]+\/2\?/.test(r.url()) && r.status() === 200);
+    await row('slow.png').getByRole('button', { name: 'Upload slow.png' }).click();
+    await part2;
+    await row('slow.png').getByRole('button', { name: 'Cancel slow.png' }).click();
+    await waitStatus('slow.png', 'cancelled');
+    await shot('04-cancelled');
+  } finally {
+    await cdp.send('Network.emulateNetworkConditions', {
+      offline: false, latency: 0, downloadThroughput: -1, uploadThroughput: -1,
+    });
+  }
+  assert.deepEqual([...puts].sort(), [1, 2], 'both parts were started');
+  puts.length = 0;
+  await row('slow.png').getByRole('button', { name: 'Resume slow.png' }).click();
+  await waitStatus('slow.png', 'imported', 60000);
+  page.off('request', onRequest);
+  assert.deepEqual(puts, [1], 'only the part not stored was sent again');
+});
+
 test('an import by URL is followed to imported and previewed', async () => {
   const url = `http://127.0.0.1:${origin.address().port}/remote-cat.png`;
   await page.getByLabel('Source').selectOption('url');
@@ -228,7 +297,7 @@ test('an import by URL is followed to imported and previewed', async () => {
   await page.locator('#import-value').fill('ftp://example.com/x.png');
   await page.getByRole('button', { name: 'Import' }).click();
   await page.locator('#import-error', { hasText: 'http' }).waitFor();
-  await shot('04-imported-by-url');
+  await shot('05-imported-by-url');
 });
 
 test('a glb is previewed in the 3D viewer', async () => {
@@ -241,14 +310,15 @@ test('a glb is previewed in the 3D viewer', async () => {
   const viewer = row('triangle.glb').locator('model-viewer');
   await viewer.waitFor();
   await page.waitForFunction((el) => el.loaded === true, await viewer.elementHandle(), { timeout: 30000 });
-  await shot('05-glb-viewer');
+  await shot('06-glb-viewer');
 });
 
 test('recent uploads are listed newest first and filter by status and kind', async () => {
   await page.getByRole('button', { name: 'Refresh' }).click();
   const names = () => page.locator('#recent tbody tr td:first-child').allInnerTexts();
-  await page.waitForFunction(() => document.querySelectorAll('#recent tbody tr').length === 5);
-  assert.deepEqual(await names(), ['triangle.glb', 'remote-cat.png', 'big.png', 'junk.dat', 'cat.png']);
+  await page.waitForFunction(() => document.querySelectorAll('#recent tbody tr').length === 7);
+  assert.deepEqual(await names(),
+    ['triangle.glb', 'remote-cat.png', 'slow.png', 'flaky.png', 'big.png', 'junk.dat', 'cat.png']);
   await page.locator('#filter-status').selectOption('failed');
   await page.waitForFunction(() => document.querySelectorAll('#recent tbody tr').length === 1);
   assert.deepEqual(await names(), ['junk.dat']);
@@ -258,7 +328,7 @@ test('recent uploads are listed newest first and filter by status and kind', asy
   await page.locator('#filter-kind').selectOption('3d');
   await page.waitForFunction(() => document.querySelectorAll('#recent tbody tr').length === 1);
   assert.deepEqual(await names(), ['triangle.glb']);
-  await shot('06-recent-filtered');
+  await shot('07-recent-filtered');
   // The other project has none of them.
   await page.locator('#filter-kind').selectOption('');
   await page.getByLabel('Project').selectOption('proj_other');

@@ -193,7 +193,8 @@ async function run(item) {
       const cancelled = e instanceof Cancelled;
       setStatus(row, cancelled ? 'cancelled' : 'failed to send', 'bad');
       row.message.textContent = cancelled ? 'Cancelled. Resume to send the remaining parts.' : explain(e);
-      row.controls.replaceChildren(button(cancelled ? 'Resume' : 'Retry', attempt, `Retry ${file.name}`));
+      const again = cancelled ? 'Resume' : 'Retry';
+      row.controls.replaceChildren(button(again, attempt, `${again} ${file.name}`));
     }
   };
   await attempt();
