@@ -2,6 +2,8 @@
 // chosen project, and errors that carry the server's `reason`.
 
 const STORE = window.sessionStorage;
+/** Tries of a request the server rate-limited (429) before its error is shown. */
+const MAX_RATE_LIMITED = 6;
 
 /** An answer of the API that was not a success: `status`, `reason` and `traceId`. */
 export class ApiError extends Error {
@@ -50,10 +52,17 @@ export async function call(method, path, { body, query = {}, creds = session() }
   if (creds) headers.authorization = basic(creds.key, creds.secret);
   if (body !== undefined) headers['content-type'] = 'application/json';
   let response;
-  try {
-    response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
-  } catch (e) {
-    throw new ApiError(0, `intake did not answer (${e.message}); check that it is running`, null);
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      response = await fetch(url, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    } catch (e) {
+      throw new ApiError(0, `intake did not answer (${e.message}); check that it is running`, null);
+    }
+    // 429: the key sent too many requests (many files at once); nothing was done, so the
+    // same request is sent again after the pause the server asks for.
+    if (response.status !== 429 || attempt >= MAX_RATE_LIMITED) break;
+    const seconds = Number(response.headers.get('retry-after')) || 1;
+    await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
   }
   const text = await response.text();
   let json = null;

@@ -167,6 +167,18 @@ function syncQueueButtons() {
   $('queue-hint').hidden = waiting.size < 1;
 }
 
+/** Files sending at once (each sends up to four parts at once). */
+const FILES_AT_ONCE = 3;
+let sending = 0;
+const turns = [];
+
+/** Waits for one of the FILES_AT_ONCE places; the returned function gives it back. */
+async function takeTurn() {
+  if (sending >= FILES_AT_ONCE) await new Promise((resolve) => turns.push(resolve));
+  sending += 1;
+  return () => { sending -= 1; const next = turns.shift(); if (next) next(); };
+}
+
 async function run(item) {
   waiting.delete(item);
   syncQueueButtons();
@@ -181,21 +193,28 @@ async function run(item) {
   kind.disabled = true;
   const attempt = async () => {
     row.message.textContent = '';
+    transfer.rearm();
     row.controls.replaceChildren(
       button('Cancel', () => transfer.cancel(), `Cancel ${file.name}`),
     );
+    if (sending >= FILES_AT_ONCE) setStatus(row, 'waiting for a turn…');
+    const done = await takeTurn();
+    let upload;
     try {
-      const upload = await transfer.start();
-      row.controls.replaceChildren();
-      row.stats.textContent = `${bytes(file.size)} sent`;
-      await watch(row, upload.id);
+      upload = await transfer.start();
     } catch (e) {
+      done();
       const cancelled = e instanceof Cancelled;
       setStatus(row, cancelled ? 'cancelled' : 'failed to send', 'bad');
       row.message.textContent = cancelled ? 'Cancelled. Resume to send the remaining parts.' : explain(e);
       const again = cancelled ? 'Resume' : 'Retry';
       row.controls.replaceChildren(button(again, attempt, `${again} ${file.name}`));
+      return;
     }
+    done();
+    row.controls.replaceChildren();
+    row.stats.textContent = `${bytes(file.size)} sent`;
+    await watch(row, upload.id);
   };
   await attempt();
 }

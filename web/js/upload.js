@@ -3,7 +3,7 @@
 // several at once, each retried on failures a retry can fix, then complete. A transfer that
 // failed or was cancelled can start again and sends only the parts not yet stored.
 
-import { api, ApiError } from './api.js';
+import { api } from './api.js';
 import { contentTypeOf } from './kinds.js';
 
 const MIB = 1024 * 1024;
@@ -68,7 +68,7 @@ export class Transfer {
 
   /** Runs (or resumes) the upload up to `complete`; resolves with the completed upload. */
   async start() {
-    this.cancelled = false;
+    if (this.cancelled) throw new Cancelled();
     const phase = (t) => this.hooks.onPhase && this.hooks.onPhase(t);
     if (!this.upload) {
       phase('creating the upload…');
@@ -104,7 +104,13 @@ export class Transfer {
     return this.upload;
   }
 
-  /** Stops every part on its way; `start` again resumes with the parts not stored. */
+  /** Clears a cancel, so that `start` runs again. */
+  rearm() {
+    this.cancelled = false;
+  }
+
+  /** Stops every part on its way (or the start of a transfer still waiting for its turn);
+   * `rearm` and `start` again resume with the parts not stored. */
   cancel() {
     this.cancelled = true;
     this.abortAll();
@@ -179,4 +185,3 @@ export class Transfer {
   }
 }
 
-export { ApiError };
