@@ -9,22 +9,29 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, mkdirSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { glbTriangle, png } from './media.mjs';
 
 const BIN = process.env.INTAKE_BIN;
 const OUT = process.env.WEB_E2E_OUT || join(process.cwd(), 'web-e2e');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const HERE = dirname(fileURLToPath(import.meta.url));
+/** Real model weights from the validators' fixtures, for the Hugging Face and Civitai imports. */
+const WEIGHTS = readFileSync(join(HERE, '../../crates/intake-core/src/validate/fixtures/tiny.safetensors'));
+const WEIGHTS_SHA256 = createHash('sha256').update(WEIGHTS).digest('hex');
 const KEY = 'web-key';
 const SECRET = 'web-secret';
 
 let intake; // the server process
 let base; // http://127.0.0.1:PORT
-let origin; // a plain HTTP server the URL import fetches from
+let origin; // one HTTP server on loopback: a file for the URL import, and stand-ins for the
+// Hugging Face and Civitai APIs (their real shapes, reduced to what intake reads)
 let context; // the browser
 let page;
 const scratch = [];
@@ -73,15 +80,40 @@ before(async () => {
   scratch.push(data, profile);
 
   const cat = png(32, 24);
+  const commit = 'c0ffee'.padEnd(40, '0');
+  const json = (res, body) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+  const bytes = (res, type, body) => res.writeHead(200, { 'content-type': type, 'content-length': body.length }).end(body);
   origin = createServer((req, res) => {
-    if (req.url === '/remote-cat.png') {
-      res.writeHead(200, { 'content-type': 'image/png', 'content-length': cat.length });
-      res.end(cat);
-    } else {
-      res.writeHead(404).end();
+    const here = `http://127.0.0.1:${origin.address().port}`;
+    const path = req.url.split('?')[0];
+    if (path === '/remote-cat.png') return bytes(res, 'image/png', cat);
+    if (path === '/api/models/web-tests/tiny-lora') {
+      return json(res, {
+        id: 'web-tests/tiny-lora',
+        sha: commit,
+        siblings: [
+          { rfilename: 'README.md', size: 10 },
+          { rfilename: 'tiny.safetensors', size: WEIGHTS.length, lfs: { sha256: WEIGHTS_SHA256, size: WEIGHTS.length } },
+        ],
+      });
     }
+    if (path === `/web-tests/tiny-lora/resolve/${commit}/tiny.safetensors`) {
+      return bytes(res, 'application/octet-stream', WEIGHTS);
+    }
+    if (path === '/api/v1/model-versions/70') {
+      return json(res, {
+        id: 70, modelId: 7, name: 'v1', model: { name: 'Tiny Civitai LoRA' },
+        files: [{
+          name: 'tiny_civitai.safetensors', sizeKB: WEIGHTS.length / 1024, type: 'Model', primary: true,
+          hashes: { SHA256: WEIGHTS_SHA256.toUpperCase() }, downloadUrl: `${here}/api/download/models/70`,
+        }],
+      });
+    }
+    if (path === '/api/download/models/70') return bytes(res, 'application/octet-stream', WEIGHTS);
+    return res.writeHead(404).end();
   });
   await new Promise((r) => origin.listen(0, '127.0.0.1', r));
+  const originUrl = `http://127.0.0.1:${origin.address().port}`;
 
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -91,8 +123,10 @@ before(async () => {
       INTAKE_LISTEN: `127.0.0.1:${port}`,
       INTAKE_DATA_DIR: data,
       INTAKE_API_KEYS: `${KEY}:${SECRET}:proj_web;proj_other`,
-      // The URL import below fetches from a server on loopback.
+      // The imports below fetch from a server on loopback.
       INTAKE_IMPORT_ALLOW_PRIVATE: '1',
+      INTAKE_HF_ENDPOINT: originUrl,
+      INTAKE_CIVITAI_ENDPOINT: originUrl,
       INTAKE_LOG: 'warn',
     },
     stdio: ['ignore', 'inherit', 'inherit'],
@@ -300,6 +334,29 @@ test('an import by URL is followed to imported and previewed', async () => {
   await shot('05-imported-by-url');
 });
 
+test('Hugging Face and Civitai imports become models whose metadata is shown', async () => {
+  await page.getByLabel('Source').selectOption('huggingface');
+  assert.ok(await page.locator('#import-kind-field').isHidden(), 'a hub import is always a model: no kind to pick');
+  await page.locator('#import-value').fill('web-tests/tiny-lora');
+  await page.getByRole('button', { name: 'Import' }).click();
+  await waitStatus('tiny.safetensors', 'imported');
+  const hf = await row('tiny.safetensors').locator('.inline-preview').innerText();
+  assert.match(hf, /tiny-lora/);
+  assert.match(hf, /Source\s+huggingface/);
+  assert.match(hf, /Type\s+\S+/);
+
+  const civitaiUrl = `http://127.0.0.1:${origin.address().port}/models/7?modelVersionId=70`;
+  await page.getByLabel('Source').selectOption('civitai');
+  await page.locator('#import-value').fill(civitaiUrl);
+  await page.getByRole('button', { name: 'Import' }).click();
+  await waitStatus('tiny_civitai.safetensors', 'imported');
+  const civitai = await row('tiny_civitai.safetensors').locator('.inline-preview').innerText();
+  assert.match(civitai, /Tiny Civitai LoRA/);
+  assert.match(civitai, /Source\s+civitai/);
+  await page.getByLabel('Source').selectOption('url');
+  await shot('06-hub-imports');
+});
+
 test('a glb is previewed in the 3D viewer', async () => {
   await page.locator('#file-input').setInputFiles({
     name: 'triangle.glb', mimeType: 'model/gltf-binary', buffer: glbTriangle(),
@@ -310,15 +367,15 @@ test('a glb is previewed in the 3D viewer', async () => {
   const viewer = row('triangle.glb').locator('model-viewer');
   await viewer.waitFor();
   await page.waitForFunction((el) => el.loaded === true, await viewer.elementHandle(), { timeout: 30000 });
-  await shot('06-glb-viewer');
+  await shot('07-glb-viewer');
 });
 
 test('recent uploads are listed newest first and filter by status and kind', async () => {
   await page.getByRole('button', { name: 'Refresh' }).click();
   const names = () => page.locator('#recent tbody tr td:first-child').allInnerTexts();
-  await page.waitForFunction(() => document.querySelectorAll('#recent tbody tr').length === 7);
-  assert.deepEqual(await names(),
-    ['triangle.glb', 'remote-cat.png', 'slow.png', 'flaky.png', 'big.png', 'junk.dat', 'cat.png']);
+  await page.waitForFunction(() => document.querySelectorAll('#recent tbody tr').length === 9);
+  assert.deepEqual(await names(), ['triangle.glb', 'tiny_civitai.safetensors', 'tiny.safetensors',
+    'remote-cat.png', 'slow.png', 'flaky.png', 'big.png', 'junk.dat', 'cat.png']);
   await page.locator('#filter-status').selectOption('failed');
   await page.waitForFunction(() => document.querySelectorAll('#recent tbody tr').length === 1);
   assert.deepEqual(await names(), ['junk.dat']);
@@ -328,7 +385,7 @@ test('recent uploads are listed newest first and filter by status and kind', asy
   await page.locator('#filter-kind').selectOption('3d');
   await page.waitForFunction(() => document.querySelectorAll('#recent tbody tr').length === 1);
   assert.deepEqual(await names(), ['triangle.glb']);
-  await shot('07-recent-filtered');
+  await shot('08-recent-filtered');
   // The other project has none of them.
   await page.locator('#filter-kind').selectOption('');
   await page.getByLabel('Project').selectOption('proj_other');

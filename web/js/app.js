@@ -92,7 +92,8 @@ $('project').addEventListener('change', () => {
 function transferRow(name) {
   const li = el('li', { class: 'transfer' });
   const title = el('div', { class: 'transfer-head' });
-  title.append(el('strong', { class: 'name' }, name));
+  const nameEl = el('strong', { class: 'name' }, name);
+  title.append(nameEl);
   const status = el('span', { class: 'status', role: 'status' });
   title.append(status);
   const progress = el('progress', { max: '1', value: '0', 'aria-label': `Progress of ${name}` });
@@ -102,7 +103,7 @@ function transferRow(name) {
   const preview = el('div', { class: 'inline-preview' });
   li.append(title, progress, stats, controls, message, preview);
   $('queue').append(li);
-  return { li, status, progress, stats, controls, message, preview };
+  return { li, name: nameEl, status, progress, stats, controls, message, preview };
 }
 
 function setStatus(row, text, tone = '') {
@@ -116,6 +117,8 @@ async function watch(row, id) {
   row.progress.removeAttribute('value'); // indeterminate while the server works
   try {
     const final = await follow(id, (u) => {
+      // An import learns its file's name once the download starts.
+      row.name.textContent = u.originalFileName || u.fileName || row.name.textContent;
       setStatus(row, u.status, u.status === 'failed' ? 'bad' : '');
       const c = u.config || {};
       if (u.status === 'pending' && c.bytesReceived !== undefined) {
@@ -125,7 +128,7 @@ async function watch(row, id) {
     row.progress.value = 1;
     setStatus(row, final.status, final.status === 'imported' ? 'good' : 'bad');
     if (final.fileSize !== undefined && final.source !== 'multipart') row.stats.textContent = bytes(final.fileSize);
-    announce(`${row.li.querySelector('.name').textContent}: ${final.status}`);
+    announce(`${row.name.textContent}: ${final.status}`);
     if (final.status === 'failed') row.message.textContent = final.errorMessage || 'failed';
     else await renderPreview(row.preview, final);
     refreshRecent();
