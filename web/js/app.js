@@ -188,6 +188,7 @@ async function run(item) {
   const { file, row, kind } = item;
   const transfer = new Transfer(file, kind.value, {
     onPhase: (text) => setStatus(row, text),
+    onCreated: () => refreshRecent(),
     onProgress: ({ sent, total, bytesPerSecond }) => {
       row.progress.value = total ? sent / total : 1;
       row.stats.textContent = `${bytes(sent)} of ${bytes(total)} · ${bytes(bytesPerSecond)}/s`;
@@ -270,6 +271,7 @@ $('import-form').addEventListener('submit', async (event) => {
   $('import-error').textContent = '';
   try {
     const upload = await api.create(body);
+    refreshRecent();
     $('import-value').value = '';
     const row = transferRow(upload.fileName || value);
     setStatus(row, upload.status);
@@ -282,10 +284,13 @@ $('import-form').addEventListener('submit', async (event) => {
 // ---- recent uploads ---------------------------------------------------------------------
 
 let nextToken = null;
+/** Counts list reads: only the latest one's answer is shown. */
+let listing = 0;
 
 async function refreshRecent(append = false) {
   if (!session()) return;
   const body = $('recent').tBodies[0];
+  const mine = ++listing;
   $('recent-error').textContent = '';
   try {
     const page = await api.list({
@@ -294,6 +299,7 @@ async function refreshRecent(append = false) {
       kind: $('filter-kind').value,
       paginationToken: append ? nextToken : undefined,
     });
+    if (mine !== listing) return;
     if (!append) body.replaceChildren();
     for (const u of page.uploads) body.append(recentRow(u));
     nextToken = page.nextPaginationToken || null;

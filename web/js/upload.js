@@ -39,7 +39,7 @@ export class Transfer {
    * @param {File} file
    * @param {string} kind
    * @param {{onProgress?: (p: {sent: number, total: number, bytesPerSecond: number}) => void,
-   *          onPhase?: (text: string) => void}} hooks
+   *          onPhase?: (text: string) => void, onCreated?: (upload: object) => void}} hooks
    */
   constructor(file, kind, hooks = {}) {
     this.file = file;
@@ -79,6 +79,7 @@ export class Transfer {
         parts: this.plan.parts,
         kind: this.kind,
       });
+      if (this.hooks.onCreated) this.hooks.onCreated(this.upload);
     } else if (this.upload.status === 'pending') {
       // Part URLs expire: take fresh ones.
       this.upload = await api.get(this.upload.id);
