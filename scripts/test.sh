@@ -11,7 +11,10 @@
 #   4. compatibility with Scenario's official Python SDK (scenario-sdk 2.4.0 from PyPI,
 #      installed into a cached venv under .ci-cache/);
 #   5. schemathesis (PyPI, cached venv under .ci-cache/) against /v1/openapi.json of a live
-#      server: no 5xx, every answer as the OpenAPI document says (bounded to 5 minutes).
+#      server: no 5xx, every answer as the OpenAPI document says (bounded to 5 minutes);
+#   6. the upload page end to end in Debian's headless Chromium (playwright-core from npm;
+#      installs chromium, node and the npm packages when missing), screenshots saved
+#      under target/web-e2e/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -36,3 +39,5 @@ echo "== official Python SDK =="
 INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/sdk_compat/run.sh
 echo "== schemathesis against the OpenAPI document =="
 INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/schemathesis/run.sh
+echo "== the upload page in headless Chromium =="
+INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/web/run.sh

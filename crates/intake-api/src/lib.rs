@@ -15,5 +15,6 @@ pub use enums::{Kind, Provider, Source, Status, UnknownValue};
 pub use error::ErrorBody;
 pub use model::{Model, ModelResponse};
 pub use upload::{
-    ActionRequest, AssetOptions, CreateUploadRequest, DryRunResponse, Upload, UploadPart, UploadResponse,
+    ActionRequest, AssetOptions, CreateUploadRequest, DryRunResponse, ProjectList, Upload, UploadList, UploadPart,
+    UploadResponse,
 };

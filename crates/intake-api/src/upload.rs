@@ -117,3 +117,24 @@ pub struct CreateUploadRequest {
 pub struct ActionRequest {
     pub action: String,
 }
+
+/// `GET /v1/uploads` (an intake extension): one page of the project's uploads, newest
+/// first. Pending uploads come without `parts`; `GET /v1/uploads/{id}` hands those out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct UploadList {
+    pub uploads: Vec<Upload>,
+    /// Pass as `paginationToken` to read the next page; absent on the last page.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_pagination_token: Option<String>,
+}
+
+/// `GET /v1/projects` (an intake extension): the projects the API key may act for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectList {
+    /// Project ids, the key's default project first; any may be passed as `?projectId=`.
+    pub projects: Vec<String>,
+}

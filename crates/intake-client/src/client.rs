@@ -3,7 +3,10 @@
 
 use crate::error::{ApiError, Error, Result};
 use crate::retry::RetryPolicy;
-use intake_api::{ActionRequest, Asset, AssetResponse, DryRunResponse, Model, ModelResponse, Upload, UploadResponse};
+use intake_api::{
+    ActionRequest, Asset, AssetResponse, DryRunResponse, Kind, Model, ModelResponse, ProjectList, Status, Upload,
+    UploadList, UploadResponse,
+};
 use reqwest::{Method, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -141,6 +144,19 @@ impl Default for WaitOptions {
     }
 }
 
+/// What [`Client::list_uploads`] asks for; every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListUploadsOptions {
+    /// Uploads per page, 1 to 100 (the server's default is 20).
+    pub page_size: Option<u32>,
+    /// The previous page's `next_pagination_token`.
+    pub pagination_token: Option<String>,
+    /// Only uploads in this status.
+    pub status: Option<Status>,
+    /// Only uploads of this kind.
+    pub kind: Option<Kind>,
+}
+
 /// The server's receipt for a part.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartReceipt {
@@ -219,6 +235,35 @@ impl Client {
         let response: UploadResponse =
             self.call(Method::GET, &["uploads", id], &[], None::<&()>, Repeat::Always, "get upload").await?;
         Ok(response.upload)
+    }
+
+    /// `GET /v1/uploads` (an intake extension of the API): one page of the project's
+    /// uploads, newest first, without part URLs. Read the next page by passing
+    /// `next_pagination_token` back as `pagination_token`.
+    pub async fn list_uploads(&self, options: &ListUploadsOptions) -> Result<UploadList> {
+        let page_size = options.page_size.map(|n| n.to_string());
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        if let Some(n) = &page_size {
+            query.push(("pageSize", n));
+        }
+        if let Some(token) = &options.pagination_token {
+            query.push(("paginationToken", token));
+        }
+        if let Some(status) = options.status {
+            query.push(("status", status.as_str()));
+        }
+        if let Some(kind) = options.kind {
+            query.push(("kind", kind.as_str()));
+        }
+        self.call(Method::GET, &["uploads"], &query, None::<&()>, Repeat::Always, "list uploads").await
+    }
+
+    /// `GET /v1/projects` (an intake extension): the projects this key may act for, its
+    /// default first.
+    pub async fn list_projects(&self) -> Result<Vec<String>> {
+        let list: ProjectList =
+            self.call(Method::GET, &["projects"], &[], None::<&()>, Repeat::Always, "list projects").await?;
+        Ok(list.projects)
     }
 
     /// `POST /v1/uploads/{id}/action` with `{"action": "complete"}`. Idempotent: calling it

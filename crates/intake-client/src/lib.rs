@@ -29,10 +29,11 @@ mod retry;
 mod throttle;
 mod upload;
 
-pub use client::{Client, ClientBuilder, Credentials, PartReceipt, WaitOptions};
+pub use client::{Client, ClientBuilder, Credentials, ListUploadsOptions, PartReceipt, WaitOptions};
 pub use error::{ApiError, Error, Result};
 pub use intake_api::{
-    Asset, AssetOptions, CreateUploadRequest, DryRunResponse, Kind, Model, Source, Status, Upload, UploadPart,
+    Asset, AssetOptions, CreateUploadRequest, DryRunResponse, Kind, Model, Source, Status, Upload, UploadList,
+    UploadPart,
 };
 pub use journal::{default_state_dir, Journal};
 pub use plan::{PartPlan, DEFAULT_PART_SIZE, MAX_FILE_SIZE, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};

@@ -55,6 +55,13 @@ impl Application {
             max_file_size: config.max_file_size,
             max_pending_uploads: config.max_pending_uploads,
         };
+        // The page PUTs parts and loads previews from where intake's URLs point: intake's
+        // public URL, and the object store's endpoint when parts go straight to it.
+        let mut page_origins: Vec<String> = crate::routes::web::origin_of(&public_url).into_iter().collect();
+        if let Some(s3) = &config.s3 {
+            page_origins.extend(store_origin(s3));
+        }
+        let web_csp = crate::routes::web::content_security_policy(&page_origins);
         let service = Arc::new(Service::new(meta.clone(), blobs, service_config).await?);
         // With SQLite this is the only process, and it has not started serving: nothing is in
         // flight. With PostgreSQL other instances may be serving and working right now.
@@ -85,6 +92,7 @@ impl Application {
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst)),
             body_idle_timeout: config.body_idle_timeout,
             metrics: Arc::new(crate::metrics::Metrics::default()),
+            web_csp: web_csp.into(),
         };
         Ok(Self { listener, local_addr, state, runner, created_key })
     }
@@ -127,6 +135,17 @@ impl Application {
         }));
         RunningServer { addr, stop: Some(tx), task }
     }
+}
+
+/// The origin presigned part URLs point at: the endpoint's (path style) or the bucket's own
+/// host under it (virtual-host style).
+fn store_origin(s3: &intake_core::blob::s3::S3Config) -> Option<String> {
+    let origin = crate::routes::web::origin_of(&s3.endpoint)?;
+    if s3.path_style {
+        return Some(origin);
+    }
+    let (scheme, host) = origin.split_once("://")?;
+    Some(format!("{scheme}://{}.{host}", s3.bucket))
 }
 
 /// The metadata store: PostgreSQL when a database URL is configured, else SQLite.
@@ -196,5 +215,27 @@ impl RunningServer {
             let _ = tx.send(());
         }
         (&mut self.task).await?
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::store_origin;
+    use intake_core::blob::s3::S3Config;
+
+    #[test]
+    fn the_page_may_reach_the_stores_part_urls() {
+        let mut s3 = S3Config {
+            endpoint: "https://s3.eu-west-1.amazonaws.com/".into(),
+            bucket: "assets".into(),
+            region: "eu-west-1".into(),
+            access_key_id: "k".into(),
+            secret_access_key: "s".into(),
+            path_style: false,
+        };
+        assert_eq!(store_origin(&s3).as_deref(), Some("https://assets.s3.eu-west-1.amazonaws.com"));
+        s3.endpoint = "http://127.0.0.1:3900".into();
+        s3.path_style = true;
+        assert_eq!(store_origin(&s3).as_deref(), Some("http://127.0.0.1:3900"));
     }
 }

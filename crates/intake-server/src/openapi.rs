@@ -5,8 +5,8 @@
 use crate::routes;
 use intake_api::{
     ActionRequest, Asset, AssetMetadata, AssetOptions, AssetProperties, AssetResponse, CreateUploadRequest,
-    DryRunResponse, ErrorBody, Kind, Model, ModelResponse, Provider, Source, Status, Upload, UploadPart,
-    UploadResponse,
+    DryRunResponse, ErrorBody, Kind, Model, ModelResponse, ProjectList, Provider, Source, Status, Upload, UploadList,
+    UploadPart, UploadResponse,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -21,6 +21,8 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         routes::uploads::create,
+        routes::uploads::list,
+        routes::uploads::projects,
         routes::uploads::retrieve,
         routes::uploads::action,
         routes::entities::asset,
@@ -30,8 +32,8 @@ use utoipa::{Modify, OpenApi};
     ),
     components(schemas(
         ActionRequest, Asset, AssetMetadata, AssetOptions, AssetProperties, AssetResponse, CreateUploadRequest,
-        DryRunResponse, ErrorBody, Kind, Model, ModelResponse, Provider, Source, Status, Upload, UploadPart,
-        UploadResponse
+        DryRunResponse, ErrorBody, Kind, Model, ModelResponse, ProjectList, Provider, Source, Status, Upload, UploadList,
+        UploadPart, UploadResponse
     )),
     modifiers(&BasicAuth)
 )]

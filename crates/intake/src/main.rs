@@ -30,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the service (HTTP API and background workers).
-    Serve(cli::serve::ServeArgs),
+    Serve(Box<cli::serve::ServeArgs>),
     /// Upload files (multipart, concurrent, resumable) and optionally wait until imported.
     Upload(cli::upload::UploadArgs),
     /// Have the server download a file from a URL.
@@ -76,7 +76,7 @@ fn main() -> ExitCode {
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let code = runtime.block_on(async {
         match cli.command {
-            Command::Serve(args) => match cli::serve::run(args).await {
+            Command::Serve(args) => match cli::serve::run(*args).await {
                 Ok(()) => cli::exit::OK,
                 Err(e) => {
                     eprintln!("error: {e:#}");

@@ -34,6 +34,23 @@ pub trait MetadataStore: Send + Sync {
     async fn insert_upload(&self, upload: &UploadRecord) -> Result<()>;
     /// The upload with this id, whoever owns it (callers check the owner).
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>>;
+    /// One page of `query.owner_id`'s uploads, for `GET /v1/uploads`.
+    ///
+    /// Contract (mirror it exactly in every store):
+    /// - only rows with `owner_id = query.owner_id`, and, when set, `status = query.status`
+    ///   and `kind = query.kind` (the wire strings of [`Status`] and [`Kind`]);
+    /// - ordered newest first by `(created_at DESC, id DESC)`, where `created_at` is the stored
+    ///   RFC 3339 text with milliseconds in UTC (`2026-01-02T03:04:05.678Z`, so text order is
+    ///   time order) and `id` breaks ties between uploads created in the same millisecond;
+    /// - when `query.after` is set, only rows strictly after that cursor in this order:
+    ///   `created_at < after.created_at OR (created_at = after.created_at AND id < after.id)`
+    ///   (keyset pagination: rows inserted meanwhile never shift a page, and no row is read
+    ///   twice);
+    /// - at most `query.limit` rows.
+    ///
+    /// The page token clients see is made from the last row's cursor by the service layer
+    /// ([`ListCursor::encode`]); stores only compare cursors.
+    async fn list_uploads(&self, query: &UploadListQuery) -> Result<Vec<UploadRecord>>;
     /// How many uploads `owner_id` has pending.
     async fn count_pending_uploads(&self, owner_id: &str) -> Result<u64>;
     /// Moves a `pending` upload to `complete` and enqueues its processing job, in one
@@ -98,6 +115,69 @@ pub trait MetadataStore: Send + Sync {
     async fn upload_counts(&self) -> Result<Vec<(Status, Kind, u64)>>;
     /// The job queue's depth and age (for `/metrics`).
     async fn job_queue_stats(&self, now_ms: i64) -> Result<JobQueueStats>;
+}
+
+/// What [`MetadataStore::list_uploads`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadListQuery {
+    /// The project whose uploads are listed.
+    pub owner_id: String,
+    /// Only uploads in this status.
+    pub status: Option<Status>,
+    /// Only uploads of this kind.
+    pub kind: Option<Kind>,
+    /// Only uploads after this position in the listing order (the last row of the previous page).
+    pub after: Option<ListCursor>,
+    /// The most rows to return.
+    pub limit: u32,
+}
+
+/// A position in the uploads listing order: the `created_at` and `id` of one upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListCursor {
+    pub created_at: String,
+    pub id: String,
+}
+
+impl ListCursor {
+    /// The cursor just past `upload` in the listing order.
+    pub fn after(upload: &UploadRecord) -> Self {
+        Self { created_at: upload.created_at.clone(), id: upload.id.clone() }
+    }
+
+    /// The opaque page token clients pass back: base64url (no padding) of
+    /// `"{created_at} {id}"`. Neither part contains a space.
+    pub fn encode(&self) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{} {}", self.created_at, self.id))
+    }
+
+    /// Reads a token made by [`ListCursor::encode`]; `None` if it is not one.
+    pub fn decode(token: &str) -> Option<Self> {
+        use base64::Engine;
+        let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(token).ok()?;
+        let text = String::from_utf8(bytes).ok()?;
+        let (created_at, id) = text.split_once(' ')?;
+        crate::domain::time::parse_time(created_at)?;
+        if id.is_empty() || id.contains(' ') {
+            return None;
+        }
+        Some(Self { created_at: created_at.to_string(), id: id.to_string() })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ListCursor;
+
+    #[test]
+    fn page_tokens_round_trip_and_garbage_is_refused() {
+        let cursor = ListCursor { created_at: "2026-01-02T03:04:05.678Z".into(), id: "upload_abc".into() };
+        assert_eq!(ListCursor::decode(&cursor.encode()), Some(cursor));
+        for bad in ["", "!!!", "bm90IGEgdG9rZW4", "MjAyNi0wMS0wMlQwMzowNDowNS42NzhaIA"] {
+            assert_eq!(ListCursor::decode(bad), None, "{bad}");
+        }
+    }
 }
 
 /// How deep and how old the job queue is.

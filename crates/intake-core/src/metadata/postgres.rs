@@ -7,7 +7,8 @@
 
 use super::rows::{iso, json_text, parse_enum, parse_json};
 use super::{
-    ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadRecord,
+    ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadListQuery,
+    UploadRecord,
 };
 use crate::domain::time::format_time;
 use crate::{Error, Result};
@@ -273,6 +274,42 @@ impl MetadataStore for PostgresStore {
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>> {
         let row = sqlx::query("SELECT * FROM uploads WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
         row.as_ref().map(Self::upload_from_row).transpose()
+    }
+
+    async fn list_uploads(&self, q: &UploadListQuery) -> Result<Vec<UploadRecord>> {
+        // The SQLite query with `$n` placeholders and byte-wise comparison (the indexes of
+        // migration 0002 use the same collation, so each filter is an index range read).
+        let mut sql = String::from("SELECT * FROM uploads WHERE owner_id = $1");
+        let mut n = 1;
+        let mut next = || {
+            n += 1;
+            n
+        };
+        if q.status.is_some() {
+            sql.push_str(&format!(" AND status = ${}", next()));
+        }
+        if q.kind.is_some() {
+            sql.push_str(&format!(" AND kind = ${}", next()));
+        }
+        if q.after.is_some() {
+            let (c, i) = (next(), next());
+            sql.push_str(&format!(
+                " AND (created_at COLLATE \"C\" < ${c} OR (created_at COLLATE \"C\" = ${c} AND id COLLATE \"C\" < ${i}))"
+            ));
+        }
+        sql.push_str(&format!(" ORDER BY created_at COLLATE \"C\" DESC, id COLLATE \"C\" DESC LIMIT ${}", next()));
+        let mut query = sqlx::query(&sql).bind(&q.owner_id);
+        if let Some(status) = q.status {
+            query = query.bind(status.as_str());
+        }
+        if let Some(kind) = q.kind {
+            query = query.bind(kind.as_str());
+        }
+        if let Some(after) = &q.after {
+            query = query.bind(&after.created_at).bind(&after.id);
+        }
+        let rows = query.bind(q.limit as i64).fetch_all(&self.pool).await?;
+        rows.iter().map(Self::upload_from_row).collect()
     }
 
     async fn count_pending_uploads(&self, owner_id: &str) -> Result<u64> {

@@ -99,6 +99,11 @@ impl Authenticator {
         Ok((Self { keys }, created))
     }
 
+    /// The projects the key of `caller` may act for, its default first.
+    pub fn projects_of(&self, caller: &Caller) -> Vec<String> {
+        self.keys.values().find(|k| k.user_id == caller.user_id).map(|k| k.projects.clone()).unwrap_or_default()
+    }
+
     /// Authenticates an `Authorization` header value and resolves the project: `project`
     /// when given (it must be one of the key's), else the key's default project.
     pub fn authenticate(&self, authorization: Option<&str>, project: Option<&str>) -> Result<Caller> {
@@ -173,6 +178,7 @@ mod tests {
         assert!(created.is_none());
         let caller = auth.authenticate(Some(&basic("alice", "secret")), None).unwrap();
         assert_eq!(caller.project_id, "projA");
+        assert_eq!(auth.projects_of(&caller), vec!["projA", "projB"]);
         assert_eq!(auth.authenticate(Some(&basic("alice", "secret")), Some("projB")).unwrap().project_id, "projB");
         assert!(matches!(auth.authenticate(Some(&basic("alice", "secret")), Some("projC")), Err(Error::Forbidden(_))));
         assert!(matches!(auth.authenticate(Some(&basic("alice", "wrong")), None), Err(Error::Unauthenticated(_))));

@@ -15,7 +15,7 @@ pub use entities::FileDownload;
 pub use expiry::{SweepReport, SweepScope};
 pub use parts::PartRequest;
 pub use pipeline::{ProcessOutcome, StoredFindings};
-pub use uploads::CreateOutcome;
+pub use uploads::{CreateOutcome, ListRequest, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 use crate::blob::BlobStore;
 use crate::import::{ImportClient, ImportConfig};

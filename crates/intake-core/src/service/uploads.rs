@@ -7,11 +7,27 @@ use crate::domain::ids::{looks_like, new_id, IdKind};
 use crate::domain::parts::{check_part, PartNumber, MIN_PART_SIZE};
 use crate::domain::time::format_time;
 use crate::domain::{parse_create_request, CreateMode, MultipartSpec};
-use crate::metadata::UploadRecord;
+use crate::metadata::{ListCursor, UploadListQuery, UploadRecord};
 use crate::signing::Grant;
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
-use intake_api::{Source, Status, Upload, UploadPart};
+use intake_api::{Kind, Source, Status, Upload, UploadList, UploadPart};
+
+/// The most uploads one page of `GET /v1/uploads` holds.
+pub const MAX_PAGE_SIZE: u32 = 100;
+/// A page's size when the client names none.
+pub const DEFAULT_PAGE_SIZE: u32 = 20;
+
+/// A parsed `GET /v1/uploads` request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListRequest {
+    /// 1..=[`MAX_PAGE_SIZE`]; `None` is [`DEFAULT_PAGE_SIZE`].
+    pub page_size: Option<u32>,
+    /// The previous page's `nextPaginationToken`.
+    pub pagination_token: Option<String>,
+    pub status: Option<Status>,
+    pub kind: Option<Kind>,
+}
 
 /// What a create call produced.
 #[derive(Debug)]
@@ -131,6 +147,46 @@ impl Service {
         self.upload_to_wire(&record)
     }
 
+    /// `GET /v1/uploads`: one page of the caller's project's uploads, newest first, without
+    /// part URLs. An upload whose time ran out is shown as the `failed` it now is.
+    pub async fn list_uploads(&self, caller: &Caller, request: &ListRequest) -> Result<UploadList> {
+        let page_size = request.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+            return Err(Error::BadRequest(format!("pageSize must be 1 to {MAX_PAGE_SIZE}, got {page_size}")));
+        }
+        let after = match &request.pagination_token {
+            None => None,
+            Some(token) => Some(ListCursor::decode(token).ok_or_else(|| {
+                Error::BadRequest(
+                    "paginationToken is not one this server handed out; pass a nextPaginationToken unchanged, or leave it out to start at the newest upload".into(),
+                )
+            })?),
+        };
+        let query = UploadListQuery {
+            owner_id: caller.project_id.clone(),
+            status: request.status,
+            kind: request.kind,
+            after,
+            // One more than asked tells whether another page follows.
+            limit: page_size + 1,
+        };
+        let mut records = self.meta.list_uploads(&query).await?;
+        let next_pagination_token = if records.len() > page_size as usize {
+            records.truncate(page_size as usize);
+            records.last().map(|last| ListCursor::after(last).encode())
+        } else {
+            None
+        };
+        let mut uploads = Vec::with_capacity(records.len());
+        for mut record in records {
+            if self.expire_if_due(&record).await? {
+                record = self.owned_upload(caller, &record.id).await?;
+            }
+            uploads.push(self.upload_to_wire_without_parts(&record));
+        }
+        Ok(UploadList { uploads, next_pagination_token })
+    }
+
     /// `POST /v1/uploads/{id}/action` with `complete`: seals the parts if they make the
     /// whole file and enqueues processing; otherwise 400 with what is missing, and the
     /// upload stays pending. Calling it again returns the current state.
@@ -159,9 +215,16 @@ impl Service {
 
     /// The wire form of an upload; a pending multipart upload gets freshly signed part URLs.
     pub(crate) fn upload_to_wire(&self, u: &UploadRecord) -> Result<Upload> {
-        let parts =
-            if u.status == Status::Pending && u.source == Source::Multipart { Some(self.part_urls(u)?) } else { None };
-        Ok(Upload {
+        let mut upload = self.upload_to_wire_without_parts(u);
+        if u.status == Status::Pending && u.source == Source::Multipart {
+            upload.parts = Some(self.part_urls(u)?);
+        }
+        Ok(upload)
+    }
+
+    /// The wire form of an upload, with no part URLs.
+    fn upload_to_wire_without_parts(&self, u: &UploadRecord) -> Upload {
+        Upload {
             id: u.id.clone(),
             author_id: u.author_id.clone(),
             created_at: u.created_at.clone(),
@@ -179,11 +242,11 @@ impl Service {
             file_size: u.file_size,
             job_id: u.job_id.clone(),
             original_file_name: u.original_file_name.clone(),
-            parts,
+            parts: None,
             parts_count: u.parts_count,
             provider: u.provider,
             url: u.url.clone(),
-        })
+        }
     }
 
     fn part_urls(&self, u: &UploadRecord) -> Result<Vec<UploadPart>> {

@@ -2,12 +2,15 @@
 //!
 //! | method | path | handler |
 //! |---|---|---|
+//! | GET | `/` and `/web/{file}` | the upload page ([`web`]) |
 //! | GET | `/v1/openapi.json` | the OpenAPI document ([`crate::openapi`]) |
 //! | GET | `/healthz` | [`health::healthz`] |
 //! | GET | `/readyz` | [`health::readyz`] |
 //! | GET | `/metrics` | [`health::metrics`] |
 //! | POST | `/v1/uploads` | [`uploads::create`] |
+//! | GET | `/v1/uploads` (intake extension) | [`uploads::list`] |
 //! | GET | `/v1/uploads/{id}` | [`uploads::retrieve`] |
+//! | GET | `/v1/projects` (intake extension) | [`uploads::projects`] |
 //! | POST | `/v1/uploads/{id}/action` | [`uploads::action`] |
 //! | GET | `/v1/assets/{id}` | [`entities::asset`] |
 //! | GET | `/v1/models/{id}` | [`entities::model`] |
@@ -19,6 +22,7 @@ pub(crate) mod files;
 mod health;
 pub(crate) mod parts;
 pub(crate) mod uploads;
+pub(crate) mod web;
 
 use crate::error::{trace_id, ApiError, TRACE_ID};
 use axum::extract::Request;
@@ -41,17 +45,22 @@ pub struct AppState {
     /// How long a part body may send nothing before it is cut off.
     pub body_idle_timeout: std::time::Duration,
     pub metrics: Arc<crate::metrics::Metrics>,
+    /// The upload page's Content-Security-Policy ([`web::content_security_policy`]).
+    pub web_csp: Arc<str>,
 }
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(web::index))
+        .route("/web/{*path}", get(web::file))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/v1/openapi.json", get(openapi_json))
-        .route("/v1/uploads", post(uploads::create))
+        .route("/v1/uploads", post(uploads::create).get(uploads::list))
         .route("/v1/uploads/{id}", get(uploads::retrieve))
+        .route("/v1/projects", get(uploads::projects))
         .route("/v1/uploads/{id}/action", post(uploads::action))
         .route("/v1/assets/{id}", get(entities::asset))
         .route("/v1/models/{id}", get(entities::model))
@@ -59,6 +68,7 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{entity_id}", get(files::get))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
+        .layer(middleware::from_fn(web::without_browser_prompt))
         .layer(CorsLayer::permissive())
         .layer(middleware::from_fn(with_trace_id))
         .with_state(state)

@@ -1,4 +1,5 @@
-//! `POST /v1/uploads`, `GET /v1/uploads/{id}`, `POST /v1/uploads/{id}/action`.
+//! `POST /v1/uploads`, `GET /v1/uploads` (intake's listing extension), `GET /v1/uploads/{id}`,
+//! `POST /v1/uploads/{id}/action`.
 
 use super::AppState;
 use crate::error::{ApiError, ApiResult};
@@ -8,8 +9,12 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use intake_api::{ActionRequest, CreateUploadRequest, DryRunResponse, ErrorBody, UploadResponse};
-use intake_core::service::CreateOutcome;
+use intake_api::{
+    ActionRequest, CreateUploadRequest, DryRunResponse, ErrorBody, Kind, ProjectList, Status, UploadList,
+    UploadResponse,
+};
+use intake_core::service::{CreateOutcome, ListRequest, MAX_PAGE_SIZE};
+use std::collections::HashMap;
 
 /// Scenario's status for a dry run's answer.
 const DRY_RUN_STATUS: u16 = 269;
@@ -41,6 +46,70 @@ pub async fn create(
             Ok((status, Json(DryRunResponse { creative_units_cost })).into_response())
         }
     }
+}
+
+/// Lists the project's uploads, newest first (an intake extension of the Uploads API).
+#[utoipa::path(get, path = "/v1/uploads", tag = "uploads",
+    params(("projectId" = Option<String>, Query, description = "Whose uploads; default: the key's project"),
+           ("pageSize" = Option<u32>, Query, description = "Uploads per page, 1 to 100 (default 20)"),
+           ("paginationToken" = Option<String>, Query, description = "The previous page's `nextPaginationToken`"),
+           ("status" = Option<Status>, Query, description = "Only uploads in this status"),
+           ("kind" = Option<Kind>, Query, description = "Only uploads of this kind")),
+    responses((status = 200, description = "One page of uploads, newest first; pending ones without `parts`", body = UploadList),
+              (status = 400, description = "Bad request (names the parameter)", body = ErrorBody), (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 403, description = "Forbidden", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
+    security(("basic" = [])))]
+pub async fn list(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    QueryMap(query): QueryMap,
+) -> ApiResult<Json<UploadList>> {
+    let request = parse_list_query(&query)?;
+    Ok(Json(state.service.list_uploads(&caller, &request).await?))
+}
+
+/// The projects this API key may act for (an intake extension; the upload page's project picker).
+#[utoipa::path(get, path = "/v1/projects", tag = "uploads",
+    responses((status = 200, description = "The key's projects, its default first", body = ProjectList),
+              (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
+    security(("basic" = [])))]
+pub async fn projects(State(state): State<AppState>, Authed(caller): Authed) -> Json<ProjectList> {
+    Json(ProjectList { projects: state.auth.projects_of(&caller) })
+}
+
+/// The query of `GET /v1/uploads`; each mistake's reason names the parameter.
+fn parse_list_query(query: &HashMap<String, String>) -> ApiResult<ListRequest> {
+    let page_size = match query.get("pageSize") {
+        None => None,
+        Some(v) => match v.parse::<u32>() {
+            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Some(n),
+            _ => {
+                return Err(ApiError::bad_request(format!(
+                    "pageSize must be a whole number from 1 to {MAX_PAGE_SIZE}, got {v:?}"
+                )))
+            }
+        },
+    };
+    let status = match query.get("status") {
+        None => None,
+        Some(v) => Some(v.parse::<Status>().map_err(|_| {
+            let all: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
+            ApiError::bad_request(format!("status must be one of {}, got {v:?}", all.join(", ")))
+        })?),
+    };
+    let kind = match query.get("kind") {
+        None => None,
+        Some(v) => Some(v.parse::<Kind>().map_err(|_| {
+            let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
+            ApiError::bad_request(format!("kind must be one of {}, got {v:?}", all.join(", ")))
+        })?),
+    };
+    let pagination_token = match query.get("paginationToken") {
+        Some(t) if t.is_empty() => {
+            return Err(ApiError::bad_request("paginationToken is empty; leave it out to read the first page"))
+        }
+        other => other.cloned(),
+    };
+    Ok(ListRequest { page_size, pagination_token, status, kind })
 }
 
 /// The upload; while pending, with freshly signed part URLs.
