@@ -21,6 +21,25 @@ use sqlx::{PgPool, Row};
 use std::str::FromStr;
 use std::time::Duration;
 
+/// `validated → imported` with `entity_id`, inside `tx`; `false` if the upload was not
+/// `validated` (the caller then inserts nothing).
+async fn mark_imported(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    upload_id: &str,
+    entity_id: &str,
+    now_ms: i64,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE uploads SET status = 'imported', entity_id = $1, updated_at = $2 WHERE id = $3 AND status = 'validated'",
+    )
+    .bind(entity_id)
+    .bind(iso(now_ms))
+    .bind(upload_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// The PostgreSQL metadata store.
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -409,15 +428,7 @@ impl MetadataStore for PostgresStore {
 
     async fn import_asset(&self, a: &AssetRecord, now_ms: i64) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query("UPDATE uploads SET status = 'imported', entity_id = $1, updated_at = $2 WHERE id = $3 AND status = 'validated'")
-            .bind(&a.id)
-            .bind(iso(now_ms))
-            .bind(&a.upload_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if !moved {
+        if !mark_imported(&mut tx, &a.upload_id, &a.id, now_ms).await? {
             return Ok(false);
         }
         sqlx::query(
@@ -448,15 +459,7 @@ impl MetadataStore for PostgresStore {
 
     async fn import_model(&self, m: &ModelRecord, now_ms: i64) -> Result<bool> {
         let mut tx = self.pool.begin().await?;
-        let moved = sqlx::query("UPDATE uploads SET status = 'imported', entity_id = $1, updated_at = $2 WHERE id = $3 AND status = 'validated'")
-            .bind(&m.id)
-            .bind(iso(now_ms))
-            .bind(&m.upload_id)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            == 1;
-        if !moved {
+        if !mark_imported(&mut tx, &m.upload_id, &m.id, now_ms).await? {
             return Ok(false);
         }
         sqlx::query(

@@ -114,9 +114,9 @@ fn bucket(s: &ScaleOut) -> (rusty_s3::Bucket, rusty_s3::Credentials) {
     (bucket, rusty_s3::Credentials::new(s.s3.access_key_id.clone(), s.s3.secret_access_key.clone()))
 }
 
-/// The part numbers the store holds for the unfinished multipart upload a presigned part
-/// URL belongs to (the store's own `ListParts`, first page: up to 1,000 parts).
-pub async fn stored_part_numbers(part_url: &str) -> Vec<u32> {
+/// The store's own `ListParts` answer (status, body; first page, up to 1,000 parts) for the
+/// unfinished multipart upload a presigned part URL belongs to.
+async fn list_parts_of(part_url: &str) -> (u16, String) {
     use rusty_s3::S3Action;
     let s = scaleout().expect("only on scaleout");
     let url = url::Url::parse(part_url).unwrap();
@@ -125,31 +125,27 @@ pub async fn stored_part_numbers(part_url: &str) -> Vec<u32> {
     let (bucket, credentials) = bucket(s);
     let action = rusty_s3::actions::ListParts::new(&bucket, Some(&credentials), &key, &upload_id);
     let response = reqwest::get(action.sign(std::time::Duration::from_secs(60))).await.unwrap();
-    assert_eq!(response.status(), 200, "ListParts");
-    let body = response.text().await.unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// The part numbers the store holds for the unfinished multipart upload a presigned part
+/// URL belongs to.
+pub async fn stored_part_numbers(part_url: &str) -> Vec<u32> {
+    let (status, body) = list_parts_of(part_url).await;
+    assert_eq!(status, 200, "ListParts: {body}");
     body.split("<PartNumber>").skip(1).map(|rest| rest.split('<').next().unwrap().trim().parse().unwrap()).collect()
 }
 
 /// Whether the store still holds the unfinished multipart upload a presigned part URL
-/// belongs to (asked with the store's own `ListParts`).
+/// belongs to.
 pub async fn store_holds_upload(part_url: &str) -> bool {
-    use rusty_s3::S3Action;
-    let s = scaleout().expect("only on scaleout");
-    let url = url::Url::parse(part_url).unwrap();
-    let upload_id = url.query_pairs().find(|(k, _)| k == "uploadId").expect("a presigned UploadPart URL").1;
-    let key = url.path().rsplit('/').next().unwrap().to_string();
-    let (bucket, credentials) = bucket(s);
-    let action = rusty_s3::actions::ListParts::new(&bucket, Some(&credentials), &key, &upload_id);
-    let response = reqwest::get(action.sign(std::time::Duration::from_secs(60))).await.unwrap();
-    let status = response.status().as_u16();
-    let body = response.text().await.unwrap();
-    match status {
-        200 => true,
-        404 => {
+    match list_parts_of(part_url).await {
+        (200, _) => true,
+        (404, body) => {
             assert!(body.contains("NoSuchUpload"), "{body}");
             false
         }
-        other => panic!("ListParts answered {other}: {body}"),
+        (other, body) => panic!("ListParts answered {other}: {body}"),
     }
 }
 

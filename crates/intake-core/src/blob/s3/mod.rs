@@ -35,8 +35,8 @@ use async_trait::async_trait;
 use client::{unreadable, CallError, Client};
 use futures_util::{StreamExt, TryStreamExt};
 use rusty_s3::actions::{
-    AbortMultipartUpload, CompleteMultipartUpload, CreateMultipartUpload, DeleteObject, GetObject, HeadObject,
-    ListParts, S3Action, UploadPart,
+    AbortMultipartUpload, CompleteMultipartUpload, CreateMultipartUpload, GetObject, HeadObject, ListParts, S3Action,
+    UploadPart,
 };
 use std::sync::Arc;
 use std::time::Duration;
@@ -279,12 +279,7 @@ impl BlobStore for S3Store {
     }
 
     async fn delete(&self, key: &str) -> Result<()> {
-        let action = DeleteObject::new(&self.client.bucket, Some(&self.client.credentials), key);
-        match self.client.call(&action, None).await {
-            Ok(_) => Ok(()),
-            Err(CallError::Store(e)) if e.is_not_found() => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        self.delete_quietly(key).await
     }
 
     async fn ping(&self) -> Result<()> {

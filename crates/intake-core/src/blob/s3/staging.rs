@@ -110,7 +110,8 @@ impl S3Store {
         Ok(())
     }
 
-    async fn delete_quietly(&self, key: &str) -> Result<()> {
+    /// Deletes object `key`; deleting what is not there is not an error.
+    pub(super) async fn delete_quietly(&self, key: &str) -> Result<()> {
         let action = DeleteObject::new(&self.client.bucket, Some(&self.client.credentials), key);
         match self.client.call(&action, None).await {
             Ok(_) => Ok(()),
