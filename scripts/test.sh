@@ -9,7 +9,8 @@
 #   3. the black-box tests again on the scale-out backend (PostgreSQL + Garage), including
 #      the two-instance SIGKILL takeover test;
 #   4. compatibility with Scenario's official Python SDK (scenario-sdk 2.4.0 from PyPI,
-#      installed into a cached venv under .ci-cache/).
+#      installed into a cached venv under .ci-cache/);
+#   5. the benchmark harness on tiny sizes (bench/run.sh --smoke), so it keeps working.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -32,3 +33,5 @@ echo "== black-box tests on the scale-out backend (PostgreSQL + Garage) =="
 INTAKE_TEST_BACKEND=scaleout cargo test --locked -p intake --tests
 echo "== official Python SDK =="
 INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/sdk_compat/run.sh
+echo "== benchmark harness, smoke sizes (checks it runs; the numbers mean nothing) =="
+bench/run.sh --smoke
