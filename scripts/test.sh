@@ -14,7 +14,8 @@
 #      server: no 5xx, every answer as the OpenAPI document says (bounded to 5 minutes);
 #   6. the upload page end to end in Debian's headless Chromium (playwright-core from npm;
 #      installs chromium, node and the npm packages when missing), screenshots saved
-#      under target/web-e2e/.
+#      under target/web-e2e/;
+#   7. the benchmark harness on tiny sizes (bench/run.sh --smoke), so it keeps working.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -41,3 +42,5 @@ echo "== schemathesis against the OpenAPI document =="
 INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/schemathesis/run.sh
 echo "== the upload page in headless Chromium =="
 INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/web/run.sh
+echo "== benchmark harness, smoke sizes (checks it runs; the numbers mean nothing) =="
+bench/run.sh --smoke

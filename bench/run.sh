@@ -1,0 +1,322 @@
+#!/usr/bin/env bash
+# intake's benchmarks (issue 6). Each target is timed against a baseline measured in the same
+# run, on the same disk, and repeated --runs times; bench/summarize.py turns the raw numbers
+# into the min/median/max table of BENCHMARKS.md.
+#
+# Usage:
+#   bench/run.sh                 # full sizes, 3 runs, release builds (takes ~15-25 minutes)
+#   bench/run.sh --runs 5        # more runs
+#   bench/run.sh --only 1,5      # some targets only (1..6)
+#   bench/run.sh --smoke         # tiny sizes, 1 run, debug builds: checks the harness works (CI)
+#
+# Targets (see BENCHMARKS.md):
+#   1  multipart ingest, embedded: `intake upload` 1 GiB, 8 MiB parts, 4 at once, create -> imported
+#      vs `dd bs=8M conv=fsync` of the same file to the same disk
+#   2  the same upload on PostgreSQL + Garage (fsync on), beside 1
+#   3  complete -> imported, 4 GiB vs 256 MiB (polled every 20 ms)
+#   4  server peak RSS (VmHWM) while ingesting 4 GiB with 8 parts at once
+#   5  POST /v1/uploads (parts = 10) and GET /v1/uploads/{id} under wrk -c64 vs a minimal axum
+#      handler answering the same JSON
+#   6  URL import of 1 GiB from a local origin vs `curl -o` of the same file
+#
+# Environment: BENCH_PROFILE (cargo profile to build and run: release, or debug for --smoke),
+# BENCH_DIR (scratch directory, default a new one under /var/tmp, deleted at the
+# end; it must be on the disk you want to measure), BENCH_OUT (raw results file, default
+# bench/results/raw-<time>.tsv). If INTAKE_TEST_DATABASE_URL and INTAKE_TEST_S3_* are set
+# (scripts/scaleout.sh's env, as in scripts/test.sh) target 2 uses them; otherwise it starts
+# its own PostgreSQL + Garage with scripts/scaleout.sh.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root="$PWD"
+
+smoke=0
+runs=3
+only="1,2,3,4,5,6"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --smoke) smoke=1 ;;
+        --runs) runs="$2"; shift ;;
+        --only) only="$2"; shift ;;
+        *) echo "usage: $0 [--smoke] [--runs N] [--only 1,2,...]" >&2; exit 2 ;;
+    esac
+    shift
+done
+wants() { [[ ",$only," == *",$1,"* ]]; }
+log() { echo "bench: $*" >&2; }
+
+MiB=$((1 << 20))
+if [ "$smoke" = 1 ]; then
+    runs=1
+    profile="${BENCH_PROFILE:-debug}"
+    ingest_size=$((32 * MiB)); small_size=$((16 * MiB)); big_size=$((64 * MiB)); import_size=$((32 * MiB))
+    wrk_seconds=2
+else
+    profile="${BENCH_PROFILE:-release}"
+    ingest_size=$((1024 * MiB)); small_size=$((256 * MiB)); big_size=$((4096 * MiB)); import_size=$((1024 * MiB))
+    wrk_seconds=10
+fi
+
+mkdir -p bench/results
+# --- builds ----------------------------------------------------------------------------------
+target_dir="${CARGO_TARGET_DIR:-$root/target}"
+# One package at a time: built together, cargo would unify their features and rebuild both.
+profile_flag=()
+[ "$profile" = release ] && profile_flag=(--release)
+cargo build "${profile_flag[@]}" --locked -p intake
+cargo build "${profile_flag[@]}" --locked -p intake-bench
+intake="$target_dir/$profile/intake"
+helper="$target_dir/$profile/intake-bench"
+
+if ! command -v wrk >/dev/null; then
+    [ "$(id -u)" = 0 ] || { log "wrk is missing: apt-get install wrk"; exit 1; }
+    log "installing wrk from Debian's packages"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 \
+        || { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+fi
+
+# --- scratch space and cleanup ---------------------------------------------------------------
+work="${BENCH_DIR:-$(mktemp -d /var/tmp/intake-bench.XXXXXX)}"
+mkdir -p "$work"
+chmod 755 "$work"  # the PostgreSQL of scripts/scaleout.sh runs as postgres
+if [ "$smoke" = 1 ]; then
+    out="${BENCH_OUT:-$work/raw-smoke.tsv}"
+else
+    out="${BENCH_OUT:-bench/results/raw-$(date -u +%Y%m%dT%H%M%SZ).tsv}"
+fi
+: >"$out"
+pids=()
+scaleout_state=""
+cleanup() {
+    for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    if [ -n "$scaleout_state" ]; then scripts/scaleout.sh stop "$scaleout_state" || true; fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
+export INTAKE_API_KEY=bench INTAKE_API_SECRET=bench-secret-0123456789
+auth_header="Authorization: Basic $(printf '%s:%s' "$INTAKE_API_KEY" "$INTAKE_API_SECRET" | base64 -w0)"
+
+now_ns() { date +%s%N; }
+seconds_since() { awk -v a="$1" -v b="$(now_ns)" 'BEGIN { printf "%.4f", (b - a) / 1e9 }'; }
+# record TARGET METRIC RUN VALUE
+record() {
+    [ -n "$4" ] || { log "no value measured for target $1, $2 (run $3)"; exit 1; }
+    printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" | tee -a "$out" >&2
+}
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+wait_http() {
+    for _ in $(seq 1 200); do
+        if curl -fsS -o /dev/null "$1" 2>/dev/null; then return 0; fi
+        sleep 0.05
+    done
+    log "nothing answers at $1"; return 1
+}
+
+# make_file PATH BYTES: random bytes (the asset kind stores anything; random defeats any
+# compression on the way), left in the page cache so every reader starts equal.
+make_file() {
+    [ -f "$1" ] && [ "$(stat -c %s "$1")" = "$2" ] && return 0
+    head -c "$2" /dev/urandom >"$1"
+}
+
+# start_server NAME [VAR=VALUE...]: a fresh `intake serve` with its own data directory;
+# sets server_pid and INTAKE_URL.
+start_server() {
+    local name="$1"; shift
+    local port; port="$(free_port)"
+    rm -rf "$work/data-$name"
+    env INTAKE_DATA_DIR="$work/data-$name" INTAKE_LISTEN="127.0.0.1:$port" \
+        INTAKE_API_KEYS="$INTAKE_API_KEY:$INTAKE_API_SECRET:proj_bench" \
+        INTAKE_RATE_LIMIT=0 INTAKE_MAX_PENDING_UPLOADS=100000000 INTAKE_LOG=warn "$@" \
+        "$intake" serve >"$work/server-$name.log" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+    export INTAKE_URL="http://127.0.0.1:$port"
+    wait_http "$INTAKE_URL/healthz"
+}
+
+stop_server() {
+    kill "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+}
+
+peak_rss_kib() { awk '/^VmHWM:/ { print $2 }' "/proc/$1/status"; }
+
+# The scale-out backend: a fresh database per server, one bucket.
+scaleout_env=()
+scaleout_setup() {
+    if [ -z "${INTAKE_TEST_DATABASE_URL:-}" ] || [ -z "${INTAKE_TEST_S3_ENDPOINT:-}" ]; then
+        scaleout_state="$work/scaleout"
+        scripts/scaleout.sh start "$scaleout_state"
+        # shellcheck disable=SC1091
+        source "$scaleout_state/env"
+    fi
+}
+scaleout_db_seq=0
+scaleout_server_env() {
+    scaleout_db_seq=$((scaleout_db_seq + 1))
+    local db="bench_$$_$scaleout_db_seq"
+    psql -q "$INTAKE_TEST_DATABASE_URL" -c "CREATE DATABASE $db" >/dev/null
+    scaleout_env=(
+        INTAKE_DATABASE_URL="${INTAKE_TEST_DATABASE_URL%/*}/$db"
+        INTAKE_S3_ENDPOINT="$INTAKE_TEST_S3_ENDPOINT" INTAKE_S3_BUCKET="$INTAKE_TEST_S3_BUCKET"
+        INTAKE_S3_REGION="$INTAKE_TEST_S3_REGION" INTAKE_S3_ACCESS_KEY_ID="$INTAKE_TEST_S3_ACCESS_KEY_ID"
+        INTAKE_S3_SECRET_ACCESS_KEY="$INTAKE_TEST_S3_SECRET_ACCESS_KEY" INTAKE_S3_PATH_STYLE=true
+    )
+}
+
+# cli_upload FILE CONCURRENCY: the intake CLI, create -> imported; prints seconds.
+cli_upload() {
+    local start; start="$(now_ns)"
+    "$intake" upload "$1" --kind asset --part-size 8M --concurrency "$2" --wait --json --quiet --no-resume \
+        >"$work/cli.json"
+    seconds_since "$start"
+}
+
+dd_seconds() {
+    local start; start="$(now_ns)"
+    dd if="$1" of="$work/dd.out" bs=8M conv=fsync status=none
+    seconds_since "$start"
+    rm -f "$work/dd.out"
+}
+
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+
+# --- the machine -------------------------------------------------------------------------------
+{
+    echo -e "machine\tnproc\t0\t$(nproc)"
+    echo -e "machine\tmem_total_kib\t0\t$(awk '/^MemTotal:/ { print $2 }' /proc/meminfo)"
+    echo -e "machine\tkernel\t0\t$(uname -r)"
+    echo -e "machine\tdisk\t0\t$(df -h --output=source,fstype,size,avail "$work" | tail -n 1 | tr -s ' ')"
+    echo -e "machine\tcpu\t0\t$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+    echo -e "machine\tload_start\t0\t$(cut -d' ' -f1-3 /proc/loadavg)"
+    echo -e "machine\tprofile\t0\t$profile"
+    echo -e "machine\tsmoke\t0\t$smoke"
+} >>"$out"
+
+src="$work/src"
+mkdir -p "$src"
+
+# --- 1 and 2: multipart ingest ---------------------------------------------------------------
+if wants 1 || wants 2; then
+    make_file "$src/ingest.bin" "$ingest_size"
+    wants 2 && scaleout_setup
+    for run in $(seq 1 "$runs"); do
+        record 1 dd_seconds "$run" "$(dd_seconds "$src/ingest.bin")"
+        if wants 1; then
+            start_server embedded
+            record 1 intake_embedded_seconds "$run" "$(cli_upload "$src/ingest.bin" 4)"
+            stop_server
+            rm -rf "$work/data-embedded"
+        fi
+        if wants 2; then
+            scaleout_server_env
+            start_server scaleout "${scaleout_env[@]}"
+            record 2 intake_scaleout_seconds "$run" "$(cli_upload "$src/ingest.bin" 4)"
+            stop_server
+            rm -rf "$work/data-scaleout"
+        fi
+    done
+    rm -f "$src/ingest.bin"
+fi
+
+# --- 3 and 4: complete -> imported by size, and peak RSS ---------------------------------------
+if wants 3 || wants 4; then
+    make_file "$src/small.bin" "$small_size"
+    make_file "$src/big.bin" "$big_size"
+    for run in $(seq 1 "$runs"); do
+        for size in small big; do
+            start_server embedded
+            report="$("$helper" upload "$src/$size.bin" --part-size $((8 * MiB)) --concurrency 8)"
+            record 3 "complete_to_imported_${size}_seconds" "$run" "$(json_field completeToImportedSeconds <<<"$report")"
+            record 3 "upload_${size}_seconds" "$run" "$(json_field totalSeconds <<<"$report")"
+            record 4 "peak_rss_${size}_kib" "$run" "$(peak_rss_kib "$server_pid")"
+            stop_server
+            rm -rf "$work/data-embedded"
+        done
+    done
+    rm -f "$src/small.bin" "$src/big.bin"
+fi
+
+# --- 5: API under load ---------------------------------------------------------------------------
+# wrk_run NAME URL [LUA]: records rps, p50 and p99 (ms) and the non-2xx count.
+wrk_run() {
+    local name="$1" url="$2" script="${3:-}" run="$4" output
+    local args=(-t2 -c64 "-d${wrk_seconds}s" --latency -H "$auth_header")
+    [ -n "$script" ] && args+=(-s "$script")
+    output="$(wrk "${args[@]}" "$url")"
+    echo "$output" >"$work/wrk-$name.txt"
+    record 5 "${name}_rps" "$run" "$(awk '/^Requests\/sec:/ { print $2 }' <<<"$output")"
+    for q in 50 99; do
+        record 5 "${name}_p${q}_ms" "$run" "$(awk -v q="$q%" '$1 == q {
+            v = $2; u = v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v);
+            if (u == "us") v /= 1000; else if (u == "s") v *= 1000; else if (u == "m") v *= 60000;
+            print v }' <<<"$output")"
+    done
+    record 5 "${name}_non2xx" "$run" "$(awk '/Non-2xx/ { n = $NF } END { print n + 0 }' <<<"$output")"
+}
+
+if wants 5; then
+    create_body='{"fileName":"bench.bin","contentType":"application/octet-stream","fileSize":104857600,"parts":10,"kind":"asset"}'
+    cat >"$work/post.lua" <<EOF
+wrk.method = "POST"
+wrk.body = '$create_body'
+wrk.headers["Content-Type"] = "application/json"
+EOF
+    for run in $(seq 1 "$runs"); do
+        start_server embedded
+        curl -fsS -H "$auth_header" -H 'content-type: application/json' -d "$create_body" \
+            "$INTAKE_URL/v1/uploads" >"$work/post.json"
+        id="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["upload"]["id"])' <"$work/post.json")"
+        curl -fsS -H "$auth_header" "$INTAKE_URL/v1/uploads/$id" >"$work/get.json"
+        wrk_run intake_post "$INTAKE_URL/v1/uploads" "$work/post.lua" "$run"
+        wrk_run intake_get "$INTAKE_URL/v1/uploads/$id" "" "$run"
+        stop_server
+        rm -rf "$work/data-embedded"
+
+        port="$(free_port)"
+        "$helper" baseline --listen "127.0.0.1:$port" --post-body "$work/post.json" --get-body "$work/get.json" &
+        baseline_pid=$!
+        pids+=("$baseline_pid")
+        wait_http "http://127.0.0.1:$port/v1/uploads/$id"
+        wrk_run baseline_post "http://127.0.0.1:$port/v1/uploads" "$work/post.lua" "$run"
+        wrk_run baseline_get "http://127.0.0.1:$port/v1/uploads/$id" "" "$run"
+        kill "$baseline_pid"; wait "$baseline_pid" 2>/dev/null || true
+    done
+fi
+
+# --- 6: URL import ------------------------------------------------------------------------------
+if wants 6; then
+    mkdir -p "$work/origin"
+    make_file "$work/origin/import.bin" "$import_size"
+    port="$(free_port)"
+    "$helper" origin --listen "127.0.0.1:$port" --dir "$work/origin" &
+    pids+=("$!")
+    origin="http://127.0.0.1:$port/import.bin"
+    wait_http "$origin"
+    for run in $(seq 1 "$runs"); do
+        start="$(now_ns)"
+        curl -fsS -o "$work/curl.out" "$origin"
+        record 6 curl_seconds "$run" "$(seconds_since "$start")"
+        start="$(now_ns)"
+        sync "$work/curl.out"
+        record 6 curl_then_fsync_extra_seconds "$run" "$(seconds_since "$start")"
+        rm -f "$work/curl.out"
+        start_server embedded INTAKE_IMPORT_ALLOW_PRIVATE=1
+        report="$("$helper" import "$origin")"
+        record 6 intake_import_seconds "$run" "$(json_field totalSeconds <<<"$report")"
+        stop_server
+        rm -rf "$work/data-embedded"
+    done
+    rm -f "$work/origin/import.bin"
+fi
+
+echo -e "machine\tload_end\t0\t$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out"
+python3 bench/summarize.py "$out"
+log "raw results in $out"

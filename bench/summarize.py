@@ -1,0 +1,93 @@
+#!/usr/bin/env python3
+"""Turns a raw results file of bench/run.sh (TARGET METRIC RUN VALUE, tab-separated) into the
+Markdown tables of BENCHMARKS.md: the machine, every metric as min/median/max over the runs,
+and each target's ratio computed per run (intake against the baseline of the same run)."""
+
+import statistics
+import sys
+from collections import defaultdict
+
+# (target, label, numerator metric, denominator metric or a constant, scale, bound, "<=" or ">=")
+RATIOS = [
+    ("1", "embedded ingest / dd conv=fsync", "intake_embedded_seconds", "dd_seconds", 1, 1.25, "<="),
+    ("2", "scale-out ingest / dd conv=fsync", "intake_scaleout_seconds", "dd_seconds", 1, None, ""),
+    ("2", "embedded ingest / scale-out ingest", "intake_embedded_seconds", "intake_scaleout_seconds", 1, 1.0, "<="),
+    ("3", "complete->imported, big / small",
+     "complete_to_imported_big_seconds", "complete_to_imported_small_seconds", 1, 1.5, "<="),
+    ("4", "server peak RSS, big upload (MiB)", "peak_rss_big_kib", 1024.0, 1, 128, "<="),
+    ("5", "POST /v1/uploads rps, intake / baseline", "intake_post_rps", "baseline_post_rps", 1, 0.25, ">="),
+    ("5", "GET /v1/uploads/{id} rps, intake / baseline", "intake_get_rps", "baseline_get_rps", 1, 0.5, ">="),
+    ("6", "URL import / curl -o", "intake_import_seconds", "curl_seconds", 1, 1.25, "<="),
+    ("6", "URL import / (curl -o, then fsync)", "intake_import_seconds", "curl_fsync_seconds", 1, None, ""),
+]
+
+
+def fmt(value):
+    if abs(value) >= 1000:
+        return f"{value:,.0f}"
+    if abs(value) >= 10:
+        return f"{value:.1f}"
+    return f"{value:.3f}"
+
+
+def main(path):
+    machine = {}
+    values = defaultdict(dict)  # metric -> run -> value
+    targets = {}
+    for line in open(path, encoding="utf-8"):
+        parts = line.rstrip("\n").split("\t")
+        if len(parts) != 4:
+            continue
+        target, metric, run, value = parts
+        if target == "machine":
+            machine[metric] = value
+            continue
+        try:
+            values[metric][run] = float(value)
+        except ValueError:
+            continue
+        targets[metric] = target
+
+    # Derived: curl's download made as durable as intake's (intake fsyncs what it imports).
+    for run, seconds in values.get("curl_seconds", {}).items():
+        extra = values.get("curl_then_fsync_extra_seconds", {}).get(run)
+        if extra is not None:
+            values["curl_fsync_seconds"][run] = seconds + extra
+            targets["curl_fsync_seconds"] = "6"
+
+    print("Machine: " + ", ".join(f"{k} = {v}" for k, v in machine.items()))
+    print()
+    print("| target | ratio (per run) | min | median | max | bound | verdict (median) |")
+    print("|---|---|---|---|---|---|---|")
+    for target, label, num, den, _scale, bound, op in RATIOS:
+        if num not in values:
+            continue
+        ratios = []
+        for run, a in sorted(values[num].items()):
+            b = den if isinstance(den, float) else values.get(den, {}).get(run)
+            if b:
+                ratios.append(a / b)
+        if not ratios:
+            continue
+        med = statistics.median(ratios)
+        verdict = ""
+        if bound is not None:
+            ok = med <= bound if op == "<=" else med >= bound
+            worst = max(ratios) if op == "<=" else min(ratios)
+            worst_ok = worst <= bound if op == "<=" else worst >= bound
+            verdict = "meets" if ok else "MISSES"
+            if ok and not worst_ok:
+                verdict += " (not in every run)"
+        bound_text = f"{op} {bound}" if bound is not None else "reported"
+        print(f"| {target} | {label} | {fmt(min(ratios))} | {fmt(med)} | {fmt(max(ratios))} | {bound_text} | {verdict} |")
+    print()
+    print("| target | metric | runs | min | median | max |")
+    print("|---|---|---|---|---|---|")
+    for metric in sorted(values, key=lambda m: (targets[m], m)):
+        runs = list(values[metric].values())
+        print(f"| {targets[metric]} | {metric} | {len(runs)} | {fmt(min(runs))} | "
+              f"{fmt(statistics.median(runs))} | {fmt(max(runs))} |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
