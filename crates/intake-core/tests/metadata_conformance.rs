@@ -10,7 +10,9 @@ use intake_api::{AssetOptions, AssetProperties, Kind, Source, Status};
 use intake_core::domain::ids::random_base62;
 use intake_core::metadata::postgres::PostgresStore;
 use intake_core::metadata::sqlite::SqliteStore;
-use intake_core::metadata::{ApiKeyRecord, AssetRecord, ImportedFile, MetadataStore, ModelRecord, UploadRecord};
+use intake_core::metadata::{
+    Admission, ApiKeyRecord, AssetRecord, ImportedFile, MetadataStore, ModelRecord, UploadRecord,
+};
 use std::collections::HashSet;
 use std::sync::Arc;
 
@@ -190,6 +192,124 @@ async fn uploads_round_trip_every_field() {
         assert_eq!(s.upload("upload_bare").await.unwrap(), Some(bare), "{}", b.name);
         assert_eq!(s.upload("upload_none").await.unwrap(), None, "{}", b.name);
         assert!(s.insert_upload(&u).await.is_err(), "{}: ids are unique", b.name);
+    }
+}
+
+#[tokio::test]
+async fn pending_uploads_are_counted_per_project_through_every_status_change() {
+    for b in backends().await {
+        let s = &b.store;
+        let count = |owner: &'static str| {
+            let s = s.clone();
+            async move { s.count_pending_uploads(owner).await.unwrap() }
+        };
+        assert_eq!(count("proj_a").await, 0, "{}", b.name);
+        for id in ["upload_p1", "upload_p2", "upload_p3", "upload_p4"] {
+            s.insert_upload(&upload(id, NOW - 10)).await.unwrap();
+        }
+        let mut other = upload("upload_p5", NOW);
+        other.owner_id = "proj_b".into();
+        s.insert_upload(&other).await.unwrap();
+        let mut import = upload("upload_p6", NOW);
+        (import.source, import.url, import.job_id) =
+            (Source::Url, Some("https://example.com/a".into()), Some("job_p6".into()));
+        s.insert_import(&import, NOW).await.unwrap();
+        assert_eq!((count("proj_a").await, count("proj_b").await), (5, 1), "{}", b.name);
+        assert!(s.insert_upload(&upload("upload_p1", NOW)).await.is_err(), "{}", b.name);
+        assert_eq!(count("proj_a").await, 5, "{}: a refused insert counts nothing", b.name);
+
+        s.complete_upload("upload_p1", "job_p1", NOW).await.unwrap();
+        s.fail_upload("upload_p2", "broken", NOW).await.unwrap();
+        s.expire_upload("upload_p3", "expired", NOW).await.unwrap();
+        assert_eq!(count("proj_a").await, 2, "{}: complete, failed and expired leave pending", b.name);
+        s.set_status("upload_p1", Status::Complete, Status::Validating, NOW).await.unwrap();
+        assert!(!s.expire_upload("upload_p3", "again", NOW).await.unwrap());
+        assert_eq!(count("proj_a").await, 2, "{}: changes after pending count nothing", b.name);
+        let file = ImportedFile {
+            file_name: "a.png".into(),
+            original_file_name: "a.png".into(),
+            content_type: None,
+            file_size: 1,
+            config: serde_json::json!({}),
+        };
+        s.complete_import("upload_p6", &file, NOW).await.unwrap();
+        assert_eq!((count("proj_a").await, count("proj_b").await), (1, 1), "{}", b.name);
+        assert_eq!(count("proj_nobody").await, 0, "{}", b.name);
+        let reopened = (b.reopen)().await;
+        assert_eq!(reopened.count_pending_uploads("proj_a").await.unwrap(), 1, "{}: kept across opens", b.name);
+    }
+}
+
+#[tokio::test]
+async fn a_project_at_its_pending_limit_gets_no_new_upload() {
+    for b in backends().await {
+        let s = &b.store;
+        for i in 0..3 {
+            let admitted = s.insert_upload_within(&upload(&format!("upload_l{i}"), NOW), 3).await.unwrap();
+            assert_eq!(admitted, Admission::Stored, "{}", b.name);
+        }
+        let refused = s.insert_upload_within(&upload("upload_l3", NOW), 3).await.unwrap();
+        assert_eq!(refused, Admission::ProjectFull { pending: 3 }, "{}", b.name);
+        assert_eq!(s.upload("upload_l3").await.unwrap(), None, "{}: nothing stored", b.name);
+        let mut other = upload("upload_l4", NOW);
+        other.owner_id = "proj_b".into();
+        assert_eq!(s.insert_upload_within(&other, 3).await.unwrap(), Admission::Stored, "{}: per project", b.name);
+        s.complete_upload("upload_l0", "job_l0", NOW).await.unwrap();
+        let admitted = s.insert_upload_within(&upload("upload_l5", NOW), 3).await.unwrap();
+        assert_eq!(admitted, Admission::Stored, "{}: room again", b.name);
+        assert!(s.insert_upload_within(&upload("upload_l5", NOW), 10).await.is_err(), "{}: ids are unique", b.name);
+    }
+}
+
+/// On SQLite the limit is checked inside the insert's transaction, so creates racing for
+/// the last places never overshoot it.
+#[tokio::test]
+async fn racing_creates_never_overshoot_the_pending_limit_on_sqlite() {
+    for b in backends().await.into_iter().filter(|b| !b.shared_by_many_processes) {
+        let tasks: Vec<_> = (0..200)
+            .map(|i| {
+                let s = b.store.clone();
+                tokio::spawn(async move { s.insert_upload_within(&upload(&format!("upload_r{i}"), NOW), 50).await })
+            })
+            .collect();
+        let mut stored = 0;
+        for task in tasks {
+            if task.await.unwrap().unwrap() == Admission::Stored {
+                stored += 1;
+            }
+        }
+        assert_eq!(stored, 50, "{}", b.name);
+        assert_eq!(b.store.count_pending_uploads("proj_a").await.unwrap(), 50, "{}", b.name);
+    }
+}
+
+/// Creates arrive together under load (SQLite commits them in batches): each one lands or
+/// fails on its own, and every insert that returned is readable at once.
+#[tokio::test]
+async fn concurrent_inserts_each_land_or_fail_alone() {
+    for b in backends().await {
+        let s = &b.store;
+        s.insert_upload(&upload("upload_taken", NOW)).await.unwrap();
+        let mut tasks = Vec::new();
+        for i in 0..300 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                // Every 50th reuses an id that is taken; the others are new.
+                let id = if i % 50 == 0 { "upload_taken".to_string() } else { format!("upload_c{i}") };
+                let inserted = s.insert_upload(&upload(&id, NOW)).await;
+                let read = s.upload(&id).await.unwrap();
+                (id, inserted.is_ok(), read.is_some())
+            }));
+        }
+        let mut landed = 0;
+        for task in tasks {
+            let (id, inserted, readable) = task.await.unwrap();
+            assert_eq!(inserted, id != "upload_taken", "{}: {id}", b.name);
+            assert!(readable, "{}: {id} is readable once insert returns", b.name);
+            landed += inserted as u64;
+        }
+        assert_eq!(landed, 294, "{}", b.name);
+        assert_eq!(s.count_pending_uploads("proj_a").await.unwrap(), 295, "{}", b.name);
     }
 }
 

@@ -1,6 +1,7 @@
 //! [`BlobStore`] on the local disk: the embedded default.
 //!
 //! Layout under the root:
+//! - `multipart/<key>/`: made by the upload's first part, not at create (creates stay cheap);
 //! - `multipart/<key>/tmp/<random>`: a part being received;
 //! - `multipart/<key>/parts/<n>`: received parts (a finished temp file is fsynced, then
 //!   renamed over `<n>`, so a torn PUT never replaces a good part);
@@ -79,6 +80,12 @@ fn safe_key(key: &str) -> Result<&str> {
     }
 }
 
+/// `multipart/<key>/{tmp,parts}`, not yet durable (the first part's fsyncs make them so).
+fn make_multipart_dirs(dir: &Path) -> io::Result<()> {
+    std::fs::create_dir_all(dir.join("tmp"))?;
+    std::fs::create_dir_all(dir.join("parts"))
+}
+
 fn fsync_dir(path: &Path) -> io::Result<()> {
     std::fs::File::open(path)?.sync_all()
 }
@@ -104,15 +111,9 @@ fn is_not_found(e: &io::Error) -> bool {
 #[async_trait]
 impl BlobStore for FsStore {
     async fn begin_multipart(&self, key: &str, _content_type: &str) -> Result<Option<String>> {
-        let dir = self.multipart_dir(key)?;
-        tokio::task::spawn_blocking(move || -> io::Result<()> {
-            std::fs::create_dir_all(dir.join("tmp"))?;
-            std::fs::create_dir_all(dir.join("parts"))?;
-            fsync_dir(&dir)?;
-            fsync_dir(dir.parent().expect("multipart dir has a parent"))
-        })
-        .await
-        .map_err(Error::internal)??;
+        // Nothing to do yet: the first part makes the upload's directories (`put_part`).
+        // Making them here cost ext4 an inode search and two journal commits per create.
+        self.multipart_dir(key)?;
         Ok(None)
     }
 
@@ -136,8 +137,16 @@ impl BlobStore for FsStore {
     ) -> Result<PartInfo> {
         let dir = self.multipart_dir(key)?;
         let tmp = dir.join("tmp").join(random_base62(16));
-        let file = match std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp) {
+        let create_tmp = || std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp);
+        let file = match create_tmp() {
             Ok(f) => f,
+            // The upload's first part (the caller checked that the upload is pending): make
+            // its directories. A completed upload keeps `tmp`, so it never gets here.
+            Err(e) if is_not_found(&e) && !self.object_dir(key)?.exists() => {
+                let dir = dir.clone();
+                tokio::task::spawn_blocking(move || make_multipart_dirs(&dir)).await.map_err(Error::internal)??;
+                create_tmp()?
+            }
             Err(e) if is_not_found(&e) => return Err(Error::Conflict("this upload no longer accepts parts".into())),
             Err(e) => return Err(e.into()),
         };
@@ -205,7 +214,12 @@ impl BlobStore for FsStore {
             std::fs::rename(&tmp, &target).inspect_err(|_| {
                 let _ = std::fs::remove_file(&tmp);
             })?;
-            fsync_dir(&parts_dir)
+            // The part's name, and the directories that hold it (made without fsync by
+            // the first part; cheap once they are on disk).
+            fsync_dir(&parts_dir)?;
+            let upload_dir = parts_dir.parent().expect("multipart dir");
+            fsync_dir(upload_dir)?;
+            fsync_dir(upload_dir.parent().expect("multipart root"))
         })
         .await
         .map_err(Error::internal)?;
@@ -222,7 +236,11 @@ impl BlobStore for FsStore {
         let parts = self.multipart_dir(key)?.join("parts");
         let sealed = self.object_dir(key)?;
         tokio::task::spawn_blocking(move || match list_numbered(&parts) {
-            Err(e) if is_not_found(&e) => list_numbered(&sealed),
+            Err(e) if is_not_found(&e) => match list_numbered(&sealed) {
+                // No part arrived yet: the directories are made by the first.
+                Err(e) if is_not_found(&e) => Ok(Vec::new()),
+                other => other,
+            },
             other => other,
         })
         .await
@@ -245,6 +263,12 @@ impl BlobStore for FsStore {
                 Ok(()) => {}
                 // Already sealed by an earlier call (which may have died before recording it).
                 Err(e) if is_not_found(&e) && b.is_dir() => return Ok(()),
+                // No part arrived yet, so there is no directory (see `begin_multipart`):
+                // seal the empty set, which the check refuses.
+                Err(e) if is_not_found(&e) && !a.parent().expect("multipart dir").exists() => {
+                    make_multipart_dirs(a.parent().expect("multipart dir"))?;
+                    std::fs::rename(&a, &b)?;
+                }
                 Err(e) => return Err(e),
             }
             fsync_dir(b.parent().expect("objects dir"))?;
@@ -644,6 +668,33 @@ mod tests {
             CompleteOutcome::Sealed { .. }
         ));
         let late = store.put_part("upload_a", p(3), body(vec![b"x"]), 100, &any_size).await;
+        assert!(matches!(late, Err(Error::Conflict(_))), "{late:?}");
+    }
+
+    /// The upload's directory is made by its first part (and not fsynced until then): an
+    /// upload without one, never made or lost to an OS crash, still lists, completes and
+    /// takes parts.
+    #[tokio::test]
+    async fn an_upload_without_its_directory_still_takes_parts() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = FsStore::open(dir.path()).await.unwrap();
+        store.begin_multipart("upload_lost", "text/plain").await.unwrap();
+        assert!(store.list_parts("upload_lost", None).await.unwrap().is_empty());
+        let refused = store.complete_multipart("upload_lost", None, &|parts| {
+            if parts.is_empty() {
+                Err("no part yet".into())
+            } else {
+                Ok(())
+            }
+        });
+        assert_eq!(refused.await.unwrap(), CompleteOutcome::Refused { reason: "no part yet".into() });
+        std::fs::remove_dir_all(dir.path().join("multipart/upload_lost")).unwrap();
+        store.put_part("upload_lost", p(1), body(vec![b"kept"]), 100, &any_size).await.unwrap();
+        let sealed = store.complete_multipart("upload_lost", None, &|_| Ok(())).await.unwrap();
+        assert!(matches!(sealed, CompleteOutcome::Sealed { ref parts } if parts.len() == 1));
+        assert_eq!(collect(store.read_range("upload_lost", 0, 4).await.unwrap()).await, b"kept");
+        // Sealed: a late part finds `tmp` but no `parts`, and is refused, not resurrected.
+        let late = store.put_part("upload_lost", p(2), body(vec![b"x"]), 100, &any_size).await;
         assert!(matches!(late, Err(Error::Conflict(_))), "{late:?}");
     }
 

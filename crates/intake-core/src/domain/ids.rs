@@ -1,5 +1,8 @@
-//! Resource ids: a prefix that names the resource and 22 random base62 characters
-//! (about 131 bits), like Scenario's `asset_GTrL3mq4SXWyMxkOHRxlpw`.
+//! Resource ids: a prefix that names the resource and 22 base62 characters, like Scenario's
+//! `asset_GTrL3mq4SXWyMxkOHRxlpw`: 8 that encode the creation time in milliseconds, then 14
+//! random ones (about 83 bits). Ids made later sort later, so a new row's primary key lands
+//! at the end of its B-tree: the rows one transaction inserts share pages instead of each
+//! dirtying a random one (the SQLite writer's group commit writes far fewer pages).
 
 use rand::Rng;
 
@@ -35,9 +38,29 @@ pub fn random_base62(len: usize) -> String {
     (0..len).map(|_| BASE62[rng.gen_range(0..BASE62.len())] as char).collect()
 }
 
+/// Characters of the time part of an id: 62^8 milliseconds is about 6,900 years.
+const TIME_CHARS: usize = 8;
+/// Random characters after it.
+const RANDOM_CHARS: usize = 14;
+
 /// A fresh id for a resource of `kind`.
 pub fn new_id(kind: IdKind) -> String {
-    format!("{}{}", kind.prefix(), random_base62(22))
+    let millis = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    new_id_at(kind, millis as u64)
+}
+
+fn new_id_at(kind: IdKind, millis: u64) -> String {
+    let mut id = String::with_capacity(kind.prefix().len() + TIME_CHARS + RANDOM_CHARS);
+    id.push_str(kind.prefix());
+    let mut time = [b'0'; TIME_CHARS];
+    let mut rest = millis;
+    for slot in time.iter_mut().rev() {
+        *slot = BASE62[(rest % 62) as usize];
+        rest /= 62;
+    }
+    id.push_str(std::str::from_utf8(&time).expect("base62 is ASCII"));
+    id.push_str(&random_base62(RANDOM_CHARS));
+    id
 }
 
 /// True when `id` could be an id of `kind` (right prefix, base62 tail of sane length).
@@ -61,5 +84,17 @@ mod tests {
         assert!(!looks_like(IdKind::Asset, &a));
         assert!(!looks_like(IdKind::Upload, "upload_../../etc"));
         assert!(!looks_like(IdKind::Upload, "upload_"));
+    }
+
+    #[test]
+    fn later_ids_sort_later() {
+        // Byte order (SQLite's and PostgreSQL's `COLLATE "C"`) follows the time part.
+        let times = [0u64, 1, 61, 62, 1_700_000_000_000, 1_700_000_000_001, 1_800_000_000_000];
+        let ids: Vec<String> = times.iter().map(|&t| new_id_at(IdKind::Upload, t)).collect();
+        for pair in ids.windows(2) {
+            assert!(pair[0] < pair[1], "{} !< {}", pair[0], pair[1]);
+        }
+        assert!(ids.iter().all(|id| id.len() == 29 && looks_like(IdKind::Upload, id)));
+        assert!(new_id(IdKind::Asset) > new_id_at(IdKind::Asset, 1_700_000_000_000));
     }
 }

@@ -32,6 +32,17 @@ pub trait MetadataStore: Send + Sync {
 
     /// Stores a new upload.
     async fn insert_upload(&self, upload: &UploadRecord) -> Result<()>;
+    /// Stores a new upload unless its project already has `max_pending` uploads pending.
+    /// This default counts, then inserts; SQLite checks inside the insert's own transaction
+    /// (exact, and no separate read per create).
+    async fn insert_upload_within(&self, upload: &UploadRecord, max_pending: u64) -> Result<Admission> {
+        let pending = self.count_pending_uploads(&upload.owner_id).await?;
+        if pending >= max_pending {
+            return Ok(Admission::ProjectFull { pending });
+        }
+        self.insert_upload(upload).await?;
+        Ok(Admission::Stored)
+    }
     /// The upload with this id, whoever owns it (callers check the owner).
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>>;
     /// One page of `query.owner_id`'s uploads, for `GET /v1/uploads`.
@@ -189,4 +200,14 @@ pub struct JobQueueStats {
     pub running: u64,
     /// Milliseconds since the oldest unfinished job was created (0 when none).
     pub oldest_age_ms: u64,
+}
+
+/// What [`MetadataStore::insert_upload_within`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    Stored,
+    /// Refused: the project already has `pending` uploads pending.
+    ProjectFull {
+        pending: u64,
+    },
 }

@@ -5,7 +5,7 @@
 //! claimed again once the lease runs out. Migrations run under sqlx's advisory lock, so
 //! instances that start together do not race.
 
-use super::rows::{iso, json_text, parse_enum, parse_json};
+use super::rows::{iso, json_text, parse_enum, parse_json, upload_from};
 use super::{
     ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadListQuery,
     UploadRecord,
@@ -126,34 +126,6 @@ impl PostgresStore {
         .execute(&mut *conn)
         .await?;
         Ok(())
-    }
-
-    fn upload_from_row(row: &PgRow) -> Result<UploadRecord> {
-        Ok(UploadRecord {
-            id: row.get("id"),
-            owner_id: row.get("owner_id"),
-            author_id: row.get("author_id"),
-            kind: parse_enum(row.get::<&str, _>("kind"), "kind")?,
-            source: parse_enum(row.get::<&str, _>("source"), "source")?,
-            provider: row.get::<Option<&str>, _>("provider").map(|p| parse_enum(p, "provider")).transpose()?,
-            status: parse_enum(row.get::<&str, _>("status"), "status")?,
-            file_name: row.get("file_name"),
-            original_file_name: row.get("original_file_name"),
-            content_type: row.get("content_type"),
-            file_size: row.get::<Option<i64>, _>("file_size").map(|v| v as u64),
-            parts_count: row.get::<Option<i64>, _>("parts_count").map(|v| v as u32),
-            url: row.get("url"),
-            asset_options: parse_json(row.get("asset_options"))?,
-            config: parse_json(row.get("config"))?,
-            entity_id: row.get("entity_id"),
-            error_message: row.get("error_message"),
-            job_id: row.get("job_id"),
-            store_handle: row.get("store_handle"),
-            findings: parse_json(row.get("findings"))?,
-            created_at: row.get("created_at"),
-            updated_at: row.get("updated_at"),
-            expires_at_ms: row.get("expires_at_ms"),
-        })
     }
 
     fn asset_from_row(row: &PgRow) -> Result<AssetRecord> {
@@ -292,7 +264,7 @@ impl MetadataStore for PostgresStore {
 
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>> {
         let row = sqlx::query("SELECT * FROM uploads WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(Self::upload_from_row).transpose()
+        row.as_ref().map(upload_from).transpose()
     }
 
     async fn list_uploads(&self, q: &UploadListQuery) -> Result<Vec<UploadRecord>> {
@@ -328,7 +300,7 @@ impl MetadataStore for PostgresStore {
             query = query.bind(&after.created_at).bind(&after.id);
         }
         let rows = query.bind(q.limit as i64).fetch_all(&self.pool).await?;
-        rows.iter().map(Self::upload_from_row).collect()
+        rows.iter().map(upload_from).collect()
     }
 
     async fn count_pending_uploads(&self, owner_id: &str) -> Result<u64> {
@@ -409,7 +381,7 @@ impl MetadataStore for PostgresStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(Self::upload_from_row).collect()
+        rows.iter().map(upload_from).collect()
     }
 
     async fn expire_upload(&self, upload_id: &str, message: &str, now_ms: i64) -> Result<bool> {

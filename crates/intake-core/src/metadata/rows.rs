@@ -1,5 +1,6 @@
 //! Conversions shared by the SQL stores: times, JSON text columns and enum names.
 
+use super::UploadRecord;
 use crate::domain::time::format_time;
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
@@ -24,4 +25,74 @@ pub(super) fn parse_json<T: serde::de::DeserializeOwned>(s: Option<String>) -> R
 /// A stored enum name (kind, status, …) back into its value.
 pub(super) fn parse_enum<T: FromStr>(s: &str, what: &str) -> Result<T> {
     s.parse().map_err(|_| Error::internal(format!("stored {what} {s:?} is unknown")))
+}
+
+/// One row's columns read by name, whichever driver produced it, so every store (sqlx's
+/// SQLite and PostgreSQL rows, and the `rusqlite` rows of the SQLite hot paths in
+/// `sqlite::direct`) shares one mapping per record.
+pub(super) trait Columns {
+    /// A text column; `None` for NULL.
+    fn text(&self, column: &str) -> Result<Option<String>>;
+    /// An integer column; `None` for NULL.
+    fn integer(&self, column: &str) -> Result<Option<i64>>;
+
+    /// A text column that must not be NULL.
+    fn required_text(&self, column: &str) -> Result<String> {
+        self.text(column)?.ok_or_else(|| Error::internal(format!("stored {column} is NULL")))
+    }
+    /// An integer column that must not be NULL.
+    fn required_integer(&self, column: &str) -> Result<i64> {
+        self.integer(column)?.ok_or_else(|| Error::internal(format!("stored {column} is NULL")))
+    }
+}
+
+fn unreadable(column: &str, e: impl std::fmt::Display) -> Error {
+    Error::internal(format!("stored {column} is unreadable: {e}"))
+}
+
+impl Columns for sqlx::sqlite::SqliteRow {
+    fn text(&self, column: &str) -> Result<Option<String>> {
+        sqlx::Row::try_get(self, column).map_err(|e| unreadable(column, e))
+    }
+    fn integer(&self, column: &str) -> Result<Option<i64>> {
+        sqlx::Row::try_get(self, column).map_err(|e| unreadable(column, e))
+    }
+}
+
+impl Columns for sqlx::postgres::PgRow {
+    fn text(&self, column: &str) -> Result<Option<String>> {
+        sqlx::Row::try_get(self, column).map_err(|e| unreadable(column, e))
+    }
+    fn integer(&self, column: &str) -> Result<Option<i64>> {
+        sqlx::Row::try_get(self, column).map_err(|e| unreadable(column, e))
+    }
+}
+
+/// An `uploads` row as an [`UploadRecord`].
+pub(super) fn upload_from(row: &impl Columns) -> Result<UploadRecord> {
+    Ok(UploadRecord {
+        id: row.required_text("id")?,
+        owner_id: row.required_text("owner_id")?,
+        author_id: row.required_text("author_id")?,
+        kind: parse_enum(&row.required_text("kind")?, "kind")?,
+        source: parse_enum(&row.required_text("source")?, "source")?,
+        provider: row.text("provider")?.map(|p| parse_enum(&p, "provider")).transpose()?,
+        status: parse_enum(&row.required_text("status")?, "status")?,
+        file_name: row.required_text("file_name")?,
+        original_file_name: row.text("original_file_name")?,
+        content_type: row.text("content_type")?,
+        file_size: row.integer("file_size")?.map(|v| v as u64),
+        parts_count: row.integer("parts_count")?.map(|v| v as u32),
+        url: row.text("url")?,
+        asset_options: parse_json(row.text("asset_options")?)?,
+        config: parse_json(row.text("config")?)?,
+        entity_id: row.text("entity_id")?,
+        error_message: row.text("error_message")?,
+        job_id: row.text("job_id")?,
+        store_handle: row.text("store_handle")?,
+        findings: parse_json(row.text("findings")?)?,
+        created_at: row.required_text("created_at")?,
+        updated_at: row.required_text("updated_at")?,
+        expires_at_ms: row.required_integer("expires_at_ms")?,
+    })
 }

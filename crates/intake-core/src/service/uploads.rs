@@ -7,7 +7,7 @@ use crate::domain::ids::{looks_like, new_id, IdKind};
 use crate::domain::parts::{check_part, PartNumber, MIN_PART_SIZE};
 use crate::domain::time::format_time;
 use crate::domain::{parse_create_request, CreateMode, MultipartSpec};
-use crate::metadata::{ListCursor, UploadListQuery, UploadRecord};
+use crate::metadata::{Admission, ListCursor, UploadListQuery, UploadRecord};
 use crate::signing::Grant;
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
@@ -59,7 +59,6 @@ impl Service {
                 if dry_run {
                     return Ok(CreateOutcome::DryRun { creative_units_cost: 0.0 });
                 }
-                self.check_pending_limit(caller).await?;
                 let record = self.new_multipart(caller, spec).await?;
                 return Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(&record)?)));
             }
@@ -81,10 +80,7 @@ impl Service {
     async fn check_pending_limit(&self, caller: &Caller) -> Result<()> {
         let pending = self.meta.count_pending_uploads(&caller.project_id).await?;
         if pending >= self.config.max_pending_uploads {
-            return Err(Error::Conflict(format!(
-                "project {:?} already has {pending} pending uploads, the most allowed at once; complete them (or let them expire) before starting more",
-                caller.project_id
-            )));
+            return Err(project_full(caller, pending));
         }
         Ok(())
     }
@@ -119,11 +115,13 @@ impl Service {
             updated_at: stamp,
             expires_at_ms: now + self.config.upload_ttl.as_millis() as i64,
         };
-        if let Err(e) = self.meta.insert_upload(&record).await {
-            let _ = self.blobs.abort_multipart(&id, handle.as_deref()).await;
-            return Err(e);
-        }
-        Ok(record)
+        let refused = match self.meta.insert_upload_within(&record, self.config.max_pending_uploads).await {
+            Ok(Admission::Stored) => return Ok(record),
+            Ok(Admission::ProjectFull { pending }) => project_full(caller, pending),
+            Err(e) => e,
+        };
+        let _ = self.blobs.abort_multipart(&id, handle.as_deref()).await;
+        Err(refused)
     }
 
     /// The upload `id` if `caller`'s project owns it; otherwise 404, whoever owns it.
@@ -261,16 +259,33 @@ impl Service {
                     Some(url) => url,
                     None => {
                         let signature = self.signer.sign(Grant::PutPart { upload_id: &u.id, part: number }, expires);
-                        format!(
-                            "{}/parts/{}/{number}?expires={expires}&signature={signature}",
-                            self.config.public_url, u.id
-                        )
+                        // `{public_url}/parts/{id}/{number}?expires={expires}&signature={signature}`
+                        let mut digits = itoa::Buffer::new();
+                        let mut url = String::with_capacity(self.config.public_url.len() + u.id.len() + 128);
+                        url.push_str(&self.config.public_url);
+                        url.push_str("/parts/");
+                        url.push_str(&u.id);
+                        url.push('/');
+                        url.push_str(digits.format(number));
+                        url.push_str("?expires=");
+                        url.push_str(digits.format(expires));
+                        url.push_str("&signature=");
+                        url.push_str(&signature);
+                        url
                     }
                 };
                 Ok(UploadPart { number, url, expires: expires_iso.clone() })
             })
             .collect()
     }
+}
+
+/// The answer to a create when the project has the most pending uploads allowed.
+fn project_full(caller: &Caller, pending: u64) -> Error {
+    Error::Conflict(format!(
+        "project {:?} already has {pending} pending uploads, the most allowed at once; complete them (or let them expire) before starting more",
+        caller.project_id
+    ))
 }
 
 /// Do the received `parts` make the whole file of `file_size` bytes in `parts_count` parts?

@@ -1,10 +1,16 @@
 //! [`MetadataStore`] on SQLite: the embedded default. WAL mode with `synchronous=FULL`, so a
 //! committed change survives a crash or power loss; one process owns the file.
+//!
+//! Most statements go through a sqlx pool; the hot paths of the API (reading an upload,
+//! counting pending uploads, inserting a new upload) go through [`direct`].
 
-use super::rows::{iso, json_text, parse_enum, parse_json};
+mod cache;
+mod direct;
+
+use super::rows::{iso, json_text, parse_enum, parse_json, upload_from};
 use super::{
-    ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadListQuery,
-    UploadRecord,
+    Admission, ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord,
+    UploadListQuery, UploadRecord,
 };
 use crate::domain::time::format_time;
 use crate::{Error, Result};
@@ -15,12 +21,28 @@ use rand::RngCore;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The SQLite metadata store.
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    direct: Arc<direct::Direct>,
+    cache: Arc<cache::UploadCache>,
+}
+
+/// Forgets the cached copy of an upload when the method that changes it returns, whichever
+/// way it returns (see [`cache`]).
+struct ForgetOnDrop<'a> {
+    cache: &'a cache::UploadCache,
+    upload_id: &'a str,
+}
+
+impl Drop for ForgetOnDrop<'_> {
+    fn drop(&mut self) {
+        self.cache.forget(self.upload_id);
+    }
 }
 
 /// `validated → imported` with `entity_id`, inside `tx`; `false` if the upload was not
@@ -43,6 +65,11 @@ async fn mark_imported(
 }
 
 impl SqliteStore {
+    /// Call first in every method that changes upload `upload_id`.
+    fn changing<'a>(&'a self, upload_id: &'a str) -> ForgetOnDrop<'a> {
+        ForgetOnDrop { cache: &self.cache, upload_id }
+    }
+
     /// Opens (creating if needed) the database file at `path` and applies migrations.
     pub async fn open(path: &Path) -> Result<Self> {
         let options = SqliteConnectOptions::new()
@@ -52,71 +79,41 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        // No ping before each use: a SQLite connection is a file handle that cannot drop the
+        // way a network connection can, and the ping costs two thread hand-offs per query.
+        let pool = SqlitePoolOptions::new().max_connections(8).test_before_acquire(false).connect_with(options).await?;
         sqlx::migrate!("./migrations/sqlite").run(&pool).await?;
-        Ok(Self { pool })
-    }
-
-    fn upload_from_row(row: &SqliteRow) -> Result<UploadRecord> {
-        Ok(UploadRecord {
-            id: row.get("id"),
-            owner_id: row.get("owner_id"),
-            author_id: row.get("author_id"),
-            kind: parse_enum(row.get::<&str, _>("kind"), "kind")?,
-            source: parse_enum(row.get::<&str, _>("source"), "source")?,
-            provider: row.get::<Option<&str>, _>("provider").map(|p| parse_enum(p, "provider")).transpose()?,
-            status: parse_enum(row.get::<&str, _>("status"), "status")?,
-            file_name: row.get("file_name"),
-            original_file_name: row.get("original_file_name"),
-            content_type: row.get("content_type"),
-            file_size: row.get::<Option<i64>, _>("file_size").map(|v| v as u64),
-            parts_count: row.get::<Option<i64>, _>("parts_count").map(|v| v as u32),
-            url: row.get("url"),
-            asset_options: parse_json(row.get("asset_options"))?,
-            config: parse_json(row.get("config"))?,
-            entity_id: row.get("entity_id"),
-            error_message: row.get("error_message"),
-            job_id: row.get("job_id"),
-            store_handle: row.get("store_handle"),
-            findings: parse_json(row.get("findings"))?,
-            created_at: row.get("created_at"),
-            updated_at: row.get("updated_at"),
-            expires_at_ms: row.get("expires_at_ms"),
-        })
+        let direct = Arc::new(direct::Direct::open(path)?);
+        Ok(Self { pool, direct, cache: Default::default() })
     }
 
     async fn insert_upload_in(conn: &mut sqlx::SqliteConnection, u: &UploadRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO uploads (id, owner_id, author_id, kind, source, provider, status, file_name,
-               original_file_name, content_type, file_size, parts_count, url, asset_options, config,
-               entity_id, error_message, job_id, store_handle, findings, created_at, updated_at, expires_at_ms)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(&u.id)
-        .bind(&u.owner_id)
-        .bind(&u.author_id)
-        .bind(u.kind.as_str())
-        .bind(u.source.as_str())
-        .bind(u.provider.map(|p| p.as_str()))
-        .bind(u.status.as_str())
-        .bind(&u.file_name)
-        .bind(&u.original_file_name)
-        .bind(&u.content_type)
-        .bind(u.file_size.map(|v| v as i64))
-        .bind(u.parts_count.map(|v| v as i64))
-        .bind(&u.url)
-        .bind(u.asset_options.as_ref().map(json_text))
-        .bind(u.config.as_ref().map(json_text))
-        .bind(&u.entity_id)
-        .bind(&u.error_message)
-        .bind(&u.job_id)
-        .bind(&u.store_handle)
-        .bind(u.findings.as_ref().map(json_text))
-        .bind(&u.created_at)
-        .bind(&u.updated_at)
-        .bind(u.expires_at_ms)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query(direct::INSERT_UPLOAD)
+            .bind(&u.id)
+            .bind(&u.owner_id)
+            .bind(&u.author_id)
+            .bind(u.kind.as_str())
+            .bind(u.source.as_str())
+            .bind(u.provider.map(|p| p.as_str()))
+            .bind(u.status.as_str())
+            .bind(&u.file_name)
+            .bind(&u.original_file_name)
+            .bind(&u.content_type)
+            .bind(u.file_size.map(|v| v as i64))
+            .bind(u.parts_count.map(|v| v as i64))
+            .bind(&u.url)
+            .bind(u.asset_options.as_ref().map(json_text))
+            .bind(u.config.as_ref().map(json_text))
+            .bind(&u.entity_id)
+            .bind(&u.error_message)
+            .bind(&u.job_id)
+            .bind(&u.store_handle)
+            .bind(u.findings.as_ref().map(json_text))
+            .bind(&u.created_at)
+            .bind(&u.updated_at)
+            .bind(u.expires_at_ms)
+            .execute(&mut *conn)
+            .await?;
         Ok(())
     }
 
@@ -205,13 +202,17 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn insert_upload(&self, u: &UploadRecord) -> Result<()> {
-        let mut conn = self.pool.acquire().await?;
-        Self::insert_upload_in(&mut conn, u).await
+        let _forget = self.changing(&u.id);
+        self.direct.insert_upload(u, None).await.map(|_| ())
+    }
+
+    async fn insert_upload_within(&self, u: &UploadRecord, max_pending: u64) -> Result<Admission> {
+        let _forget = self.changing(&u.id);
+        self.direct.insert_upload(u, Some(max_pending)).await
     }
 
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>> {
-        let row = sqlx::query("SELECT * FROM uploads WHERE id = ?").bind(id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(Self::upload_from_row).transpose()
+        self.cache.get_or_load(id, || self.direct.upload(id))
     }
 
     async fn list_uploads(&self, q: &UploadListQuery) -> Result<Vec<UploadRecord>> {
@@ -239,18 +240,15 @@ impl MetadataStore for SqliteStore {
             query = query.bind(&after.created_at).bind(&after.created_at).bind(&after.id);
         }
         let rows = query.bind(q.limit as i64).fetch_all(&self.pool).await?;
-        rows.iter().map(Self::upload_from_row).collect()
+        rows.iter().map(upload_from).collect()
     }
 
     async fn count_pending_uploads(&self, owner_id: &str) -> Result<u64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM uploads WHERE owner_id = ? AND status = 'pending'")
-            .bind(owner_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.get::<i64, _>("n") as u64)
+        self.direct.count_pending_uploads(owner_id)
     }
 
     async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool> {
+        let _forget = self.changing(&upload_id);
         let mut tx = self.pool.begin().await?;
         let now = iso(now_ms);
         let moved = sqlx::query(
@@ -279,6 +277,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn insert_import(&self, u: &UploadRecord, now_ms: i64) -> Result<()> {
+        let _forget = self.changing(&u.id);
         let job_id = u.job_id.as_deref().ok_or_else(|| Error::internal("an import needs its job id"))?;
         let mut tx = self.pool.begin().await?;
         Self::insert_upload_in(&mut tx, u).await?;
@@ -296,6 +295,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn set_upload_config(&self, upload_id: &str, config: &serde_json::Value, now_ms: i64) -> Result<bool> {
+        let _forget = self.changing(&upload_id);
         let done = sqlx::query("UPDATE uploads SET config = ?, updated_at = ? WHERE id = ? AND status = 'pending'")
             .bind(json_text(config))
             .bind(iso(now_ms))
@@ -306,6 +306,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn complete_import(&self, upload_id: &str, f: &ImportedFile, now_ms: i64) -> Result<bool> {
+        let _forget = self.changing(&upload_id);
         let done = sqlx::query(
             "UPDATE uploads SET status = 'complete', file_name = ?, original_file_name = ?, content_type = ?,
                file_size = ?, config = ?, updated_at = ?
@@ -324,6 +325,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn set_status(&self, upload_id: &str, from: Status, to: Status, now_ms: i64) -> Result<bool> {
+        let _forget = self.changing(&upload_id);
         let done = sqlx::query("UPDATE uploads SET status = ?, updated_at = ? WHERE id = ? AND status = ?")
             .bind(to.as_str())
             .bind(iso(now_ms))
@@ -335,6 +337,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn set_validated(&self, upload_id: &str, findings: &serde_json::Value, now_ms: i64) -> Result<bool> {
+        let _forget = self.changing(&upload_id);
         let done = sqlx::query("UPDATE uploads SET status = 'validated', findings = ?, updated_at = ? WHERE id = ? AND status = 'validating'")
             .bind(json_text(findings))
             .bind(iso(now_ms))
@@ -345,6 +348,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn fail_upload(&self, upload_id: &str, message: &str, now_ms: i64) -> Result<bool> {
+        let _forget = self.changing(&upload_id);
         let done = sqlx::query(
             "UPDATE uploads SET status = 'failed', error_message = ?, updated_at = ?
              WHERE id = ? AND status NOT IN ('imported', 'failed')",
@@ -365,10 +369,11 @@ impl MetadataStore for SqliteStore {
         .bind(limit as i64)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter().map(Self::upload_from_row).collect()
+        rows.iter().map(upload_from).collect()
     }
 
     async fn expire_upload(&self, upload_id: &str, message: &str, now_ms: i64) -> Result<bool> {
+        let _forget = self.changing(&upload_id);
         let done = sqlx::query(
             "UPDATE uploads SET status = 'failed', error_message = ?, updated_at = ?
              WHERE id = ? AND status = 'pending' AND expires_at_ms < ?",
@@ -383,6 +388,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn import_asset(&self, a: &AssetRecord, now_ms: i64) -> Result<bool> {
+        let _forget = self.changing(&a.upload_id);
         let mut tx = self.pool.begin().await?;
         if !mark_imported(&mut tx, &a.upload_id, &a.id, now_ms).await? {
             return Ok(false);
@@ -414,6 +420,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn import_model(&self, m: &ModelRecord, now_ms: i64) -> Result<bool> {
+        let _forget = self.changing(&m.upload_id);
         let mut tx = self.pool.begin().await?;
         if !mark_imported(&mut tx, &m.upload_id, &m.id, now_ms).await? {
             return Ok(false);

@@ -1,0 +1,344 @@
+//! The SQLite store's hot paths, on `rusqlite` rather than sqlx (BENCHMARKS.md, target 5).
+//!
+//! - **Point reads run on the calling thread.** sqlx runs every statement on a per-connection
+//!   worker thread and hands the rows back over a channel: two thread wake-ups per query,
+//!   which cost more than the read. In WAL mode a reader never waits for the writer, so a
+//!   read by primary key holds the async worker only for the B-tree lookup.
+//! - **New uploads are group-committed.** One writer thread inserts every upload waiting at
+//!   the time in one transaction; a second thread flushes the WAL with one `fdatasync` for
+//!   every transaction committed since its last flush, while the writer goes on with the
+//!   next batch. Before, each create paid its own `fsync`, serialized behind SQLite's single
+//!   writer. The guarantee is unchanged: [`Direct::insert_upload`] returns once its row is
+//!   on disk, and a row that fails (say, a duplicate id) fails alone.
+
+use super::super::rows::{json_text, upload_from, Columns};
+use super::super::{Admission, UploadRecord};
+use crate::{Error, Result};
+use rusqlite::{params, Connection, OpenFlags};
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::{mpsc, oneshot};
+
+/// The most inserts one transaction commits.
+const MAX_BATCH: usize = 512;
+/// Inserts queued for the writer before callers wait to queue theirs.
+const QUEUE: usize = 4096;
+/// Idle read connections kept for reuse.
+const MAX_IDLE_READERS: usize = 8;
+/// How long a read waits out a lock (only WAL recovery or a checkpoint reset takes one).
+const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
+/// How long the writer waits for the sqlx connections' write transactions.
+const WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The one `INSERT` of a new upload (the sqlx path binds the same columns in this order).
+pub(super) const INSERT_UPLOAD: &str = "INSERT INTO uploads (id, owner_id, author_id, kind, source, provider, status,
+       file_name, original_file_name, content_type, file_size, parts_count, url, asset_options, config,
+       entity_id, error_message, job_id, store_handle, findings, created_at, updated_at, expires_at_ms)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+
+/// A project's pending uploads, kept by triggers (migration 0003).
+const PENDING_COUNT: &str = "SELECT n FROM pending_counts WHERE owner_id = ?";
+
+/// The columns of `uploads`, in the order [`SELECT_UPLOAD`] reads them.
+const UPLOAD_COLUMNS: [&str; 23] = [
+    "id",
+    "owner_id",
+    "author_id",
+    "kind",
+    "source",
+    "provider",
+    "status",
+    "file_name",
+    "original_file_name",
+    "content_type",
+    "file_size",
+    "parts_count",
+    "url",
+    "asset_options",
+    "config",
+    "entity_id",
+    "error_message",
+    "job_id",
+    "store_handle",
+    "findings",
+    "created_at",
+    "updated_at",
+    "expires_at_ms",
+];
+const SELECT_UPLOAD: &str = "SELECT id, owner_id, author_id, kind, source, provider, status, file_name,
+       original_file_name, content_type, file_size, parts_count, url, asset_options, config, entity_id,
+       error_message, job_id, store_handle, findings, created_at, updated_at, expires_at_ms
+     FROM uploads WHERE id = ?";
+
+/// A row whose columns are found by their position in a known list: SQLite's own lookup by
+/// name compares every column name, case-insensitively, on every read.
+struct ByPosition<'a> {
+    row: &'a rusqlite::Row<'a>,
+    columns: &'static [&'static str],
+}
+
+impl ByPosition<'_> {
+    fn index(&self, column: &str) -> Result<usize> {
+        self.columns.iter().position(|c| *c == column).ok_or_else(|| Error::internal(format!("no column {column}")))
+    }
+}
+
+impl Columns for ByPosition<'_> {
+    fn text(&self, column: &str) -> Result<Option<String>> {
+        self.row.get(self.index(column)?).map_err(|e| database(column, e))
+    }
+    fn integer(&self, column: &str) -> Result<Option<i64>> {
+        self.row.get(self.index(column)?).map_err(|e| database(column, e))
+    }
+}
+
+/// Direct access to the database file beside the sqlx pool.
+pub(super) struct Direct {
+    path: PathBuf,
+    idle_readers: Mutex<Vec<Connection>>,
+    inserts: mpsc::Sender<QueuedInsert>,
+}
+
+struct QueuedInsert {
+    upload: UploadRecord,
+    /// Refuse when the project already has this many uploads pending.
+    max_pending: Option<u64>,
+    done: oneshot::Sender<Result<Admission>>,
+}
+
+impl Direct {
+    /// Opens the writer (a thread that lives as long as this value) on the already migrated
+    /// database at `path`.
+    pub(super) fn open(path: &Path) -> Result<Self> {
+        let writer = open_connection(path, WRITE_BUSY_TIMEOUT)?;
+        // NORMAL: a commit writes the WAL without waiting for the disk; the syncer thread
+        // makes it durable before anyone is told (see `sync_batches`). Checkpoints still
+        // sync the WAL before and the database after, so the file is never corrupted.
+        writer
+            .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(|e| database("configuring the writer", e))?;
+        let (inserts, queue) = mpsc::channel(QUEUE);
+        // A rendezvous: the writer hands a committed batch over only when the syncer is free,
+        // and meanwhile new creates queue up, so the next batch is as big as the wait.
+        let (committed, to_sync) = std::sync::mpsc::sync_channel(0);
+        let wal = wal_path(path);
+        let db = path.to_path_buf();
+        std::thread::Builder::new()
+            .name("intake-sqlite-sync".into())
+            .spawn(move || sync_batches(&wal, &db, to_sync))
+            .map_err(Error::internal)?;
+        std::thread::Builder::new()
+            .name("intake-sqlite-writer".into())
+            .spawn(move || write_batches(writer, queue, committed))
+            .map_err(Error::internal)?;
+        Ok(Self { path: path.to_path_buf(), idle_readers: Mutex::new(Vec::new()), inserts })
+    }
+
+    /// Stores a new upload (unless its project has `max_pending` uploads pending, counted
+    /// in the same transaction); returns once the transaction that holds it is committed
+    /// and on disk.
+    pub(super) async fn insert_upload(&self, upload: &UploadRecord, max_pending: Option<u64>) -> Result<Admission> {
+        let (done, committed) = oneshot::channel();
+        let queued = QueuedInsert { upload: upload.clone(), max_pending, done };
+        self.inserts.send(queued).await.map_err(|_| Error::internal("the SQLite writer thread has stopped"))?;
+        committed.await.map_err(|_| Error::internal("the SQLite writer thread stopped before committing"))?
+    }
+
+    /// The upload with this id.
+    pub(super) fn upload(&self, id: &str) -> Result<Option<UploadRecord>> {
+        self.read(|conn| {
+            let mut statement = conn.prepare_cached(SELECT_UPLOAD)?;
+            let mut rows = statement.query([id])?;
+            Ok(match rows.next()? {
+                Some(row) => Some(upload_from(&ByPosition { row, columns: &UPLOAD_COLUMNS })),
+                None => None,
+            })
+        })?
+        .transpose()
+    }
+
+    /// How many uploads `owner_id` has pending (kept by triggers; migration 0003).
+    pub(super) fn count_pending_uploads(&self, owner_id: &str) -> Result<u64> {
+        self.read(|conn| pending_count(&mut conn.prepare_cached(PENDING_COUNT)?, owner_id))
+    }
+
+    /// Runs `read` on an idle read connection (opening one if none is idle).
+    fn read<T>(&self, read: impl FnOnce(&Connection) -> rusqlite::Result<T>) -> Result<T> {
+        let idle = self.idle_readers.lock().expect("reader list").pop();
+        let conn = match idle {
+            Some(conn) => conn,
+            None => {
+                let conn = open_connection(&self.path, READ_BUSY_TIMEOUT)?;
+                conn.execute_batch("PRAGMA query_only = ON;").map_err(|e| database("configuring a reader", e))?;
+                conn
+            }
+        };
+        let result = read(&conn).map_err(|e| database("reading", e));
+        let mut idle = self.idle_readers.lock().expect("reader list");
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        result
+    }
+}
+
+fn database(what: &str, e: rusqlite::Error) -> Error {
+    Error::Internal(format!("database: {what}: {e}"))
+}
+
+fn open_connection(path: &Path, busy_timeout: Duration) -> Result<Connection> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| database("opening", e))?;
+    conn.busy_timeout(busy_timeout).map_err(|e| database("opening", e))?;
+    Ok(conn)
+}
+
+/// A committed batch waiting to be made durable: who to tell, and what to tell them.
+type CommittedBatch = Vec<(oneshot::Sender<Result<Admission>>, Result<Admission>)>;
+
+/// The writer thread: takes every insert queued, commits them together in one transaction
+/// and hands the batch to the syncer, then goes on with the next batch while the disk
+/// writes this one (the two overlap: this is where the throughput comes from).
+fn write_batches(
+    conn: Connection,
+    mut queue: mpsc::Receiver<QueuedInsert>,
+    committed: std::sync::mpsc::SyncSender<CommittedBatch>,
+) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = queue.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(next) => batch.push(next),
+                Err(_) => break,
+            }
+        }
+        let started = std::time::Instant::now();
+        let outcomes = commit(&conn, &batch);
+        tracing::trace!(uploads = batch.len(), micros = started.elapsed().as_micros() as u64, "committed new uploads");
+        let answers: CommittedBatch = batch.drain(..).map(|q| q.done).zip(outcomes).collect();
+        if let Err(unsent) = committed.send(answers) {
+            for (done, _) in unsent.0 {
+                let _ = done.send(Err(Error::internal("the SQLite sync thread has stopped")));
+            }
+        }
+    }
+}
+
+/// The syncer thread: makes every batch committed so far durable with one `fdatasync` of
+/// the WAL (any handle on the file syncs all of it), then answers their callers. A sync
+/// that fails fails every insert it covered.
+fn sync_batches(wal: &Path, db: &Path, committed: std::sync::mpsc::Receiver<CommittedBatch>) {
+    while let Ok(first) = committed.recv() {
+        let mut batches = vec![first];
+        batches.extend(committed.try_iter());
+        let started = std::time::Instant::now();
+        let synced = sync_wal(wal, db);
+        tracing::trace!(batches = batches.len(), micros = started.elapsed().as_micros() as u64, "synced the WAL");
+        for (done, outcome) in batches.into_iter().flatten() {
+            let answer = match (&synced, outcome) {
+                (Ok(()), outcome) => outcome,
+                (Err(e), _) => Err(Error::Internal(format!("database: making the commit durable: {e}"))),
+            };
+            let _ = done.send(answer);
+        }
+    }
+}
+
+/// `<db>-wal`, where SQLite keeps the WAL.
+fn wal_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push("-wal");
+    PathBuf::from(name)
+}
+
+/// Flushes the WAL to the disk. Without a WAL file every commit is already in the database
+/// file (SQLite removes the WAL only after a checkpoint that synced it); syncing that
+/// covers the case anyway.
+fn sync_wal(wal: &Path, db: &Path) -> std::io::Result<()> {
+    match std::fs::File::open(wal) {
+        Ok(file) => file.sync_data(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => std::fs::File::open(db)?.sync_data(),
+        Err(e) => Err(e),
+    }
+}
+
+/// Inserts `batch` in one transaction: one outcome per insert. A failed insert is undone
+/// alone (SQLite rolls back just the failing statement); a failed commit fails them all.
+fn commit(conn: &Connection, batch: &[QueuedInsert]) -> Vec<Result<Admission>> {
+    let fail_all = |what: &str, e: rusqlite::Error| {
+        let message = format!("database: {what}: {e}");
+        batch.iter().map(|_| Err(Error::Internal(message.clone()))).collect()
+    };
+    if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        return fail_all("starting a transaction", e);
+    }
+    let statements = conn.prepare_cached(INSERT_UPLOAD).and_then(|i| Ok((i, conn.prepare_cached(PENDING_COUNT)?)));
+    let outcomes: Vec<Result<Admission>> = match statements {
+        Ok((mut insert_one, mut count)) => batch.iter().map(|q| admit(&mut insert_one, &mut count, q)).collect(),
+        Err(e) => {
+            let _ = conn.execute_batch("ROLLBACK");
+            return fail_all("preparing the insert", e);
+        }
+    };
+    if let Err(e) = conn.execute_batch("COMMIT") {
+        let _ = conn.execute_batch("ROLLBACK");
+        return fail_all("committing", e);
+    }
+    outcomes
+}
+
+/// Counts the project's pending uploads when the insert has a limit, then inserts.
+fn admit(
+    insert_one: &mut rusqlite::CachedStatement<'_>,
+    count: &mut rusqlite::CachedStatement<'_>,
+    q: &QueuedInsert,
+) -> Result<Admission> {
+    if let Some(max_pending) = q.max_pending {
+        let pending = pending_count(count, &q.upload.owner_id).map_err(|e| database("counting pending uploads", e))?;
+        if pending >= max_pending {
+            return Ok(Admission::ProjectFull { pending });
+        }
+    }
+    insert(insert_one, &q.upload).map(|()| Admission::Stored)
+}
+
+fn pending_count(count: &mut rusqlite::CachedStatement<'_>, owner_id: &str) -> rusqlite::Result<u64> {
+    let mut rows = count.query([owner_id])?;
+    Ok(match rows.next()? {
+        Some(row) => row.get::<_, i64>(0)?.max(0) as u64,
+        None => 0,
+    })
+}
+
+fn insert(statement: &mut rusqlite::CachedStatement<'_>, u: &UploadRecord) -> Result<()> {
+    statement
+        .execute(params![
+            u.id,
+            u.owner_id,
+            u.author_id,
+            u.kind.as_str(),
+            u.source.as_str(),
+            u.provider.map(|p| p.as_str()),
+            u.status.as_str(),
+            u.file_name,
+            u.original_file_name,
+            u.content_type,
+            u.file_size.map(|v| v as i64),
+            u.parts_count.map(|v| v as i64),
+            u.url,
+            u.asset_options.as_ref().map(json_text),
+            u.config.as_ref().map(json_text),
+            u.entity_id,
+            u.error_message,
+            u.job_id,
+            u.store_handle,
+            u.findings.as_ref().map(json_text),
+            u.created_at,
+            u.updated_at,
+            u.expires_at_ms,
+        ])
+        .map(|_| ())
+        .map_err(|e| database("inserting an upload", e))
+}
