@@ -60,7 +60,7 @@ impl Service {
                     return Ok(CreateOutcome::DryRun { creative_units_cost: 0.0 });
                 }
                 let record = self.new_multipart(caller, spec).await?;
-                return Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(&record)?)));
+                return Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(record)?)));
             }
             CreateMode::Url { url, kind, asset_options } => ImportRequest::Url { url, kind, asset_options },
             CreateMode::HuggingFace { model_name } => ImportRequest::HuggingFace { model_name },
@@ -72,7 +72,7 @@ impl Service {
         }
         self.check_pending_limit(caller).await?;
         let record = self.new_import(caller, import).await?;
-        Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(&record)?)))
+        Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(record)?)))
     }
 
     /// Refuses a new upload when the caller's project already has the most pending uploads
@@ -142,7 +142,7 @@ impl Service {
         if self.expire_if_due(&record).await? {
             record = self.owned_upload(caller, id).await?;
         }
-        self.upload_to_wire(&record)
+        self.upload_to_wire(record)
     }
 
     /// `GET /v1/uploads`: one page of the caller's project's uploads, newest first, without
@@ -180,7 +180,7 @@ impl Service {
             if self.expire_if_due(&record).await? {
                 record = self.owned_upload(caller, &record.id).await?;
             }
-            uploads.push(self.upload_to_wire_without_parts(&record));
+            uploads.push(self.upload_to_wire_without_parts(record));
         }
         Ok(UploadList { uploads, next_pagination_token })
     }
@@ -194,7 +194,7 @@ impl Service {
             record = self.owned_upload(caller, id).await?;
         }
         if record.status != Status::Pending || record.source != Source::Multipart {
-            return self.upload_to_wire(&record);
+            return self.upload_to_wire(record);
         }
         let (parts_count, file_size) = (record.parts_count.unwrap_or(1), record.file_size.unwrap_or(0));
         let check = move |parts: &[PartInfo]| check_parts(parts, parts_count, file_size);
@@ -208,42 +208,42 @@ impl Service {
         }
         let current =
             self.meta.upload(&record.id).await?.ok_or_else(|| Error::internal("upload vanished while completing"))?;
-        self.upload_to_wire(&current)
+        self.upload_to_wire(current)
     }
 
     /// The wire form of an upload; a pending multipart upload gets freshly signed part URLs.
-    pub(crate) fn upload_to_wire(&self, u: &UploadRecord) -> Result<Upload> {
+    pub(crate) fn upload_to_wire(&self, u: UploadRecord) -> Result<Upload> {
+        let signs_parts = u.status == Status::Pending && u.source == Source::Multipart;
+        let parts = if signs_parts { Some(self.part_urls(&u)?) } else { None };
         let mut upload = self.upload_to_wire_without_parts(u);
-        if u.status == Status::Pending && u.source == Source::Multipart {
-            upload.parts = Some(self.part_urls(u)?);
-        }
+        upload.parts = parts;
         Ok(upload)
     }
 
     /// The wire form of an upload, with no part URLs.
-    fn upload_to_wire_without_parts(&self, u: &UploadRecord) -> Upload {
+    fn upload_to_wire_without_parts(&self, u: UploadRecord) -> Upload {
         Upload {
-            id: u.id.clone(),
-            author_id: u.author_id.clone(),
-            created_at: u.created_at.clone(),
-            file_name: u.file_name.clone(),
+            id: u.id,
+            author_id: u.author_id,
+            created_at: u.created_at,
+            file_name: u.file_name,
             kind: u.kind,
-            owner_id: u.owner_id.clone(),
+            owner_id: u.owner_id,
             source: u.source,
             status: u.status,
-            updated_at: u.updated_at.clone(),
-            asset_options: u.asset_options.clone(),
-            config: u.config.clone(),
-            content_type: u.content_type.clone(),
-            entity_id: u.entity_id.clone(),
-            error_message: u.error_message.clone(),
+            updated_at: u.updated_at,
+            asset_options: u.asset_options,
+            config: u.config,
+            content_type: u.content_type,
+            entity_id: u.entity_id,
+            error_message: u.error_message,
             file_size: u.file_size,
-            job_id: u.job_id.clone(),
-            original_file_name: u.original_file_name.clone(),
+            job_id: u.job_id,
+            original_file_name: u.original_file_name,
             parts: None,
             parts_count: u.parts_count,
             provider: u.provider,
-            url: u.url.clone(),
+            url: u.url,
         }
     }
 
