@@ -11,11 +11,6 @@ mod cli;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
-/// mimalloc instead of the system allocator: the request path allocates many small,
-/// short-lived values across threads, where glibc's malloc was ~15% of the server's CPU.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 const AFTER_HELP: &str = "\
 Client commands read the server and credentials from INTAKE_URL, INTAKE_API_KEY and
 INTAKE_API_SECRET, or from Scenario's names SCENARIO_BASE_URL, SCENARIO_API_KEY and
