@@ -150,10 +150,7 @@ impl Direct {
         self.read(|conn| {
             let mut statement = conn.prepare_cached(SELECT_UPLOAD)?;
             let mut rows = statement.query([id])?;
-            Ok(match rows.next()? {
-                Some(row) => Some(upload_from(&ByPosition { row, columns: &UPLOAD_COLUMNS })),
-                None => None,
-            })
+            Ok(rows.next()?.map(|row| upload_from(&ByPosition { row, columns: &UPLOAD_COLUMNS })))
         })?
         .transpose()
     }

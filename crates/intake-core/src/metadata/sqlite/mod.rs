@@ -1,8 +1,9 @@
-//! [`MetadataStore`] on SQLite: the embedded default. WAL mode with `synchronous=FULL`, so a
-//! committed change survives a crash or power loss; one process owns the file.
+//! [`MetadataStore`] on SQLite: the embedded default. WAL mode; a change is reported done only
+//! once it is on disk, so it survives a crash or power loss. One process owns the file.
 //!
-//! Most statements go through a sqlx pool; the hot paths of the API (reading an upload,
-//! counting pending uploads, inserting a new upload) go through [`direct`].
+//! Most statements go through a sqlx pool (`synchronous=FULL`); the hot paths of the API go
+//! through `direct` (reads by id in place, new uploads group-committed with their own WAL
+//! flush) and `cache` (uploads kept between reads).
 
 mod cache;
 mod direct;
@@ -248,7 +249,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool> {
-        let _forget = self.changing(&upload_id);
+        let _forget = self.changing(upload_id);
         let mut tx = self.pool.begin().await?;
         let now = iso(now_ms);
         let moved = sqlx::query(
@@ -295,7 +296,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn set_upload_config(&self, upload_id: &str, config: &serde_json::Value, now_ms: i64) -> Result<bool> {
-        let _forget = self.changing(&upload_id);
+        let _forget = self.changing(upload_id);
         let done = sqlx::query("UPDATE uploads SET config = ?, updated_at = ? WHERE id = ? AND status = 'pending'")
             .bind(json_text(config))
             .bind(iso(now_ms))
@@ -306,7 +307,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn complete_import(&self, upload_id: &str, f: &ImportedFile, now_ms: i64) -> Result<bool> {
-        let _forget = self.changing(&upload_id);
+        let _forget = self.changing(upload_id);
         let done = sqlx::query(
             "UPDATE uploads SET status = 'complete', file_name = ?, original_file_name = ?, content_type = ?,
                file_size = ?, config = ?, updated_at = ?
@@ -325,7 +326,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn set_status(&self, upload_id: &str, from: Status, to: Status, now_ms: i64) -> Result<bool> {
-        let _forget = self.changing(&upload_id);
+        let _forget = self.changing(upload_id);
         let done = sqlx::query("UPDATE uploads SET status = ?, updated_at = ? WHERE id = ? AND status = ?")
             .bind(to.as_str())
             .bind(iso(now_ms))
@@ -337,7 +338,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn set_validated(&self, upload_id: &str, findings: &serde_json::Value, now_ms: i64) -> Result<bool> {
-        let _forget = self.changing(&upload_id);
+        let _forget = self.changing(upload_id);
         let done = sqlx::query("UPDATE uploads SET status = 'validated', findings = ?, updated_at = ? WHERE id = ? AND status = 'validating'")
             .bind(json_text(findings))
             .bind(iso(now_ms))
@@ -348,7 +349,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn fail_upload(&self, upload_id: &str, message: &str, now_ms: i64) -> Result<bool> {
-        let _forget = self.changing(&upload_id);
+        let _forget = self.changing(upload_id);
         let done = sqlx::query(
             "UPDATE uploads SET status = 'failed', error_message = ?, updated_at = ?
              WHERE id = ? AND status NOT IN ('imported', 'failed')",
@@ -373,7 +374,7 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn expire_upload(&self, upload_id: &str, message: &str, now_ms: i64) -> Result<bool> {
-        let _forget = self.changing(&upload_id);
+        let _forget = self.changing(upload_id);
         let done = sqlx::query(
             "UPDATE uploads SET status = 'failed', error_message = ?, updated_at = ?
              WHERE id = ? AND status = 'pending' AND expires_at_ms < ?",
