@@ -5,7 +5,7 @@
 //! claimed again once the lease runs out. Migrations run under sqlx's advisory lock, so
 //! instances that start together do not race.
 
-use super::rows::{iso, json_text, parse_enum, parse_json, upload_from};
+use super::rows::{asset_from, iso, json_text, model_from, parse_enum, parse_json, upload_from};
 use super::{
     ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadListQuery,
     UploadRecord,
@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use chrono::Utc;
 use intake_api::{Kind, Status};
 use rand::RngCore;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
 use std::str::FromStr;
 use std::time::Duration;
@@ -126,44 +126,6 @@ impl PostgresStore {
         .execute(&mut *conn)
         .await?;
         Ok(())
-    }
-
-    fn asset_from_row(row: &PgRow) -> Result<AssetRecord> {
-        Ok(AssetRecord {
-            id: row.get("id"),
-            upload_id: row.get("upload_id"),
-            owner_id: row.get("owner_id"),
-            author_id: row.get("author_id"),
-            kind: row.get("kind"),
-            metadata_type: row.get("metadata_type"),
-            mime_type: row.get("mime_type"),
-            blob_key: row.get("blob_key"),
-            file_name: row.get("file_name"),
-            properties: parse_json(row.get("properties"))?.unwrap_or_default(),
-            collection_ids: parse_json(row.get("collection_ids"))?.unwrap_or_default(),
-            parent_id: row.get("parent_id"),
-            hidden: row.get("hidden"),
-            created_at: row.get("created_at"),
-            updated_at: row.get("updated_at"),
-        })
-    }
-
-    fn model_from_row(row: &PgRow) -> Result<ModelRecord> {
-        Ok(ModelRecord {
-            id: row.get("id"),
-            upload_id: row.get("upload_id"),
-            owner_id: row.get("owner_id"),
-            author_id: row.get("author_id"),
-            name: row.get("name"),
-            model_type: row.get("model_type"),
-            source: row.get("source"),
-            blob_key: row.get("blob_key"),
-            file_name: row.get("file_name"),
-            size: row.get::<i64, _>("size") as u64,
-            info: parse_json(row.get("info"))?.unwrap_or_default(),
-            created_at: row.get("created_at"),
-            updated_at: row.get("updated_at"),
-        })
     }
 }
 
@@ -460,12 +422,12 @@ impl MetadataStore for PostgresStore {
 
     async fn asset(&self, id: &str) -> Result<Option<AssetRecord>> {
         let row = sqlx::query("SELECT * FROM assets WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(Self::asset_from_row).transpose()
+        row.as_ref().map(asset_from).transpose()
     }
 
     async fn model(&self, id: &str) -> Result<Option<ModelRecord>> {
         let row = sqlx::query("SELECT * FROM models WHERE id = $1").bind(id).fetch_optional(&self.pool).await?;
-        row.as_ref().map(Self::model_from_row).transpose()
+        row.as_ref().map(model_from).transpose()
     }
 
     async fn claim_job(&self, worker: &str, now_ms: i64, lease_until_ms: i64) -> Result<Option<JobRecord>> {

@@ -1,6 +1,6 @@
 //! Conversions shared by the SQL stores: times, JSON text columns and enum names.
 
-use super::UploadRecord;
+use super::{AssetRecord, ModelRecord, UploadRecord};
 use crate::domain::time::format_time;
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
@@ -44,6 +44,10 @@ pub(super) trait Columns {
     fn required_integer(&self, column: &str) -> Result<i64> {
         self.integer(column)?.ok_or_else(|| Error::internal(format!("stored {column} is NULL")))
     }
+    /// A yes/no column: an integer on SQLite (this default), a `BOOLEAN` on PostgreSQL.
+    fn flag(&self, column: &str) -> Result<bool> {
+        Ok(self.required_integer(column)? != 0)
+    }
 }
 
 fn unreadable(column: &str, e: impl std::fmt::Display) -> Error {
@@ -64,6 +68,9 @@ impl Columns for sqlx::postgres::PgRow {
         sqlx::Row::try_get(self, column).map_err(|e| unreadable(column, e))
     }
     fn integer(&self, column: &str) -> Result<Option<i64>> {
+        sqlx::Row::try_get(self, column).map_err(|e| unreadable(column, e))
+    }
+    fn flag(&self, column: &str) -> Result<bool> {
         sqlx::Row::try_get(self, column).map_err(|e| unreadable(column, e))
     }
 }
@@ -94,5 +101,45 @@ pub(super) fn upload_from(row: &impl Columns) -> Result<UploadRecord> {
         created_at: row.required_text("created_at")?,
         updated_at: row.required_text("updated_at")?,
         expires_at_ms: row.required_integer("expires_at_ms")?,
+    })
+}
+
+/// An `assets` row as an [`AssetRecord`].
+pub(super) fn asset_from(row: &impl Columns) -> Result<AssetRecord> {
+    Ok(AssetRecord {
+        id: row.required_text("id")?,
+        upload_id: row.required_text("upload_id")?,
+        owner_id: row.required_text("owner_id")?,
+        author_id: row.required_text("author_id")?,
+        kind: row.required_text("kind")?,
+        metadata_type: row.required_text("metadata_type")?,
+        mime_type: row.required_text("mime_type")?,
+        blob_key: row.required_text("blob_key")?,
+        file_name: row.required_text("file_name")?,
+        properties: parse_json(row.text("properties")?)?.unwrap_or_default(),
+        collection_ids: parse_json(row.text("collection_ids")?)?.unwrap_or_default(),
+        parent_id: row.text("parent_id")?,
+        hidden: row.flag("hidden")?,
+        created_at: row.required_text("created_at")?,
+        updated_at: row.required_text("updated_at")?,
+    })
+}
+
+/// A `models` row as a [`ModelRecord`].
+pub(super) fn model_from(row: &impl Columns) -> Result<ModelRecord> {
+    Ok(ModelRecord {
+        id: row.required_text("id")?,
+        upload_id: row.required_text("upload_id")?,
+        owner_id: row.required_text("owner_id")?,
+        author_id: row.required_text("author_id")?,
+        name: row.required_text("name")?,
+        model_type: row.required_text("model_type")?,
+        source: row.required_text("source")?,
+        blob_key: row.required_text("blob_key")?,
+        file_name: row.required_text("file_name")?,
+        size: row.required_integer("size")? as u64,
+        info: parse_json(row.text("info")?)?.unwrap_or_default(),
+        created_at: row.required_text("created_at")?,
+        updated_at: row.required_text("updated_at")?,
     })
 }
