@@ -1,4 +1,5 @@
-//! Conversions shared by the SQL stores: times, JSON text columns and enum names.
+//! Conversions shared by the SQL stores: times, JSON text columns, enum names, and each
+//! record read from its row ([`Columns`]).
 
 use super::{AssetRecord, ModelRecord, UploadRecord};
 use crate::domain::time::format_time;
