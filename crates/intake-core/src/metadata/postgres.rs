@@ -5,7 +5,10 @@
 //! claimed again once the lease runs out. Migrations run under sqlx's advisory lock, so
 //! instances that start together do not race.
 
-use super::rows::{asset_from, iso, json_text, model_from, parse_enum, parse_json, upload_from};
+use super::rows::{
+    asset_from, insert_upload_sql, iso, json_text, model_from, parse_enum, parse_json, upload_from, upload_values,
+    Bound,
+};
 use super::{
     ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadListQuery,
     UploadRecord,
@@ -19,6 +22,7 @@ use rand::RngCore;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Row};
 use std::str::FromStr;
+use std::sync::LazyLock;
 use std::time::Duration;
 
 /// `validated → imported` with `entity_id`, inside `tx`; `false` if the upload was not
@@ -94,37 +98,15 @@ impl PostgresStore {
 
     /// Inserts `u` on `conn` (a pool connection or a transaction).
     async fn insert_upload_in(conn: &mut sqlx::PgConnection, u: &UploadRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO uploads (id, owner_id, author_id, kind, source, provider, status, file_name,
-               original_file_name, content_type, file_size, parts_count, url, asset_options, config,
-               entity_id, error_message, job_id, store_handle, findings, created_at, updated_at, expires_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)",
-        )
-        .bind(&u.id)
-        .bind(&u.owner_id)
-        .bind(&u.author_id)
-        .bind(u.kind.as_str())
-        .bind(u.source.as_str())
-        .bind(u.provider.map(|p| p.as_str()))
-        .bind(u.status.as_str())
-        .bind(&u.file_name)
-        .bind(&u.original_file_name)
-        .bind(&u.content_type)
-        .bind(u.file_size.map(|v| v as i64))
-        .bind(u.parts_count.map(|v| v as i64))
-        .bind(&u.url)
-        .bind(u.asset_options.as_ref().map(json_text))
-        .bind(u.config.as_ref().map(json_text))
-        .bind(&u.entity_id)
-        .bind(&u.error_message)
-        .bind(&u.job_id)
-        .bind(&u.store_handle)
-        .bind(u.findings.as_ref().map(json_text))
-        .bind(&u.created_at)
-        .bind(&u.updated_at)
-        .bind(u.expires_at_ms)
-        .execute(&mut *conn)
-        .await?;
+        static INSERT_UPLOAD: LazyLock<String> = LazyLock::new(|| insert_upload_sql(|n| format!("${n}")));
+        let mut query = sqlx::query(&INSERT_UPLOAD);
+        for value in upload_values(u) {
+            query = match value {
+                Bound::Text(text) => query.bind(text),
+                Bound::Integer(integer) => query.bind(integer),
+            };
+        }
+        query.execute(&mut *conn).await?;
         Ok(())
     }
 }

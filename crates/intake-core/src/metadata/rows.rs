@@ -76,6 +76,81 @@ impl Columns for sqlx::postgres::PgRow {
     }
 }
 
+/// The columns of `uploads`, in the order [`upload_values`] gives their values.
+pub(super) const UPLOAD_COLUMNS: [&str; 23] = [
+    "id",
+    "owner_id",
+    "author_id",
+    "kind",
+    "source",
+    "provider",
+    "status",
+    "file_name",
+    "original_file_name",
+    "content_type",
+    "file_size",
+    "parts_count",
+    "url",
+    "asset_options",
+    "config",
+    "entity_id",
+    "error_message",
+    "job_id",
+    "store_handle",
+    "findings",
+    "created_at",
+    "updated_at",
+    "expires_at_ms",
+];
+
+/// `INSERT INTO uploads (…) VALUES (…)` with `placeholder(n)` (1-based) for each value:
+/// `?` on SQLite, `$n` on PostgreSQL.
+pub(super) fn insert_upload_sql(placeholder: impl Fn(usize) -> String) -> String {
+    let values: Vec<String> = (1..=UPLOAD_COLUMNS.len()).map(placeholder).collect();
+    format!("INSERT INTO uploads ({}) VALUES ({})", UPLOAD_COLUMNS.join(", "), values.join(", "))
+}
+
+/// A value to bind, whichever driver binds it.
+pub(super) enum Bound<'a> {
+    Text(Option<std::borrow::Cow<'a, str>>),
+    Integer(Option<i64>),
+}
+
+/// The values of [`UPLOAD_COLUMNS`] for `u`, in that order.
+pub(super) fn upload_values(u: &UploadRecord) -> [Bound<'_>; 23] {
+    use std::borrow::Cow::{Borrowed, Owned};
+    fn text(s: &Option<String>) -> Bound<'_> {
+        Bound::Text(s.as_deref().map(std::borrow::Cow::Borrowed))
+    }
+    let name = |s: &'static str| Bound::Text(Some(Borrowed(s)));
+    let json = |v: Option<String>| Bound::Text(v.map(Owned));
+    [
+        Bound::Text(Some(Borrowed(&u.id))),
+        Bound::Text(Some(Borrowed(&u.owner_id))),
+        Bound::Text(Some(Borrowed(&u.author_id))),
+        name(u.kind.as_str()),
+        name(u.source.as_str()),
+        Bound::Text(u.provider.map(|p| Borrowed(p.as_str()))),
+        name(u.status.as_str()),
+        Bound::Text(Some(Borrowed(&u.file_name))),
+        text(&u.original_file_name),
+        text(&u.content_type),
+        Bound::Integer(u.file_size.map(|v| v as i64)),
+        Bound::Integer(u.parts_count.map(i64::from)),
+        text(&u.url),
+        json(u.asset_options.as_ref().map(json_text)),
+        json(u.config.as_ref().map(json_text)),
+        text(&u.entity_id),
+        text(&u.error_message),
+        text(&u.job_id),
+        text(&u.store_handle),
+        json(u.findings.as_ref().map(json_text)),
+        Bound::Text(Some(Borrowed(&u.created_at))),
+        Bound::Text(Some(Borrowed(&u.updated_at))),
+        Bound::Integer(Some(u.expires_at_ms)),
+    ]
+}
+
 /// An `uploads` row as an [`UploadRecord`].
 pub(super) fn upload_from(row: &impl Columns) -> Result<UploadRecord> {
     Ok(UploadRecord {

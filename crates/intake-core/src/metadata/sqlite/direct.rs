@@ -11,12 +11,13 @@
 //!   writer. The guarantee is unchanged: [`Direct::insert_upload`] returns once its row is
 //!   on disk, and a row that fails (say, a duplicate id) fails alone.
 
-use super::super::rows::{json_text, upload_from, Columns};
+use super::super::rows::{insert_upload_sql, upload_from, upload_values, Bound, Columns, UPLOAD_COLUMNS};
 use super::super::{Admission, UploadRecord};
 use crate::{Error, Result};
-use rusqlite::{params, Connection, OpenFlags};
+use rusqlite::types::{ToSql, ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, OpenFlags};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
@@ -31,45 +32,15 @@ const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long the writer waits for the sqlx connections' write transactions.
 const WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// The one `INSERT` of a new upload (the sqlx path binds the same columns in this order).
-pub(super) const INSERT_UPLOAD: &str = "INSERT INTO uploads (id, owner_id, author_id, kind, source, provider, status,
-       file_name, original_file_name, content_type, file_size, parts_count, url, asset_options, config,
-       entity_id, error_message, job_id, store_handle, findings, created_at, updated_at, expires_at_ms)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+/// The one `INSERT` of a new upload (the sqlx path in `mod.rs` uses it too).
+pub(super) static INSERT_UPLOAD: LazyLock<String> = LazyLock::new(|| insert_upload_sql(|_| "?".into()));
 
 /// A project's pending uploads, kept by triggers (migration 0003).
 const PENDING_COUNT: &str = "SELECT n FROM pending_counts WHERE owner_id = ?";
 
-/// The columns of `uploads`, in the order [`SELECT_UPLOAD`] reads them.
-const UPLOAD_COLUMNS: [&str; 23] = [
-    "id",
-    "owner_id",
-    "author_id",
-    "kind",
-    "source",
-    "provider",
-    "status",
-    "file_name",
-    "original_file_name",
-    "content_type",
-    "file_size",
-    "parts_count",
-    "url",
-    "asset_options",
-    "config",
-    "entity_id",
-    "error_message",
-    "job_id",
-    "store_handle",
-    "findings",
-    "created_at",
-    "updated_at",
-    "expires_at_ms",
-];
-const SELECT_UPLOAD: &str = "SELECT id, owner_id, author_id, kind, source, provider, status, file_name,
-       original_file_name, content_type, file_size, parts_count, url, asset_options, config, entity_id,
-       error_message, job_id, store_handle, findings, created_at, updated_at, expires_at_ms
-     FROM uploads WHERE id = ?";
+/// One upload by id, its columns in the order of [`UPLOAD_COLUMNS`].
+static SELECT_UPLOAD: LazyLock<String> =
+    LazyLock::new(|| format!("SELECT {} FROM uploads WHERE id = ?", UPLOAD_COLUMNS.join(", ")));
 
 /// A row whose columns are found by their position in a known list: SQLite's own lookup by
 /// name compares every column name, case-insensitively, on every read.
@@ -148,7 +119,7 @@ impl Direct {
     /// The upload with this id.
     pub(super) fn upload(&self, id: &str) -> Result<Option<UploadRecord>> {
         self.read(|conn| {
-            let mut statement = conn.prepare_cached(SELECT_UPLOAD)?;
+            let mut statement = conn.prepare_cached(&SELECT_UPLOAD)?;
             let mut rows = statement.query([id])?;
             Ok(rows.next()?.map(|row| upload_from(&ByPosition { row, columns: &UPLOAD_COLUMNS })))
         })?
@@ -271,7 +242,7 @@ fn commit(conn: &Connection, batch: &[QueuedInsert]) -> Vec<Result<Admission>> {
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         return fail_all("starting a transaction", e);
     }
-    let statements = conn.prepare_cached(INSERT_UPLOAD).and_then(|i| Ok((i, conn.prepare_cached(PENDING_COUNT)?)));
+    let statements = conn.prepare_cached(&INSERT_UPLOAD).and_then(|i| Ok((i, conn.prepare_cached(PENDING_COUNT)?)));
     let outcomes: Vec<Result<Admission>> = match statements {
         Ok((mut insert_one, mut count)) => batch.iter().map(|q| admit(&mut insert_one, &mut count, q)).collect(),
         Err(e) => {
@@ -311,31 +282,17 @@ fn pending_count(count: &mut rusqlite::CachedStatement<'_>, owner_id: &str) -> r
 
 fn insert(statement: &mut rusqlite::CachedStatement<'_>, u: &UploadRecord) -> Result<()> {
     statement
-        .execute(params![
-            u.id,
-            u.owner_id,
-            u.author_id,
-            u.kind.as_str(),
-            u.source.as_str(),
-            u.provider.map(|p| p.as_str()),
-            u.status.as_str(),
-            u.file_name,
-            u.original_file_name,
-            u.content_type,
-            u.file_size.map(|v| v as i64),
-            u.parts_count.map(|v| v as i64),
-            u.url,
-            u.asset_options.as_ref().map(json_text),
-            u.config.as_ref().map(json_text),
-            u.entity_id,
-            u.error_message,
-            u.job_id,
-            u.store_handle,
-            u.findings.as_ref().map(json_text),
-            u.created_at,
-            u.updated_at,
-            u.expires_at_ms,
-        ])
+        .execute(rusqlite::params_from_iter(upload_values(u)))
         .map(|_| ())
         .map_err(|e| database("inserting an upload", e))
+}
+
+impl ToSql for Bound<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Bound::Text(Some(text)) => Ok(ToSqlOutput::Borrowed(ValueRef::Text(text.as_bytes()))),
+            Bound::Integer(Some(integer)) => Ok(ToSqlOutput::Owned(Value::Integer(*integer))),
+            Bound::Text(None) | Bound::Integer(None) => Ok(ToSqlOutput::Owned(Value::Null)),
+        }
+    }
 }

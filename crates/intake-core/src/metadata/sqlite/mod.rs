@@ -8,7 +8,7 @@
 mod cache;
 mod direct;
 
-use super::rows::{asset_from, iso, json_text, model_from, parse_enum, parse_json, upload_from};
+use super::rows::{asset_from, iso, json_text, model_from, parse_enum, parse_json, upload_from, upload_values, Bound};
 use super::{
     Admission, ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord,
     UploadListQuery, UploadRecord,
@@ -89,32 +89,14 @@ impl SqliteStore {
     }
 
     async fn insert_upload_in(conn: &mut sqlx::SqliteConnection, u: &UploadRecord) -> Result<()> {
-        sqlx::query(direct::INSERT_UPLOAD)
-            .bind(&u.id)
-            .bind(&u.owner_id)
-            .bind(&u.author_id)
-            .bind(u.kind.as_str())
-            .bind(u.source.as_str())
-            .bind(u.provider.map(|p| p.as_str()))
-            .bind(u.status.as_str())
-            .bind(&u.file_name)
-            .bind(&u.original_file_name)
-            .bind(&u.content_type)
-            .bind(u.file_size.map(|v| v as i64))
-            .bind(u.parts_count.map(|v| v as i64))
-            .bind(&u.url)
-            .bind(u.asset_options.as_ref().map(json_text))
-            .bind(u.config.as_ref().map(json_text))
-            .bind(&u.entity_id)
-            .bind(&u.error_message)
-            .bind(&u.job_id)
-            .bind(&u.store_handle)
-            .bind(u.findings.as_ref().map(json_text))
-            .bind(&u.created_at)
-            .bind(&u.updated_at)
-            .bind(u.expires_at_ms)
-            .execute(&mut *conn)
-            .await?;
+        let mut query = sqlx::query(&direct::INSERT_UPLOAD);
+        for value in upload_values(u) {
+            query = match value {
+                Bound::Text(text) => query.bind(text),
+                Bound::Integer(integer) => query.bind(integer),
+            };
+        }
+        query.execute(&mut *conn).await?;
         Ok(())
     }
 }
