@@ -161,8 +161,9 @@ impl MetadataStore for SqliteStore {
     }
 
     async fn list_uploads(&self, q: &UploadListQuery) -> Result<Vec<UploadRecord>> {
-        // Portable SQL (the same text runs on PostgreSQL with `$n` placeholders); the
-        // indexes of migration 0002 serve each filter combination in order, without a sort.
+        // Portable SQL (the same text runs on PostgreSQL with `$n` placeholders). On SQLite
+        // one index (migration 0004) serves every filter combination in order, without a
+        // sort, checking status and kind on its entries.
         let mut sql = String::from("SELECT * FROM uploads WHERE owner_id = ?");
         if q.status.is_some() {
             sql.push_str(" AND status = ?");
@@ -533,7 +534,8 @@ mod tests {
     use super::*;
     use crate::metadata::{ListCursor, UploadListQuery};
 
-    /// Every filter combination of `list_uploads` is an index range read: SQLite never sorts.
+    /// Every filter combination of `list_uploads` is a read of the one listing index, in
+    /// order: SQLite never sorts, nor picks the expiry sweep's status index instead.
     #[tokio::test]
     async fn listing_uploads_reads_an_index_in_order() {
         let dir = tempfile::tempdir().unwrap();
