@@ -13,9 +13,11 @@
 
 use super::super::rows::{insert_upload_sql, upload_from, upload_values, Bound, Columns, UPLOAD_COLUMNS};
 use super::super::{Admission, UploadRecord};
+use intake_api::Status;
 use crate::{Error, Result};
 use rusqlite::types::{ToSql, ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
 use std::time::Duration;
@@ -35,8 +37,13 @@ const WRITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 /// The one `INSERT` of a new upload (the sqlx path in `mod.rs` uses it too).
 pub(super) static INSERT_UPLOAD: LazyLock<String> = LazyLock::new(|| insert_upload_sql(|_| "?".into()));
 
-/// A project's pending uploads, kept by triggers (migration 0003).
+/// A project's pending uploads (migrations 0003 and 0005: triggers count the changes of
+/// status, each insert counts the uploads it adds with [`COUNT_NEW_PENDING`]).
 const PENDING_COUNT: &str = "SELECT n FROM pending_counts WHERE owner_id = ?";
+
+/// Adds `?2` new pending uploads to project `?1`'s count, in the transaction that inserts them.
+pub(super) const COUNT_NEW_PENDING: &str =
+    "INSERT INTO pending_counts (owner_id, n) VALUES (?, ?) ON CONFLICT (owner_id) DO UPDATE SET n = n + excluded.n";
 
 /// One upload by id, its columns in the order of [`UPLOAD_COLUMNS`].
 static SELECT_UPLOAD: LazyLock<String> =
@@ -236,40 +243,58 @@ fn sync_wal(wal: &Path, db: &Path) -> std::io::Result<()> {
 /// alone (SQLite rolls back just the failing statement); a failed commit fails them all.
 fn commit(conn: &Connection, batch: &[QueuedInsert]) -> Vec<Result<Admission>> {
     let fail_all = |what: &str, e: rusqlite::Error| {
+        let _ = conn.execute_batch("ROLLBACK");
         let message = format!("database: {what}: {e}");
         batch.iter().map(|_| Err(Error::Internal(message.clone()))).collect()
     };
     if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
         return fail_all("starting a transaction", e);
     }
-    let statements = conn.prepare_cached(&INSERT_UPLOAD).and_then(|i| Ok((i, conn.prepare_cached(PENDING_COUNT)?)));
-    let outcomes: Vec<Result<Admission>> = match statements {
-        Ok((mut insert_one, mut count)) => batch.iter().map(|q| admit(&mut insert_one, &mut count, q)).collect(),
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            return fail_all("preparing the insert", e);
-        }
+    let outcomes = match insert_batch(conn, batch) {
+        Ok(outcomes) => outcomes,
+        Err(e) => return fail_all("inserting new uploads", e),
     };
     if let Err(e) = conn.execute_batch("COMMIT") {
-        let _ = conn.execute_batch("ROLLBACK");
         return fail_all("committing", e);
     }
     outcomes
 }
 
-/// Counts the project's pending uploads when the insert has a limit, then inserts.
-fn admit(
-    insert_one: &mut rusqlite::CachedStatement<'_>,
-    count: &mut rusqlite::CachedStatement<'_>,
-    q: &QueuedInsert,
-) -> Result<Admission> {
-    if let Some(max_pending) = q.max_pending {
-        let pending = pending_count(count, &q.upload.owner_id).map_err(|e| database("counting pending uploads", e))?;
-        if pending >= max_pending {
-            return Ok(Admission::ProjectFull { pending });
+/// The inserts of one transaction, then one pending-count update per project that gained
+/// pending uploads. An `Err` is a failure of the whole transaction.
+fn insert_batch(conn: &Connection, batch: &[QueuedInsert]) -> rusqlite::Result<Vec<Result<Admission>>> {
+    let mut insert_one = conn.prepare_cached(&INSERT_UPLOAD)?;
+    let mut count = conn.prepare_cached(PENDING_COUNT)?;
+    // Per project: its pending count before this batch (read when first needed), and how
+    // many pending uploads this batch has added so far.
+    let mut pending: HashMap<&str, (Option<u64>, u64)> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    for q in batch {
+        let owner = q.upload.owner_id.as_str();
+        let (before, added) = pending.entry(owner).or_insert((None, 0));
+        if let Some(max_pending) = q.max_pending {
+            let before = match before {
+                Some(n) => *n,
+                None => *before.insert(pending_count(&mut count, owner)?),
+            };
+            if before + *added >= max_pending {
+                outcomes.push(Ok(Admission::ProjectFull { pending: before + *added }));
+                continue;
+            }
+        }
+        let outcome = insert(&mut insert_one, &q.upload);
+        if outcome.is_ok() && q.upload.status == Status::Pending {
+            *added += 1;
+        }
+        outcomes.push(outcome.map(|()| Admission::Stored));
+    }
+    let mut count_new = conn.prepare_cached(COUNT_NEW_PENDING)?;
+    for (owner, (_, added)) in pending {
+        if added > 0 {
+            count_new.execute(rusqlite::params![owner, added as i64])?;
         }
     }
-    insert(insert_one, &q.upload).map(|()| Admission::Stored)
+    Ok(outcomes)
 }
 
 fn pending_count(count: &mut rusqlite::CachedStatement<'_>, owner_id: &str) -> rusqlite::Result<u64> {

@@ -88,6 +88,7 @@ impl SqliteStore {
         Ok(Self { pool, direct, cache: Default::default() })
     }
 
+    /// Inserts `u`, counting it among its project's pending uploads if it is pending.
     async fn insert_upload_in(conn: &mut sqlx::SqliteConnection, u: &UploadRecord) -> Result<()> {
         let mut query = sqlx::query(&direct::INSERT_UPLOAD);
         for value in upload_values(u) {
@@ -97,6 +98,9 @@ impl SqliteStore {
             };
         }
         query.execute(&mut *conn).await?;
+        if u.status == Status::Pending {
+            sqlx::query(direct::COUNT_NEW_PENDING).bind(&u.owner_id).bind(1i64).execute(&mut *conn).await?;
+        }
         Ok(())
     }
 }
