@@ -5,11 +5,10 @@
 //!   which cost more than the read. In WAL mode a reader never waits for the writer, so a
 //!   read by primary key holds the async worker only for the B-tree lookup.
 //! - **New uploads are group-committed.** One writer thread inserts every upload waiting at
-//!   the time in one transaction; a second thread flushes the WAL with one `fdatasync` for
-//!   every transaction committed since its last flush, while the writer goes on with the
-//!   next batch. Before, each create paid its own `fsync`, serialized behind SQLite's single
-//!   writer. The guarantee is unchanged: [`Direct::insert_upload`] returns once its row is
-//!   on disk, and a row that fails (say, a duplicate id) fails alone.
+//!   the time in one transaction and flushes the WAL with one `fdatasync` for all of them.
+//!   Before, each create paid its own `fsync`, serialized behind SQLite's single writer.
+//!   The guarantee is unchanged: [`Direct::insert_upload`] returns once its row is on disk,
+//!   and a row that fails (say, a duplicate id) fails alone.
 
 use super::super::rows::{insert_upload_sql, upload_from, upload_values, Bound, Columns, UPLOAD_COLUMNS};
 use super::super::{Admission, UploadRecord};
@@ -90,25 +89,17 @@ impl Direct {
     /// database at `path`.
     pub(super) fn open(path: &Path) -> Result<Self> {
         let writer = open_connection(path, WRITE_BUSY_TIMEOUT)?;
-        // NORMAL: a commit writes the WAL without waiting for the disk; the syncer thread
-        // makes it durable before anyone is told (see `sync_batches`). Checkpoints still
+        // NORMAL: a commit writes the WAL without waiting for the disk; the writer thread
+        // makes it durable before anyone is told (see `write_batches`). Checkpoints still
         // sync the WAL before and the database after, so the file is never corrupted.
         writer
             .execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(|e| database("configuring the writer", e))?;
         let (inserts, queue) = mpsc::channel(QUEUE);
-        // A rendezvous: the writer hands a committed batch over only when the syncer is free,
-        // and meanwhile new creates queue up, so the next batch is as big as the wait.
-        let (committed, to_sync) = std::sync::mpsc::sync_channel(0);
-        let wal = wal_path(path);
-        let db = path.to_path_buf();
-        std::thread::Builder::new()
-            .name("intake-sqlite-sync".into())
-            .spawn(move || sync_batches(&wal, &db, to_sync))
-            .map_err(Error::internal)?;
+        let (wal, db) = (wal_path(path), path.to_path_buf());
         std::thread::Builder::new()
             .name("intake-sqlite-writer".into())
-            .spawn(move || write_batches(writer, queue, committed))
+            .spawn(move || write_batches(writer, queue, wal, db))
             .map_err(Error::internal)?;
         Ok(Self { path: path.to_path_buf(), idle_readers: Mutex::new(Vec::new()), inserts })
     }
@@ -169,17 +160,13 @@ fn open_connection(path: &Path, busy_timeout: Duration) -> Result<Connection> {
     Ok(conn)
 }
 
-/// A committed batch waiting to be made durable: who to tell, and what to tell them.
-type CommittedBatch = Vec<(oneshot::Sender<Result<Admission>>, Result<Admission>)>;
-
-/// The writer thread: takes every insert queued, commits them together in one transaction
-/// and hands the batch to the syncer, then goes on with the next batch while the disk
-/// writes this one (the two overlap: this is where the throughput comes from).
-fn write_batches(
-    conn: Connection,
-    mut queue: mpsc::Receiver<QueuedInsert>,
-    committed: std::sync::mpsc::SyncSender<CommittedBatch>,
-) {
+/// The writer thread: takes every insert queued, commits them together in one transaction,
+/// makes the transaction durable with one `fdatasync` of the WAL, then answers their callers.
+/// Creates that arrive meanwhile wait in the queue and make the next batch: the slower the
+/// disk, the bigger the batches. (Overlapping a batch's commit with the previous one's sync,
+/// on a second thread, made batches smaller and cost more CPU per create for the same
+/// throughput: BENCHMARKS.md, target 5.) A sync that fails fails every insert it covered.
+fn write_batches(conn: Connection, mut queue: mpsc::Receiver<QueuedInsert>, wal: PathBuf, db: PathBuf) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = queue.blocking_recv() {
         batch.push(first);
@@ -191,32 +178,20 @@ fn write_batches(
         }
         let started = std::time::Instant::now();
         let outcomes = commit(&conn, &batch);
-        tracing::trace!(uploads = batch.len(), micros = started.elapsed().as_micros() as u64, "committed new uploads");
-        let answers: CommittedBatch = batch.drain(..).map(|q| q.done).zip(outcomes).collect();
-        if let Err(unsent) = committed.send(answers) {
-            for (done, _) in unsent.0 {
-                let _ = done.send(Err(Error::internal("the SQLite sync thread has stopped")));
-            }
-        }
-    }
-}
-
-/// The syncer thread: makes every batch committed so far durable with one `fdatasync` of
-/// the WAL (any handle on the file syncs all of it), then answers their callers. A sync
-/// that fails fails every insert it covered.
-fn sync_batches(wal: &Path, db: &Path, committed: std::sync::mpsc::Receiver<CommittedBatch>) {
-    while let Ok(first) = committed.recv() {
-        let mut batches = vec![first];
-        batches.extend(committed.try_iter());
-        let started = std::time::Instant::now();
-        let synced = sync_wal(wal, db);
-        tracing::trace!(batches = batches.len(), micros = started.elapsed().as_micros() as u64, "synced the WAL");
-        for (done, outcome) in batches.into_iter().flatten() {
-            let answer = match (&synced, outcome) {
-                (Ok(()), outcome) => outcome,
-                (Err(e), _) => Err(Error::Internal(format!("database: making the commit durable: {e}"))),
+        let committed = started.elapsed();
+        let synced = sync_wal(&wal, &db);
+        tracing::trace!(
+            uploads = batch.len(),
+            commit_micros = committed.as_micros() as u64,
+            sync_micros = (started.elapsed() - committed).as_micros() as u64,
+            "committed new uploads"
+        );
+        for (queued, outcome) in batch.drain(..).zip(outcomes) {
+            let answer = match &synced {
+                Ok(()) => outcome,
+                Err(e) => Err(Error::Internal(format!("database: making the commit durable: {e}"))),
             };
-            let _ = done.send(answer);
+            let _ = queued.done.send(answer);
         }
     }
 }
