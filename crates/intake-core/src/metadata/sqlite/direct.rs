@@ -12,8 +12,8 @@
 
 use super::super::rows::{insert_upload_sql, upload_from, upload_values, Bound, Columns, UPLOAD_COLUMNS};
 use super::super::{Admission, UploadRecord};
-use intake_api::Status;
 use crate::{Error, Result};
+use intake_api::Status;
 use rusqlite::types::{ToSql, ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 use std::collections::HashMap;
