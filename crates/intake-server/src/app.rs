@@ -27,6 +27,9 @@ pub struct Application {
     state: AppState,
     runner: JobRunner,
     created_key: Option<CreatedKey>,
+    /// With the embedded database: the lock that makes this process the data directory's
+    /// only server (see [`lock_data_dir`]), held until the server has stopped.
+    data_dir_lock: Option<std::fs::File>,
 }
 
 impl Application {
@@ -34,6 +37,10 @@ impl Application {
     /// `config.data_dir` by default; PostgreSQL and an S3-compatible bucket when configured),
     /// loads the API keys (creating one on first start) and binds `config.listen`.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let data_dir_lock = match config.database_url {
+            None => lock_data_dir(&config.data_dir)?,
+            Some(_) => None,
+        };
         let meta = open_metadata(&config).await?;
         // Before any worker runs: SQLite re-queues what a previous run left claimed;
         // PostgreSQL leaves other live instances' jobs alone (see `recover_at_startup`).
@@ -94,7 +101,7 @@ impl Application {
             metrics: Arc::new(crate::metrics::Metrics::default()),
             web_csp: web_csp.into(),
         };
-        Ok(Self { listener, local_addr, state, runner, created_key })
+        Ok(Self { listener, local_addr, state, runner, created_key, data_dir_lock })
     }
 
     /// The address the server is bound to (useful with port 0).
@@ -123,6 +130,7 @@ impl Application {
         };
         axum::serve(self.listener, app).with_graceful_shutdown(stopping).await?;
         workers.await?;
+        drop(self.data_dir_lock);
         Ok(())
     }
 
@@ -146,6 +154,30 @@ fn store_origin(s3: &intake_core::blob::s3::S3Config) -> Option<String> {
     }
     let (scheme, host) = origin.split_once("://")?;
     Some(format!("{scheme}://{}.{host}", s3.bucket))
+}
+
+/// With the embedded database one process owns the data directory: at start it re-queues
+/// the jobs it finds claimed and sweeps part files as a previous run's leftovers, and the
+/// SQLite store keeps uploads and pending counts in memory. A second `intake serve` on the
+/// same directory would do all of that under the running one; an exclusive lock on
+/// `<data_dir>/intake.lock` makes it refuse to start instead. The lock goes with the
+/// process, however it ends. A file system without locks gets a warning, not a refusal.
+fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<Option<std::fs::File>> {
+    std::fs::create_dir_all(dir)?;
+    let path = dir.join("intake.lock");
+    let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(anyhow::anyhow!(
+            "another intake process is serving the data directory {} (it holds {}); stop it, or give this one its own INTAKE_DATA_DIR (several instances share work through PostgreSQL: INTAKE_DATABASE_URL)",
+            dir.display(),
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot lock the data directory; make sure no other intake serves it");
+            Ok(None)
+        }
+    }
 }
 
 /// The metadata store: PostgreSQL when a database URL is configured, else SQLite.

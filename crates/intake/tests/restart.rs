@@ -89,3 +89,50 @@ async fn sigkill_in_the_middle_of_processing_loses_nothing() {
     }
     process.kill();
 }
+
+/// The embedded database belongs to one process: a second `intake serve` on the same data
+/// directory would re-queue the first one's jobs and sweep its part files as leftovers. It
+/// refuses to start, says why, and leaves the running one alone; once that one is gone the
+/// directory can be served again.
+#[tokio::test]
+async fn a_second_server_on_the_same_data_directory_refuses_to_start() {
+    if common::backend::scaleout().is_some() {
+        return common::backend::skip("instances share PostgreSQL, not a data directory");
+    }
+    let data_dir = tempfile::tempdir().unwrap();
+    let first = IntakeProcess::start(data_dir.path(), &[], false);
+
+    let mut second = std::process::Command::new(env!("CARGO_BIN_EXE_intake"))
+        .arg("serve")
+        .env("INTAKE_LISTEN", "127.0.0.1:0")
+        .env("INTAKE_DATA_DIR", data_dir.path())
+        .env("INTAKE_API_KEYS", common::API_KEYS)
+        .env("INTAKE_LOG", "warn")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("the intake binary runs");
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = second.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            second.kill().unwrap();
+            panic!("a second server is serving the data directory the first one serves");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(!status.success(), "the second server exited with {status}");
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut second.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("another intake process is serving the data directory"), "{stderr}");
+    assert!(stderr.contains("INTAKE_DATA_DIR"), "says what to do: {stderr}");
+
+    let health = reqwest::get(format!("{}/healthz", first.base)).await.unwrap();
+    assert_eq!(health.status(), 200, "the first server goes on");
+    first.terminate(Duration::from_secs(30));
+    let again = IntakeProcess::start(data_dir.path(), &[], false);
+    assert_eq!(reqwest::get(format!("{}/healthz", again.base)).await.unwrap().status(), 200);
+}
