@@ -33,8 +33,9 @@ pub trait MetadataStore: Send + Sync {
     /// Stores a new upload.
     async fn insert_upload(&self, upload: &UploadRecord) -> Result<()>;
     /// Stores a new upload unless its project already has `max_pending` uploads pending.
-    /// This default counts, then inserts; SQLite checks inside the insert's own transaction
-    /// (exact, and no separate read per create).
+    /// This default counts, then inserts (racing creates may overshoot); SQLite checks
+    /// inside the insert's own transaction and PostgreSQL under a per-project lock, both
+    /// exact.
     async fn insert_upload_within(&self, upload: &UploadRecord, max_pending: u64) -> Result<Admission> {
         let pending = self.count_pending_uploads(&upload.owner_id).await?;
         if pending >= max_pending {

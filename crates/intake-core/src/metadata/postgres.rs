@@ -10,8 +10,8 @@ use super::rows::{
     Bound,
 };
 use super::{
-    ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord, UploadListQuery,
-    UploadRecord,
+    Admission, ApiKeyRecord, AssetRecord, ImportedFile, JobQueueStats, JobRecord, MetadataStore, ModelRecord,
+    UploadListQuery, UploadRecord,
 };
 use crate::domain::time::format_time;
 use crate::{Error, Result};
@@ -43,6 +43,13 @@ async fn mark_imported(
     .await?;
     Ok(done.rows_affected() == 1)
 }
+
+/// The first key of the advisory locks that serialize one project's creates (the second is
+/// a hash of the project id): "intk", so they cannot meet another user's locks by chance.
+const PENDING_LIMIT_LOCKS: i32 = 0x696e_746b;
+
+/// How many uploads project `$1` has pending.
+const COUNT_PENDING: &str = "SELECT COUNT(*) FROM uploads WHERE owner_id = $1 AND status = 'pending'";
 
 /// The PostgreSQL metadata store.
 #[derive(Clone)]
@@ -161,6 +168,25 @@ impl MetadataStore for PostgresStore {
         Self::insert_upload_in(&mut conn, u).await
     }
 
+    /// Creates for one project take turns, across every instance, from the count to the
+    /// commit (a transaction-scoped advisory lock keyed by the project), so racing creates
+    /// never overshoot the limit. Other projects' creates do not wait.
+    async fn insert_upload_within(&self, u: &UploadRecord, max_pending: u64) -> Result<Admission> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(PENDING_LIMIT_LOCKS)
+            .bind(&u.owner_id)
+            .execute(&mut *tx)
+            .await?;
+        let pending: i64 = sqlx::query_scalar(COUNT_PENDING).bind(&u.owner_id).fetch_one(&mut *tx).await?;
+        if pending as u64 >= max_pending {
+            return Ok(Admission::ProjectFull { pending: pending as u64 });
+        }
+        Self::insert_upload_in(&mut tx, u).await?;
+        tx.commit().await?;
+        Ok(Admission::Stored)
+    }
+
     async fn insert_import(&self, u: &UploadRecord, now_ms: i64) -> Result<()> {
         let job_id = u.job_id.as_deref().ok_or_else(|| Error::internal("an import needs its job id"))?;
         let mut tx = self.pool.begin().await?;
@@ -248,11 +274,8 @@ impl MetadataStore for PostgresStore {
     }
 
     async fn count_pending_uploads(&self, owner_id: &str) -> Result<u64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM uploads WHERE owner_id = $1 AND status = 'pending'")
-            .bind(owner_id)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(row.get::<i64, _>("n") as u64)
+        let pending: i64 = sqlx::query_scalar(COUNT_PENDING).bind(owner_id).fetch_one(&self.pool).await?;
+        Ok(pending as u64)
     }
 
     async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool> {
