@@ -213,7 +213,7 @@ async fn pending_uploads_are_counted_per_project_through_every_status_change() {
         let mut import = upload("upload_p6", NOW);
         (import.source, import.url, import.job_id) =
             (Source::Url, Some("https://example.com/a".into()), Some("job_p6".into()));
-        s.insert_import(&import, NOW).await.unwrap();
+        assert_eq!(s.insert_import(&import, NOW, u64::MAX).await.unwrap(), Admission::Stored, "{}", b.name);
         assert_eq!((count("proj_a").await, count("proj_b").await), (5, 1), "{}", b.name);
         assert!(s.insert_upload(&upload("upload_p1", NOW)).await.is_err(), "{}", b.name);
         assert_eq!(count("proj_a").await, 5, "{}: a refused insert counts nothing", b.name);
@@ -267,20 +267,42 @@ async fn a_project_at_its_pending_limit_gets_no_new_upload() {
 #[tokio::test]
 async fn racing_creates_never_overshoot_the_pending_limit() {
     for b in backends().await {
+        // Every third one is an import (its own transaction, with its job).
         let tasks: Vec<_> = (0..200)
             .map(|i| {
                 let s = b.store.clone();
-                tokio::spawn(async move { s.insert_upload_within(&upload(&format!("upload_r{i}"), NOW), 50).await })
+                tokio::spawn(async move {
+                    let mut u = upload(&format!("upload_r{i}"), NOW);
+                    if i % 3 == 0 {
+                        (u.source, u.url, u.job_id) =
+                            (Source::Url, Some("https://example.com/a".into()), Some(format!("job_r{i}")));
+                        s.insert_import(&u, NOW, 50).await
+                    } else {
+                        s.insert_upload_within(&u, 50).await
+                    }
+                })
             })
             .collect();
         let mut stored = 0;
         for task in tasks {
-            if task.await.unwrap().unwrap() == Admission::Stored {
-                stored += 1;
+            match task.await.unwrap().unwrap() {
+                Admission::Stored => stored += 1,
+                Admission::ProjectFull { pending } => assert!(pending >= 50, "{}: refused at {pending}", b.name),
             }
         }
         assert_eq!(stored, 50, "{}", b.name);
         assert_eq!(b.store.count_pending_uploads("proj_a").await.unwrap(), 50, "{}", b.name);
+        // A refused import left no job behind: one queued job per stored import, no more.
+        let mut stored_imports = 0;
+        for i in (0..200).filter(|i| i % 3 == 0) {
+            stored_imports += b.store.upload(&format!("upload_r{i}")).await.unwrap().is_some() as usize;
+        }
+        let mut jobs = 0;
+        while let Some(job) = b.store.claim_job("w", NOW, NOW + 60_000).await.unwrap() {
+            assert!(b.store.upload(&job.upload_id).await.unwrap().is_some(), "{}: a job without its import", b.name);
+            jobs += 1;
+        }
+        assert_eq!(jobs, stored_imports, "{}", b.name);
     }
 }
 
@@ -350,7 +372,7 @@ async fn imports_arrive_with_their_job_and_complete_with_what_was_downloaded() {
         let mut u = upload("upload_imp", NOW + 60_000);
         (u.source, u.file_size, u.parts_count, u.url) = (Source::Url, None, None, Some("https://example.com/a".into()));
         u.job_id = Some("job_imp".into());
-        s.insert_import(&u, NOW).await.unwrap();
+        assert_eq!(s.insert_import(&u, NOW, u64::MAX).await.unwrap(), Admission::Stored, "{}", b.name);
         assert_eq!(s.upload("upload_imp").await.unwrap(), Some(u.clone()), "{}", b.name);
         let job = s.claim_job("w1", NOW, NOW + 30_000).await.unwrap().expect("the import's job is queued at once");
         assert_eq!((job.id.as_str(), job.upload_id.as_str()), ("job_imp", "upload_imp"), "{}", b.name);
@@ -378,7 +400,7 @@ async fn imports_arrive_with_their_job_and_complete_with_what_was_downloaded() {
 
         let mut jobless = upload("upload_jobless", NOW);
         jobless.source = Source::Url;
-        assert!(s.insert_import(&jobless, NOW).await.is_err(), "{}: an import needs its job", b.name);
+        assert!(s.insert_import(&jobless, NOW, u64::MAX).await.is_err(), "{}: an import needs its job", b.name);
         assert_eq!(s.upload("upload_jobless").await.unwrap(), None, "{}", b.name);
     }
 }

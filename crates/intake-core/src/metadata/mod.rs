@@ -70,8 +70,10 @@ pub trait MetadataStore: Send + Sync {
     async fn complete_upload(&self, upload_id: &str, job_id: &str, now_ms: i64) -> Result<bool>;
     /// Stores a new import (url, Hugging Face or Civitai; status `pending`) and enqueues its
     /// job (id `upload.job_id`, runnable at once), in one transaction: an import never
-    /// exists without the job that downloads it.
-    async fn insert_import(&self, upload: &UploadRecord, now_ms: i64) -> Result<()>;
+    /// exists without the job that downloads it. Like [`MetadataStore::insert_upload_within`],
+    /// nothing is stored if the project already has `max_pending` uploads pending, checked
+    /// exactly, in the same transaction.
+    async fn insert_import(&self, upload: &UploadRecord, now_ms: i64, max_pending: u64) -> Result<Admission>;
     /// Replaces the `config` of a `pending` upload (an import's download progress).
     /// `false` if the upload was no longer `pending`.
     async fn set_upload_config(&self, upload_id: &str, config: &serde_json::Value, now_ms: i64) -> Result<bool>;

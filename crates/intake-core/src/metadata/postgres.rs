@@ -103,6 +103,20 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// In `tx`, waits for the project's turn to add uploads (a transaction-scoped advisory
+    /// lock keyed by the project, so one project's creates and imports take turns across
+    /// every instance while other projects' do not wait), then `Some` refusal if it already
+    /// has `max_pending` uploads pending.
+    async fn project_full(tx: &mut sqlx::PgConnection, owner_id: &str, max_pending: u64) -> Result<Option<Admission>> {
+        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+            .bind(PENDING_LIMIT_LOCKS)
+            .bind(owner_id)
+            .execute(&mut *tx)
+            .await?;
+        let pending: i64 = sqlx::query_scalar(COUNT_PENDING).bind(owner_id).fetch_one(&mut *tx).await?;
+        Ok((pending as u64 >= max_pending).then_some(Admission::ProjectFull { pending: pending as u64 }))
+    }
+
     /// Inserts `u` on `conn` (a pool connection or a transaction).
     async fn insert_upload_in(conn: &mut sqlx::PgConnection, u: &UploadRecord) -> Result<()> {
         static INSERT_UPLOAD: LazyLock<String> = LazyLock::new(|| insert_upload_sql(|n| format!("${n}")));
@@ -168,28 +182,23 @@ impl MetadataStore for PostgresStore {
         Self::insert_upload_in(&mut conn, u).await
     }
 
-    /// Creates for one project take turns, across every instance, from the count to the
-    /// commit (a transaction-scoped advisory lock keyed by the project), so racing creates
-    /// never overshoot the limit. Other projects' creates do not wait.
+    /// Exact under racing creates and imports, across instances: see `project_full`.
     async fn insert_upload_within(&self, u: &UploadRecord, max_pending: u64) -> Result<Admission> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
-            .bind(PENDING_LIMIT_LOCKS)
-            .bind(&u.owner_id)
-            .execute(&mut *tx)
-            .await?;
-        let pending: i64 = sqlx::query_scalar(COUNT_PENDING).bind(&u.owner_id).fetch_one(&mut *tx).await?;
-        if pending as u64 >= max_pending {
-            return Ok(Admission::ProjectFull { pending: pending as u64 });
+        if let Some(full) = Self::project_full(&mut tx, &u.owner_id, max_pending).await? {
+            return Ok(full);
         }
         Self::insert_upload_in(&mut tx, u).await?;
         tx.commit().await?;
         Ok(Admission::Stored)
     }
 
-    async fn insert_import(&self, u: &UploadRecord, now_ms: i64) -> Result<()> {
+    async fn insert_import(&self, u: &UploadRecord, now_ms: i64, max_pending: u64) -> Result<Admission> {
         let job_id = u.job_id.as_deref().ok_or_else(|| Error::internal("an import needs its job id"))?;
         let mut tx = self.pool.begin().await?;
+        if let Some(full) = Self::project_full(&mut tx, &u.owner_id, max_pending).await? {
+            return Ok(full);
+        }
         Self::insert_upload_in(&mut tx, u).await?;
         let now = iso(now_ms);
         sqlx::query("INSERT INTO jobs (id, upload_id, state, attempts, run_after_ms, created_at, updated_at) VALUES ($1, $2, 'queued', 0, $3, $4, $5)")
@@ -201,7 +210,7 @@ impl MetadataStore for PostgresStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Admission::Stored)
     }
 
     async fn set_upload_config(&self, upload_id: &str, config: &serde_json::Value, now_ms: i64) -> Result<bool> {

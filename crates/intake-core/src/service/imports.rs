@@ -14,7 +14,7 @@ use crate::domain::time::format_time;
 use crate::import::client::redact;
 use crate::import::download::{self, url_file_name, Progress};
 use crate::import::{civitai, content_type, huggingface, DownloadPlan, ImportError, ImportResult};
-use crate::metadata::{ImportedFile, UploadRecord};
+use crate::metadata::{Admission, ImportedFile, UploadRecord};
 use crate::validate;
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
@@ -124,7 +124,10 @@ impl Service {
             // A backstop only: the job ends every import long before, in success or failure.
             expires_at_ms: now + self.config.upload_ttl.as_millis() as i64,
         };
-        self.meta.insert_import(&record, now).await?;
+        match self.meta.insert_import(&record, now, self.config.max_pending_uploads).await? {
+            Admission::Stored => {}
+            Admission::ProjectFull { pending } => return Err(super::uploads::project_full(caller, pending)),
+        }
         self.jobs_waiting.notify_one();
         Ok(record)
     }

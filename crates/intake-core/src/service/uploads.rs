@@ -75,8 +75,10 @@ impl Service {
         Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(record)?)))
     }
 
-    /// Refuses a new upload when the caller's project already has the most pending uploads
-    /// allowed (imports count too: they are pending while they download).
+    /// Refuses a new import early (before resolving it, which may ask Hugging Face or
+    /// Civitai) when the caller's project already has the most pending uploads allowed
+    /// (imports count too: they are pending while they download). The insert checks again,
+    /// exactly, in its own transaction.
     async fn check_pending_limit(&self, caller: &Caller) -> Result<()> {
         let pending = self.meta.count_pending_uploads(&caller.project_id).await?;
         if pending >= self.config.max_pending_uploads {
@@ -281,7 +283,7 @@ impl Service {
 }
 
 /// The answer to a create when the project has the most pending uploads allowed.
-fn project_full(caller: &Caller, pending: u64) -> Error {
+pub(crate) fn project_full(caller: &Caller, pending: u64) -> Error {
     Error::Conflict(format!(
         "project {:?} already has {pending} pending uploads, the most allowed at once; complete them (or let them expire) before starting more",
         caller.project_id

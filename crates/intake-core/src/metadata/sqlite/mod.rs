@@ -226,11 +226,23 @@ impl MetadataStore for SqliteStore {
         Ok(true)
     }
 
-    async fn insert_import(&self, u: &UploadRecord, now_ms: i64) -> Result<()> {
+    async fn insert_import(&self, u: &UploadRecord, now_ms: i64, max_pending: u64) -> Result<Admission> {
         let _forget = self.changing(&u.id);
         let job_id = u.job_id.as_deref().ok_or_else(|| Error::internal("an import needs its job id"))?;
         let mut tx = self.pool.begin().await?;
+        // The insert comes first: it takes SQLite's write lock, so the count read after it
+        // is the latest and no other writer can change it before the commit.
         Self::insert_upload_in(&mut tx, u).await?;
+        if u.status == Status::Pending {
+            let pending: i64 = sqlx::query_scalar("SELECT n FROM pending_counts WHERE owner_id = ?")
+                .bind(&u.owner_id)
+                .fetch_one(&mut *tx)
+                .await?;
+            let before = (pending as u64).saturating_sub(1);
+            if before >= max_pending {
+                return Ok(Admission::ProjectFull { pending: before }); // dropping `tx` rolls back
+            }
+        }
         let now = iso(now_ms);
         sqlx::query("INSERT INTO jobs (id, upload_id, state, attempts, run_after_ms, created_at, updated_at) VALUES (?, ?, 'queued', 0, ?, ?, ?)")
             .bind(job_id)
@@ -241,7 +253,7 @@ impl MetadataStore for SqliteStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(Admission::Stored)
     }
 
     async fn set_upload_config(&self, upload_id: &str, config: &serde_json::Value, now_ms: i64) -> Result<bool> {
