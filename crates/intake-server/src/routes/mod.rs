@@ -75,8 +75,9 @@ pub fn router(state: AppState) -> Router {
 
 /// CORS on every route, as permissive as `tower_http`'s `CorsLayer::permissive()` that it
 /// replaces (any origin, method and request header; every response header readable), so a
-/// page on another origin may PUT parts and read their ETag. The headers are static: that
-/// layer cloned its configuration for every request (BENCHMARKS.md, target 5).
+/// page on another origin may PUT parts and read their ETag. Like that layer, it answers
+/// every `OPTIONS` itself, as a preflight. The headers are static: that layer cloned its
+/// configuration for every request (BENCHMARKS.md, target 5).
 async fn cors(request: Request, next: Next) -> Response {
     use axum::http::header::{
         ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
