@@ -38,7 +38,7 @@ pub(super) static INSERT_UPLOAD: LazyLock<String> = LazyLock::new(|| insert_uplo
 
 /// A project's pending uploads (migrations 0003 and 0005: triggers count the changes of
 /// status, each insert counts the uploads it adds with [`COUNT_NEW_PENDING`]).
-const PENDING_COUNT: &str = "SELECT n FROM pending_counts WHERE owner_id = ?";
+pub(super) const PENDING_COUNT: &str = "SELECT n FROM pending_counts WHERE owner_id = ?";
 
 /// Adds `?2` new pending uploads to project `?1`'s count, in the transaction that inserts them.
 pub(super) const COUNT_NEW_PENDING: &str =

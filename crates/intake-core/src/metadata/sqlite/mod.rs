@@ -234,10 +234,7 @@ impl MetadataStore for SqliteStore {
         // is the latest and no other writer can change it before the commit.
         Self::insert_upload_in(&mut tx, u).await?;
         if u.status == Status::Pending {
-            let pending: i64 = sqlx::query_scalar("SELECT n FROM pending_counts WHERE owner_id = ?")
-                .bind(&u.owner_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let pending: i64 = sqlx::query_scalar(direct::PENDING_COUNT).bind(&u.owner_id).fetch_one(&mut *tx).await?;
             let before = (pending as u64).saturating_sub(1);
             if before >= max_pending {
                 return Ok(Admission::ProjectFull { pending: before }); // dropping `tx` rolls back
