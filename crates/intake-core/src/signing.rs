@@ -68,9 +68,16 @@ impl Signer {
 
     /// The hex signature for `grant` until `expires` (unix seconds).
     pub fn sign(&self, grant: Grant<'_>, expires: i64) -> String {
+        let mut signature = String::with_capacity(64);
+        self.sign_into(grant, expires, &mut signature);
+        signature
+    }
+
+    /// [`Signer::sign`], appended to `out` (a URL being built: no string of its own).
+    pub fn sign_into(&self, grant: Grant<'_>, expires: i64, out: &mut String) {
         let mut hex = [0u8; 64];
         hex::encode_to_slice(self.mac(grant, expires).finalize().into_bytes(), &mut hex).expect("32 bytes fit");
-        String::from_utf8(hex.to_vec()).expect("hex is ASCII")
+        out.push_str(std::str::from_utf8(&hex).expect("hex is ASCII"));
     }
 
     /// Checks `signature` for `grant` and `expires` at time `now` (unix seconds), in

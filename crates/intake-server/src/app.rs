@@ -4,7 +4,7 @@
 
 use crate::config::Config;
 use crate::rate_limit::RateLimiter;
-use crate::routes::{router, AppState};
+use crate::routes::{router, AppState, Shared};
 use intake_core::blob::fs::FsStore;
 use intake_core::blob::s3::S3Store;
 use intake_core::blob::BlobStore;
@@ -93,14 +93,14 @@ impl Application {
         };
         let instance = format!("intake-{}-{}", std::process::id(), intake_core::domain::ids::random_base62(6));
         let runner = JobRunner::new(service.clone(), runner_config, &instance);
-        let state = AppState {
+        let state = AppState::new(Shared {
             service,
             auth: Arc::new(auth),
             rate_limiter: Arc::new(RateLimiter::new(config.rate_limit_per_second, config.rate_limit_burst)),
             body_idle_timeout: config.body_idle_timeout,
             metrics: Arc::new(crate::metrics::Metrics::default()),
             web_csp: web_csp.into(),
-        };
+        });
         Ok(Self { listener, local_addr, state, runner, created_key, data_dir_lock })
     }
 

@@ -59,7 +59,22 @@ fn sha256_hex(s: &str) -> String {
 
 /// Checks credentials against a fixed set of keys, loaded at startup.
 pub struct Authenticator {
-    keys: HashMap<String, ApiKeyRecord>,
+    keys: HashMap<String, Key>,
+}
+
+/// A key as [`Authenticator`] checks it: the record, and its secret's SHA-256 decoded once
+/// (`None` if the stored hash is not 64 hex digits: such a key never authenticates).
+struct Key {
+    record: ApiKeyRecord,
+    secret_sha256: Option<[u8; 32]>,
+}
+
+impl Key {
+    fn new(record: ApiKeyRecord) -> (String, Key) {
+        let mut hash = [0u8; 32];
+        let secret_sha256 = hex::decode_to_slice(&record.secret_sha256, &mut hash).ok().map(|()| hash);
+        (record.api_key.clone(), Key { record, secret_sha256 })
+    }
 }
 
 /// A key created on first start, to be shown to the operator once.
@@ -76,7 +91,7 @@ impl Authenticator {
     /// caller can print it; only its hash is kept).
     pub async fn load(meta: &dyn MetadataStore, configured: &[KeySpec]) -> Result<(Self, Option<CreatedKey>)> {
         if !configured.is_empty() {
-            let keys = configured.iter().map(|k| (k.api_key.clone(), k.record())).collect();
+            let keys = configured.iter().map(|k| Key::new(k.record())).collect();
             return Ok((Self { keys }, None));
         }
         let mut stored = meta.api_keys().await?;
@@ -95,13 +110,17 @@ impl Authenticator {
             });
             stored = meta.api_keys().await?;
         }
-        let keys = stored.into_iter().map(|k| (k.api_key.clone(), k)).collect();
+        let keys = stored.into_iter().map(Key::new).collect();
         Ok((Self { keys }, created))
     }
 
     /// The projects the key of `caller` may act for, its default first.
     pub fn projects_of(&self, caller: &Caller) -> Vec<String> {
-        self.keys.values().find(|k| k.user_id == caller.user_id).map(|k| k.projects.clone()).unwrap_or_default()
+        self.keys
+            .values()
+            .find(|k| k.record.user_id == caller.user_id)
+            .map(|k| k.record.projects.clone())
+            .unwrap_or_default()
     }
 
     /// Authenticates an `Authorization` header value and resolves the project: `project`
@@ -125,13 +144,13 @@ impl Authenticator {
         let (key, secret) = decoded
             .split_once(':')
             .ok_or_else(|| unauthenticated("the Basic credentials lack a ':' between key and secret"))?;
-        let record = self.keys.get(key);
-        // Hash even for unknown keys so timing does not reveal which keys exist.
+        let key = self.keys.get(key);
+        // Hash and compare even for unknown keys so timing does not reveal which keys exist.
         let presented = Sha256::digest(secret.as_bytes());
-        let expected = record.and_then(|r| hex::decode(&r.secret_sha256).ok()).unwrap_or_else(|| vec![0u8; 32]);
-        let matches = constant_time_eq(&presented, &expected);
-        let record = match record {
-            Some(r) if matches => r,
+        let expected = key.and_then(|k| k.secret_sha256);
+        let matches = constant_time_eq(&presented, &expected.unwrap_or_default()) && expected.is_some();
+        let record = match key {
+            Some(k) if matches => &k.record,
             _ => return Err(unauthenticated("the API key or secret is wrong")),
         };
         let project_id = match project {
@@ -199,5 +218,18 @@ mod tests {
         let (again, none) = Authenticator::load(&meta, &[]).await.unwrap();
         assert!(none.is_none(), "the second start creates nothing");
         assert!(again.authenticate(Some(&basic(&created.api_key, &created.api_secret)), None).is_ok());
+    }
+
+    #[test]
+    fn a_key_whose_stored_hash_is_not_hex_never_authenticates() {
+        let record = KeySpec { api_key: "k".into(), api_secret: "s".into(), projects: vec!["p".into()] }.record();
+        let good = Authenticator { keys: [Key::new(record.clone())].into_iter().collect() };
+        assert!(good.authenticate(Some(&basic("k", "s")), None).is_ok());
+        for corrupt in ["", "zz", &record.secret_sha256[..62]] {
+            let mut damaged = record.clone();
+            damaged.secret_sha256 = corrupt.to_string();
+            let auth = Authenticator { keys: [Key::new(damaged)].into_iter().collect() };
+            assert!(matches!(auth.authenticate(Some(&basic("k", "s")), None), Err(Error::Unauthenticated(_))));
+        }
     }
 }

@@ -260,7 +260,6 @@ impl Service {
                 let url = match self.blobs.presigned_part_url(&u.id, u.store_handle.as_deref(), part, ttl)? {
                     Some(url) => url,
                     None => {
-                        let signature = self.signer.sign(Grant::PutPart { upload_id: &u.id, part: number }, expires);
                         // `{public_url}/parts/{id}/{number}?expires={expires}&signature={signature}`
                         let mut digits = itoa::Buffer::new();
                         let mut url = String::with_capacity(self.config.public_url.len() + u.id.len() + 128);
@@ -272,7 +271,7 @@ impl Service {
                         url.push_str("?expires=");
                         url.push_str(digits.format(expires));
                         url.push_str("&signature=");
-                        url.push_str(&signature);
+                        self.signer.sign_into(Grant::PutPart { upload_id: &u.id, part: number }, expires, &mut url);
                         url
                     }
                 };

@@ -35,9 +35,27 @@ use intake_core::service::{Authenticator, Service};
 use intake_core::Error;
 use std::sync::Arc;
 
-/// What every handler can reach.
+/// What every handler can reach: [`Shared`] behind one `Arc` (axum clones the state for
+/// every request).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// The service and the server's own parts, shared by all requests.
+pub struct Shared {
     pub service: Arc<Service>,
     pub auth: Arc<Authenticator>,
     pub rate_limiter: Arc<crate::rate_limit::RateLimiter>,
@@ -67,25 +85,48 @@ pub fn router(state: AppState) -> Router {
         .route("/files/{entity_id}", get(files::get))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(middleware::from_fn(web::without_browser_prompt))
-        .layer(middleware::from_fn(cors))
-        .layer(middleware::from_fn(with_trace_id))
+        .layer(middleware::from_fn(edge))
         .with_state(state)
 }
 
-/// CORS on every route, as permissive as `tower_http`'s `CorsLayer::permissive()` that it
-/// replaces (any origin, method and request header; every response header readable), so a
-/// page on another origin may PUT parts and read their ETag. Like that layer, it answers
-/// every `OPTIONS` itself, as a preflight. The headers are static: that layer cloned its
-/// configuration for every request (BENCHMARKS.md, target 5).
-async fn cors(request: Request, next: Next) -> Response {
+/// What every request gets around its handler, in one layer (each `from_fn` layer clones
+/// the router and boxes a future per request: BENCHMARKS.md, target 5):
+/// - a trace id: in the log span, in error bodies ([`trace_id`]) and in `x-trace-id`;
+/// - CORS headers ([`add_cors_headers`]); an `OPTIONS` is answered here, as a preflight;
+/// - no `WWW-Authenticate` on answers to the upload page ([`web::without_browser_prompt`]).
+async fn edge(request: Request, next: Next) -> Response {
+    let id = intake_core::domain::ids::random_base62(16);
+    let span = tracing::info_span!("request", trace_id = %id, method = %request.method(), path = %request.uri().path());
+    let started = std::time::Instant::now();
+    let preflight = request.method() == Method::OPTIONS;
+    let from_page = web::is_from_page(&request);
+    let mut response = if preflight {
+        StatusCode::OK.into_response()
+    } else {
+        TRACE_ID.scope(id.clone(), tracing::Instrument::instrument(next.run(request), span.clone())).await
+    };
+    let _enter = span.enter();
+    tracing::debug!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "served");
+    add_cors_headers(&mut response, preflight);
+    if from_page {
+        web::without_browser_prompt(&mut response);
+    }
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-trace-id", value);
+    }
+    response
+}
+
+/// CORS as permissive as `tower_http`'s `CorsLayer::permissive()` that it replaces (any
+/// origin, method and request header; every response header readable), so a page on
+/// another origin may PUT parts and read their ETag. The headers are static: that layer
+/// cloned its configuration for every request (BENCHMARKS.md, target 5).
+fn add_cors_headers(response: &mut Response, preflight: bool) {
     use axum::http::header::{
         ACCESS_CONTROL_ALLOW_HEADERS, ACCESS_CONTROL_ALLOW_METHODS, ACCESS_CONTROL_ALLOW_ORIGIN,
         ACCESS_CONTROL_EXPOSE_HEADERS, VARY,
     };
     let any = HeaderValue::from_static("*");
-    let preflight = request.method() == Method::OPTIONS;
-    let mut response = if preflight { StatusCode::OK.into_response() } else { next.run(request).await };
     let headers = response.headers_mut();
     headers.insert(ACCESS_CONTROL_ALLOW_ORIGIN, any.clone());
     if preflight {
@@ -98,22 +139,6 @@ async fn cors(request: Request, next: Next) -> Response {
         VARY,
         HeaderValue::from_static("origin, access-control-request-method, access-control-request-headers"),
     );
-    response
-}
-
-/// Gives each request a trace id: in the log span, in error bodies and in `x-trace-id`.
-async fn with_trace_id(request: Request, next: Next) -> Response {
-    let id = intake_core::domain::ids::random_base62(16);
-    let span = tracing::info_span!("request", trace_id = %id, method = %request.method(), path = %request.uri().path());
-    let started = std::time::Instant::now();
-    let mut response =
-        TRACE_ID.scope(id.clone(), tracing::Instrument::instrument(next.run(request), span.clone())).await;
-    let _enter = span.enter();
-    tracing::debug!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "served");
-    if let Ok(value) = HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-trace-id", value);
-    }
-    response
 }
 
 /// `GET /v1/openapi.json`: the OpenAPI document of this API.

@@ -8,7 +8,6 @@ use super::AppState;
 use crate::error::ApiError;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, HeaderValue};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use intake_core::Error;
 
@@ -77,16 +76,16 @@ pub fn origin_of(url: &str) -> Option<String> {
 /// The header the page sends with every API call.
 pub const PAGE_HEADER: &str = "x-requested-with";
 
-/// Drops `WWW-Authenticate` from the answers to requests that carry [`PAGE_HEADER`]: with
-/// it, a browser would open its own password dialog over the page instead of letting the
-/// page show the 401's reason. Other clients still get the header.
-pub async fn without_browser_prompt(request: Request, next: Next) -> Response {
-    let from_page = request.headers().contains_key(PAGE_HEADER);
-    let mut response = next.run(request).await;
-    if from_page {
-        response.headers_mut().remove(header::WWW_AUTHENTICATE);
-    }
-    response
+/// Does the request come from the page (it carries [`PAGE_HEADER`])?
+pub fn is_from_page(request: &Request) -> bool {
+    request.headers().contains_key(PAGE_HEADER)
+}
+
+/// Drops `WWW-Authenticate` from an answer to the page ([`is_from_page`]): with it, a
+/// browser would open its own password dialog over the page instead of letting the page
+/// show the 401's reason. Other clients still get the header.
+pub fn without_browser_prompt(response: &mut Response) {
+    response.headers_mut().remove(header::WWW_AUTHENTICATE);
 }
 
 /// `GET /`: the page.
