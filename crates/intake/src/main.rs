@@ -6,10 +6,14 @@
 //! server refused a request), 2 usage error, 3 could not finish (network or server errors
 //! after retries; run the same command again to resume).
 
+mod allocator;
 mod cli;
 
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
+
+#[global_allocator]
+static GLOBAL: allocator::SplitAllocator = allocator::SplitAllocator;
 
 const AFTER_HELP: &str = "\
 Client commands read the server and credentials from INTAKE_URL, INTAKE_API_KEY and
