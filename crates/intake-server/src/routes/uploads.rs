@@ -51,10 +51,102 @@ pub async fn create(
 /// `{"upload": …}` as a response. Serialized into one buffer sized for a pending upload's
 /// part URLs (axum's `Json` starts at 128 bytes and grows, copying, on the hot paths).
 fn upload_response(upload: Upload) -> Response {
-    let mut body = Vec::with_capacity(1024 + 256 * upload.parts.as_ref().map_or(0, Vec::len));
-    match serde_json::to_writer(&mut body, &UploadResponse { upload }) {
-        Ok(()) => ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
+    match upload_json(&UploadResponse { upload }) {
+        Ok(body) => ([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response(),
         Err(e) => ApiError(intake_core::Error::internal(e)).into_response(),
+    }
+}
+
+/// The JSON of an upload answer, by `sonic_rs`: the same bytes as `serde_json` writes (a
+/// test holds them equal), but its SIMD string escaping makes it several times faster on
+/// the ~2 KB of part URLs a pending upload carries; with `serde_json`'s byte-by-byte
+/// escaping, serializing was the largest cost of a `GET` in the server's own code
+/// (BENCHMARKS.md, target 5).
+fn upload_json(answer: &UploadResponse) -> sonic_rs::Result<Vec<u8>> {
+    let parts = answer.upload.parts.as_ref().map_or(0, Vec::len);
+    let mut body = Vec::with_capacity(1024 + 256 * parts);
+    sonic_rs::to_writer(&mut body, answer)?;
+    Ok(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use intake_api::{AssetOptions, Provider, Source, UploadPart};
+
+    /// Uploads with every optional field, strings that need escaping of every kind, and a
+    /// `config` holding numbers, nesting and nulls.
+    fn tricky_uploads() -> Vec<Upload> {
+        let nasty = "quote \" backslash \\ slash / tab \t newline \n nul \u{0} bell \u{7} del \u{7f} \
+                     é ü 日本 🎮 </script> \u{2028} \u{2029} \u{1f}";
+        let full = Upload {
+            id: "upload_0123456789abcdefghijkl".into(),
+            author_id: "user_a".into(),
+            created_at: "2026-11-28T01:02:03.456Z".into(),
+            file_name: nasty.into(),
+            kind: Kind::Model,
+            owner_id: "proj_x".into(),
+            source: Source::Multipart,
+            status: Status::Pending,
+            updated_at: "2026-11-28T01:02:04.000Z".into(),
+            asset_options: Some(AssetOptions {
+                collection_ids: Some(vec!["c1".into(), nasty.into()]),
+                hide: Some(true),
+                parent_id: Some("asset_p".into()),
+            }),
+            config: Some(serde_json::json!({
+                "progress": 0.25, "tiny": 1e-300, "huge": 1.7976931348623157e308, "negative": -42,
+                "big": u64::MAX, "nested": [[], {}, [null, true, false, "x"]], "text": nasty
+            })),
+            content_type: Some("application/octet-stream".into()),
+            entity_id: Some("model_e".into()),
+            error_message: Some(nasty.into()),
+            file_size: Some(u64::MAX),
+            job_id: Some("job_j".into()),
+            original_file_name: Some(nasty.into()),
+            parts: Some(
+                (1..=10)
+                    .map(|number| UploadPart {
+                        number,
+                        url: format!("http://127.0.0.1:8080/parts/upload_x/{number}?expires=1764291723&signature=ab01"),
+                        expires: "2026-11-28T02:02:03Z".into(),
+                    })
+                    .collect(),
+            ),
+            parts_count: Some(10),
+            provider: Some(Provider::HuggingFace),
+            url: Some("https://example.com/a b?c=\"d\"&e=é".into()),
+        };
+        let bare = Upload {
+            asset_options: None,
+            config: None,
+            content_type: None,
+            entity_id: None,
+            error_message: None,
+            file_size: None,
+            job_id: None,
+            original_file_name: None,
+            parts: None,
+            parts_count: None,
+            provider: None,
+            url: None,
+            file_name: String::new(),
+            ..full.clone()
+        };
+        let empty_parts = Upload { parts: Some(Vec::new()), ..bare.clone() };
+        vec![full, bare, empty_parts]
+    }
+
+    #[test]
+    fn answers_are_the_bytes_serde_json_writes() {
+        for upload in tricky_uploads() {
+            let answer = UploadResponse { upload };
+            let ours = upload_json(&answer).unwrap();
+            let reference = serde_json::to_vec(&answer).unwrap();
+            assert_eq!(String::from_utf8(ours.clone()).unwrap(), String::from_utf8(reference).unwrap());
+            let back: UploadResponse = serde_json::from_slice(&ours).unwrap();
+            assert_eq!(back, answer);
+        }
     }
 }
 
