@@ -31,7 +31,10 @@ command -v valgrind >/dev/null || { echo "api_instructions: needs valgrind (apt-
 work="$(mktemp -d /var/tmp/intake-callgrind.XXXXXX)"
 server_pid=""
 cleanup() {
-    [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
+    if [ -n "$server_pid" ]; then
+        kill "$server_pid" 2>/dev/null || true
+        wait "$server_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
