@@ -27,6 +27,8 @@ PORT="${PORT:-18090}"
 baseline=0
 [ "${1:-}" = "--baseline" ] && baseline=1
 
+# Loopback requests never go through a proxy the environment names.
+export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}" no_proxy="127.0.0.1,localhost${no_proxy:+,$no_proxy}"
 command -v valgrind >/dev/null || { echo "api_instructions: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 work="$(mktemp -d /var/tmp/intake-callgrind.XXXXXX)"
 server_pid=""
