@@ -6,8 +6,9 @@
 //! target 5). But mimalloc keeps a block freed by another thread in its owner's heap until
 //! that thread allocates again, which for the 1 MiB buffers of the part path raised the
 //! server's peak RSS ingesting 4 GiB from ~71 to 112-125 MiB (target 4 bounds it at 128).
-//! So blocks of [`LARGE`] bytes and more go to the system allocator, which maps and unmaps
-//! them: few of them are made, each carries a lot of data, and they are never the hot path.
+//! So blocks of [`LARGE`] bytes and more go to the system allocator (glibc: the largest are
+//! mapped and unmapped, the others reused by any thread): few of them are made, each carries
+//! a lot of data, and they are never on the API's hot path.
 
 use mimalloc::MiMalloc;
 use std::alloc::{GlobalAlloc, Layout, System};
