@@ -70,7 +70,8 @@ struct Key {
 }
 
 impl Key {
-    fn new(record: ApiKeyRecord) -> (String, Key) {
+    /// The [`Authenticator`]'s map entry for `record`: its API key, and the key to check.
+    fn entry(record: ApiKeyRecord) -> (String, Key) {
         let mut hash = [0u8; 32];
         let secret_sha256 = hex::decode_to_slice(&record.secret_sha256, &mut hash).ok().map(|()| hash);
         (record.api_key.clone(), Key { record, secret_sha256 })
@@ -91,7 +92,7 @@ impl Authenticator {
     /// caller can print it; only its hash is kept).
     pub async fn load(meta: &dyn MetadataStore, configured: &[KeySpec]) -> Result<(Self, Option<CreatedKey>)> {
         if !configured.is_empty() {
-            let keys = configured.iter().map(|k| Key::new(k.record())).collect();
+            let keys = configured.iter().map(|k| Key::entry(k.record())).collect();
             return Ok((Self { keys }, None));
         }
         let mut stored = meta.api_keys().await?;
@@ -110,7 +111,7 @@ impl Authenticator {
             });
             stored = meta.api_keys().await?;
         }
-        let keys = stored.into_iter().map(Key::new).collect();
+        let keys = stored.into_iter().map(Key::entry).collect();
         Ok((Self { keys }, created))
     }
 
@@ -223,12 +224,12 @@ mod tests {
     #[test]
     fn a_key_whose_stored_hash_is_not_hex_never_authenticates() {
         let record = KeySpec { api_key: "k".into(), api_secret: "s".into(), projects: vec!["p".into()] }.record();
-        let good = Authenticator { keys: [Key::new(record.clone())].into_iter().collect() };
+        let good = Authenticator { keys: [Key::entry(record.clone())].into_iter().collect() };
         assert!(good.authenticate(Some(&basic("k", "s")), None).is_ok());
         for corrupt in ["", "zz", &record.secret_sha256[..62]] {
             let mut damaged = record.clone();
             damaged.secret_sha256 = corrupt.to_string();
-            let auth = Authenticator { keys: [Key::new(damaged)].into_iter().collect() };
+            let auth = Authenticator { keys: [Key::entry(damaged)].into_iter().collect() };
             assert!(matches!(auth.authenticate(Some(&basic("k", "s")), None), Err(Error::Unauthenticated(_))));
         }
     }
