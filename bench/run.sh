@@ -6,7 +6,7 @@
 # Usage:
 #   bench/run.sh                 # full sizes, 3 runs, release builds (takes ~15-25 minutes)
 #   bench/run.sh --runs 5        # more runs
-#   bench/run.sh --only 1,5      # some targets only (1..6)
+#   bench/run.sh --only 1,5      # some targets only (1..9)
 #   bench/run.sh --smoke         # tiny sizes, 1 run, debug builds: checks the harness works (CI)
 #
 # Targets (see BENCHMARKS.md):
@@ -18,6 +18,14 @@
 #   5  POST /v1/uploads (parts = 10) and GET /v1/uploads/{id} under wrk -c64 vs a minimal axum
 #      handler answering the same JSON
 #   6  URL import of 1 GiB from a local origin vs `curl -o` of the same file
+#   7  the pickle reader (validation as kind model, in intake-bench) over a 64 MiB pickle of
+#      small opcodes, and over a 1 GiB bare pickle whose bulk is one BINBYTES8 payload, vs
+#      `cat` of the same file to /dev/null (both from the page cache, both timed as processes)
+#   8  the noisy neighbour: project A's upload (create -> imported) beside project B's trickling
+#      imports, 1000 trickling part PUTs, 500 slowloris connections and worst-case MP4s, vs the
+#      same upload on the same server idle (intake-bench neighbour, bench/src/noise.rs)
+#   9  thumbnails (intake-bench thumbnail, as the worker makes them) of a 24-megapixel JPEG and
+#      a 4K PNG, vs a plain decode of the same file (image crate), with the peak RSS
 #
 # Environment: BENCH_PROFILE (cargo profile to build and run: release, or debug for --smoke),
 # BENCH_DIR (scratch directory, default a new one under /var/tmp, deleted at the
@@ -31,7 +39,7 @@ root="$PWD"
 
 smoke=0
 runs=3
-only="1,2,3,4,5,6"
+only="1,2,3,4,5,6,7,8,9"
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) smoke=1 ;;
@@ -49,10 +57,16 @@ if [ "$smoke" = 1 ]; then
     runs=1
     profile="${BENCH_PROFILE:-debug}"
     ingest_size=$((32 * MiB)); small_size=$((16 * MiB)); big_size=$((64 * MiB)); import_size=$((32 * MiB))
+    pickle_small_size=$((1 * MiB)); pickle_bulk_size=$((16 * MiB))
+    neighbour_size=$((8 * MiB)); neighbour_puts=50; neighbour_slowloris=20; neighbour_tracks=5000
+    thumb_jpeg_w=600; thumb_jpeg_h=400; thumb_png_w=384; thumb_png_h=216
     wrk_seconds=2
 else
     profile="${BENCH_PROFILE:-release}"
     ingest_size=$((1024 * MiB)); small_size=$((256 * MiB)); big_size=$((4096 * MiB)); import_size=$((1024 * MiB))
+    pickle_small_size=$((64 * MiB)); pickle_bulk_size=$((1024 * MiB))
+    neighbour_size=$((64 * MiB)); neighbour_puts=1000; neighbour_slowloris=500; neighbour_tracks=160000
+    thumb_jpeg_w=6000; thumb_jpeg_h=4000; thumb_png_w=3840; thumb_png_h=2160
     wrk_seconds=10
 fi
 
@@ -62,12 +76,14 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 # One package at a time: built together, cargo would unify their features and rebuild both.
 profile_flag=()
 [ "$profile" = release ] && profile_flag=(--release)
-cargo build "${profile_flag[@]}" --locked -p intake
+if wants 1 || wants 2 || wants 3 || wants 4 || wants 5 || wants 6 || wants 8; then
+    cargo build "${profile_flag[@]}" --locked -p intake
+fi
 cargo build "${profile_flag[@]}" --locked -p intake-bench
 intake="$target_dir/$profile/intake"
 helper="$target_dir/$profile/intake-bench"
 
-if ! command -v wrk >/dev/null; then
+if wants 5 && ! command -v wrk >/dev/null; then
     [ "$(id -u)" = 0 ] || { log "wrk is missing: apt-get install wrk"; exit 1; }
     log "installing wrk from Debian's packages"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 \
@@ -315,6 +331,64 @@ if wants 6; then
         rm -rf "$work/data-embedded"
     done
     rm -f "$work/origin/import.bin"
+fi
+
+# --- 9: thumbnails ------------------------------------------------------------------------------
+if wants 9; then
+    "$helper" thumbnail-file --width "$thumb_jpeg_w" --height "$thumb_jpeg_h" "$src/photo.jpg"
+    "$helper" thumbnail-file --width "$thumb_png_w" --height "$thumb_png_h" "$src/frame.png"
+    for run in $(seq 1 "$runs"); do
+        for file in photo.jpg frame.png; do
+            cat "$src/$file" >/dev/null  # into the page cache
+            report="$("$helper" thumbnail "$src/$file")"
+            name="${file%%.*}"
+            record 9 "decode_${name}_seconds" "$run" "$(json_field decodeSeconds <<<"$report")"
+            record 9 "thumbnail_${name}_seconds" "$run" "$(json_field thumbnailSeconds <<<"$report")"
+            record 9 "thumbnail_${name}_peak_rss_kib" "$run" "$(json_field peakRssKib <<<"$report")"
+        done
+    done
+    rm -f "$src/photo.jpg" "$src/frame.png"
+fi
+
+# --- 7: the pickle reader -------------------------------------------------------------------------
+if wants 7; then
+    "$helper" pickle-file --shape small-opcodes --size "$pickle_small_size" "$src/small.pkl"
+    "$helper" pickle-file --shape bulk-payload --size "$pickle_bulk_size" "$src/bulk.pkl"
+    for run in $(seq 1 "$runs"); do
+        for shape in small bulk; do
+            cat "$src/$shape.pkl" >/dev/null  # into the page cache, for both readers
+            start="$(now_ns)"
+            cat "$src/$shape.pkl" >/dev/null
+            record 7 "cat_${shape}_seconds" "$run" "$(seconds_since "$start")"
+            start="$(now_ns)"
+            report="$("$helper" pickle-read "$src/$shape.pkl")"
+            record 7 "pickle_${shape}_seconds" "$run" "$(seconds_since "$start")"
+            [ "$(json_field verdict <<<"$report")" = accepted ] || { log "pickle-read: $report"; exit 1; }
+            record 7 "pickle_${shape}_in_process_seconds" "$run" "$(json_field seconds <<<"$report")"
+            record 7 "pickle_${shape}_bytes_read" "$run" "$(json_field bytesRead <<<"$report")"
+        done
+    done
+    rm -f "$src/small.pkl" "$src/bulk.pkl"
+fi
+
+# --- 8: the noisy neighbour ----------------------------------------------------------------------
+if wants 8; then
+    make_file "$src/neighbour.bin" "$neighbour_size"
+    mkdir -p "$work/neighbour"
+    for run in $(seq 1 "$runs"); do
+        # A fresh server per run; B (project proj_noisy) has a key of its own.
+        start_server "neighbour-$run" INTAKE_IMPORT_ALLOW_PRIVATE=true \
+            INTAKE_API_KEYS="$INTAKE_API_KEY:$INTAKE_API_SECRET:proj_bench,noisy:noisy-secret-0123456789:proj_noisy"
+        report="$(INTAKE_NOISY_API_KEY=noisy INTAKE_NOISY_API_SECRET=noisy-secret-0123456789 \
+            INTAKE_NOISY_PROJECT=proj_noisy "$helper" neighbour "$src/neighbour.bin" --runs 3 \
+            --trickling-puts "$neighbour_puts" --slowloris "$neighbour_slowloris" \
+            --mp4-tracks "$neighbour_tracks" --scratch "$work/neighbour")"
+        stop_server
+        median_of() { python3 -c 'import json,statistics,sys; print(statistics.median(json.load(sys.stdin)[sys.argv[1]]))' "$1"; }
+        record 8 "idle_seconds" "$run" "$(median_of idleSeconds <<<"$report")"
+        record 8 "noisy_seconds" "$run" "$(median_of noisySeconds <<<"$report")"
+    done
+    rm -rf "$src/neighbour.bin" "$work/neighbour"
 fi
 
 echo -e "machine\tload_end\t0\t$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out"

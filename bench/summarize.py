@@ -19,6 +19,13 @@ RATIOS = [
     ("5", "GET /v1/uploads/{id} rps, intake / baseline", "intake_get_rps", "baseline_get_rps", 1, 0.5, ">="),
     ("6", "URL import / curl -o", "intake_import_seconds", "curl_seconds", 1, 1.25, "<="),
     ("6", "URL import / (curl -o, then fsync)", "intake_import_seconds", "curl_fsync_seconds", 1, None, ""),
+    ("7", "pickle reader / cat, 64 MiB of small opcodes", "pickle_small_seconds", "cat_small_seconds", 1, 30, "<="),
+    ("7", "pickle reader / cat, 1 GiB pickle, one BINBYTES8 payload",
+     "pickle_bulk_seconds", "cat_bulk_seconds", 1, 0.1, "<="),
+    ("8", "project A's upload beside project B's noise / idle", "noisy_seconds", "idle_seconds", 1, 2.0, "<="),
+    ("9", "thumbnail / plain decode, 24-MP JPEG", "thumbnail_photo_seconds", "decode_photo_seconds", 1, 1.5, "<="),
+    ("9", "thumbnail / plain decode, 4K PNG", "thumbnail_frame_seconds", "decode_frame_seconds", 1, 1.5, "<="),
+    ("9", "thumbnail peak RSS, 24-MP JPEG (MiB)", "thumbnail_photo_peak_rss_kib", 1024.0, 1, 256, "<="),
 ]
 
 

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts and stops the scale-out components the tests run against, on loopback only:
 #   - PostgreSQL from Debian's packages (apt-get install postgresql when missing), in a
-#     throw-away cluster (initdb in STATE_DIR, trust authentication on 127.0.0.1 only);
+#     throw-away cluster (initdb in STATE_DIR, trust authentication on 127.0.0.1 only), with
+#     ssl = on and a certificate made here with openssl: a test CA signs a server certificate
+#     for the name `localhost` only, and the role `intake_tls` may connect over TLS only;
 #   - Garage (cargo install garage --locked, LMDB only, when no garage binary is found), single node,
 #     replication_factor = 1, metadata and data fsync on, with one bucket and one key.
 #
@@ -10,7 +12,11 @@
 #   scripts/scaleout.sh stop STATE_DIR    # stops both and deletes STATE_DIR
 #
 # STATE_DIR/env sets INTAKE_TEST_DATABASE_URL (a role that may create databases: each test
-# gets its own) and INTAKE_TEST_S3_{ENDPOINT,BUCKET,REGION,ACCESS_KEY_ID,SECRET_ACCESS_KEY}.
+# gets its own), INTAKE_TEST_S3_{ENDPOINT,BUCKET,REGION,ACCESS_KEY_ID,SECRET_ACCESS_KEY}, and
+# for the TLS test INTAKE_TEST_PG_TLS_URL (role intake_tls at host localhost, no sslmode),
+# INTAKE_TEST_PG_TLS_CA (the CA that signed the server certificate) and
+# INTAKE_TEST_PG_TLS_OTHER_CA (a CA that signed nothing the server shows).
+# SCALEOUT_COMPONENTS=postgres starts PostgreSQL alone (no Garage).
 set -euo pipefail
 
 GARAGE_VERSION="${GARAGE_VERSION:-2.5.0}"
@@ -73,13 +79,51 @@ start_postgres() {
     if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$state/pg"; fi
     as_pg "$bin/initdb" -D "$state/pg/data" -U postgres -A trust --encoding=UTF8 --locale=C >"$state/pg/initdb.log" 2>&1 \
         || { cat "$state/pg/initdb.log" >&2; exit 1; }
+    make_pg_certificates
     # Loopback only, sockets in the state dir; fsync stays on (the default).
     as_pg "$bin/pg_ctl" -D "$state/pg/data" -l "$state/pg/server.log" -w -t 60 start \
-        -o "-c listen_addresses=127.0.0.1 -p $port -k $state/pg/socket -c max_connections=300" >/dev/null \
+        -o "-c listen_addresses=127.0.0.1 -p $port -k $state/pg/socket -c max_connections=300 -c ssl=on -c ssl_cert_file=$state/pg/tls/server.crt -c ssl_key_file=$state/pg/tls/server.key" >/dev/null \
         || { cat "$state/pg/server.log" >&2; exit 1; }
     echo "$bin" >"$state/pg/bin"
-    echo "export INTAKE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$port/postgres" >>"$state/env"
+    as_pg "$bin/psql" -h "$state/pg/socket" -p "$port" -U postgres -d postgres -qAt \
+        -c "CREATE ROLE intake_tls LOGIN SUPERUSER" >/dev/null
+    {
+        echo "export INTAKE_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:$port/postgres"
+        echo "export INTAKE_TEST_PG_TLS_URL=postgres://intake_tls@localhost:$port/postgres"
+        echo "export INTAKE_TEST_PG_TLS_CA=$state/pg/tls/ca.crt"
+        echo "export INTAKE_TEST_PG_TLS_OTHER_CA=$state/pg/tls/other-ca.crt"
+    } >>"$state/env"
     log "PostgreSQL $("$bin/postgres" --version | awk '{print $3}') on 127.0.0.1:$port"
+}
+
+# A test CA, a server certificate it signs for DNS name `localhost` only (so a client that
+# checks names refuses it at 127.0.0.1), and a second CA that signed nothing the server
+# shows. pg_hba: the role intake_tls connects over TLS only, everyone else as before.
+make_pg_certificates() {
+    local tls="$state/pg/tls"
+    mkdir -p "$tls"
+    command -v openssl >/dev/null || { log "openssl is missing: apt-get install openssl"; exit 1; }
+    (
+        cd "$tls"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=intake test CA" \
+            -keyout ca.key -out ca.crt 2>/dev/null
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=intake other CA" \
+            -keyout other-ca.key -out other-ca.crt 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" -keyout server.key -out server.csr 2>/dev/null
+        printf 'subjectAltName=DNS:localhost\nbasicConstraints=CA:FALSE\nkeyUsage=digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n' >server.ext
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 \
+            -extfile server.ext -out server.crt 2>/dev/null
+        chmod 600 server.key
+    )
+    if [ "$(id -u)" = 0 ]; then chown -R postgres:postgres "$tls"; fi
+    local hba="$state/pg/data/pg_hba.conf"
+    {
+        echo "hostnossl all intake_tls 127.0.0.1/32 reject"
+        echo "hostssl all intake_tls 127.0.0.1/32 trust"
+        cat "$hba"
+    } >"$hba.new"
+    mv "$hba.new" "$hba"
+    if [ "$(id -u)" = 0 ]; then chown postgres:postgres "$hba"; fi
 }
 
 start_garage() {
@@ -158,9 +202,11 @@ case "$cmd" in
         chmod 755 "$state"
         : >"$state/env"
         install_postgres
-        install_garage
         start_postgres
-        start_garage
+        if [ "${SCALEOUT_COMPONENTS:-all}" != postgres ]; then
+            install_garage
+            start_garage
+        fi
         ;;
     stop) stop_all ;;
     *) echo "usage: $0 start|stop STATE_DIR" >&2; exit 2 ;;

@@ -4,12 +4,14 @@
 #      Debian's packages and Garage from `cargo install garage --locked`, each installed
 #      only when missing), stopped again when this script exits;
 #   2. every Rust test on the embedded default (unit tests beside the code, the metadata
-#      conformance suite on SQLite *and* PostgreSQL, black-box tests that drive a real
-#      server over loopback HTTP, a SIGKILL/restart test of the real binary);
+#      conformance suite on SQLite *and* PostgreSQL, the blob-store conformance suite on
+#      the local disk *and* Garage, the black-box tests (one binary, tests/blackbox) that
+#      drive a real server over loopback HTTP, a SIGKILL/restart test of the real binary);
 #   3. the black-box tests again on the scale-out backend (PostgreSQL + Garage), including
 #      the two-instance SIGKILL takeover test;
 #   4. compatibility with Scenario's official Python SDK (scenario-sdk 2.4.0 from PyPI,
-#      installed into a cached venv under .ci-cache/);
+#      installed into a cached venv under .ci-cache/), and the pickle reader's verdicts
+#      against picklescan (PyPI, in the same venv) and CPython's own unpickler;
 #   5. schemathesis (PyPI, cached venv under .ci-cache/) against /v1/openapi.json of a live
 #      server: no 5xx, every answer as the OpenAPI document says (bounded to 5 minutes);
 #   6. the upload page end to end in Debian's headless Chromium (playwright-core from npm;
@@ -25,7 +27,7 @@ trap 'scripts/scaleout.sh stop "$state"' EXIT
 scripts/scaleout.sh start "$state"
 # shellcheck disable=SC1091
 source "$state/env"
-# The PostgreSQL half of the conformance suite and the S3 store tests must run, never be skipped.
+# The PostgreSQL half of the metadata suite and the S3 half of the blob suite must run, never be skipped.
 export INTAKE_TEST_REQUIRE_POSTGRES=1 INTAKE_TEST_REQUIRE_S3=1
 # Everything the tests talk to is on loopback.
 export NO_PROXY="127.0.0.1,localhost${NO_PROXY:+,$NO_PROXY}"
@@ -35,9 +37,13 @@ cargo build --locked --bin intake
 echo "== every test, embedded default (conformance suite on SQLite and PostgreSQL) =="
 cargo test --workspace --locked
 echo "== black-box tests on the scale-out backend (PostgreSQL + Garage) =="
-INTAKE_TEST_BACKEND=scaleout cargo test --locked -p intake --tests
+# --workspace keeps the feature set of the run above, so nothing is built again (with
+# `-p intake` cargo resolves intake's features alone and rebuilds sqlx and everything on it).
+INTAKE_TEST_BACKEND=scaleout cargo test --locked --workspace --test blackbox --test noisy_neighbour
 echo "== official Python SDK =="
 INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/sdk_compat/run.sh
+echo "== pickle verdicts against picklescan and CPython's unpickler =="
+tests/picklescan/run.sh
 echo "== schemathesis against the OpenAPI document =="
 INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/schemathesis/run.sh
 echo "== the upload page in headless Chromium =="

@@ -9,8 +9,16 @@
 //!   `imported` by polling `GET /v1/uploads/{id}` every 20 ms.
 //! - `import`: a URL import, timed from create to `imported` with the same 20 ms polling.
 //!
-//! The timed commands print one JSON object on stdout; they read the server and the
+//! - `pickle-file` and `pickle-read`: the pickle reader's files and timing (`pickles.rs`).
+//! - `thumbnail-file` and `thumbnail`: thumbnail images and timing (`thumbnails.rs`).
+//!
+//! The timed commands print one JSON object on stdout; the API ones read the server and the
 //! credentials from `INTAKE_URL`, `INTAKE_API_KEY` and `INTAKE_API_SECRET`.
+
+mod neighbour;
+mod noise;
+mod pickles;
+mod thumbnails;
 
 use anyhow::{bail, Context, Result};
 use axum::body::Body;
@@ -65,6 +73,48 @@ enum Command {
     },
     /// Import URL (kind asset) and time create -> imported.
     Import { url: String },
+    /// Write a pickle file of SHAPE (`small-opcodes` or `bulk-payload`) and about SIZE bytes.
+    PickleFile {
+        #[arg(long)]
+        shape: String,
+        #[arg(long)]
+        size: u64,
+        path: PathBuf,
+    },
+    /// Validate PATH as a model, as the worker does, and time it.
+    PickleRead { path: PathBuf },
+    /// Time project A's upload of FILE (create -> imported) idle, then beside project B's
+    /// noise (target 8).
+    Neighbour {
+        file: PathBuf,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Seconds the noise runs before A's rounds are timed.
+        #[arg(long, default_value_t = 5)]
+        settle: u64,
+        #[arg(long, default_value_t = 8)]
+        trickling_imports: usize,
+        #[arg(long, default_value_t = 1000)]
+        trickling_puts: usize,
+        #[arg(long, default_value_t = 500)]
+        slowloris: usize,
+        /// Tracks of B's worst-case MP4 (160,000 make about 29 MiB).
+        #[arg(long, default_value_t = 160_000)]
+        mp4_tracks: usize,
+        /// Where B's MP4 is written.
+        #[arg(long)]
+        scratch: PathBuf,
+    },
+    /// Write a WIDTH x HEIGHT test image to PATH (format from the extension).
+    ThumbnailFile {
+        #[arg(long)]
+        width: u32,
+        #[arg(long)]
+        height: u32,
+        path: PathBuf,
+    },
+    /// Time a decode of PATH, then its thumbnail as the worker makes it.
+    Thumbnail { path: PathBuf },
 }
 
 #[tokio::main]
@@ -74,6 +124,23 @@ async fn main() -> Result<()> {
         Command::Origin { listen, dir } => origin(&listen, dir).await,
         Command::Upload { file, part_size, concurrency } => upload(&file, part_size, concurrency).await,
         Command::Import { url } => import(&url).await,
+        Command::PickleFile { shape, size, path } => pickles::write(&shape, size, &path),
+        Command::PickleRead { path } => pickles::read(&path),
+        Command::Neighbour {
+            file,
+            runs,
+            settle,
+            trickling_imports,
+            trickling_puts,
+            slowloris,
+            mp4_tracks,
+            scratch,
+        } => {
+            let amounts = neighbour::Amounts { trickling_imports, trickling_puts, slowloris, mp4_tracks };
+            neighbour::run(&file, runs, Duration::from_secs(settle), amounts, &scratch).await
+        }
+        Command::ThumbnailFile { width, height, path } => thumbnails::write(width, height, &path),
+        Command::Thumbnail { path } => thumbnails::run(&path),
     }
 }
 

@@ -81,9 +81,15 @@ cd "$work"
 status=0
 # One worker: Python 3.11's ast module is not thread-safe, and Hypothesis uses it to
 # describe strategies ("AST constructor recursion depth mismatch" with several workers).
+# negative_data_rejection is left out: its negative cases drop the Authorization header,
+# which --auth then puts back, or add a query parameter with no value that never reaches
+# the wire, so it reported valid requests (`GET /v1/uploads?kind=3d` with credentials) as
+# "schema-violating request accepted". What this run checks is what the README promises:
+# no 5xx, and every answer as the document says; bad input is covered by the black-box
+# tests (bad_input.rs and the others), and unknown parameters answer 400.
 timeout 300 "$venv/bin/st" run "$base/v1/openapi.json" \
     --auth fuzz:fuzz-secret \
-    --checks all --exclude-checks positive_data_acceptance \
+    --checks all --exclude-checks positive_data_acceptance,negative_data_rejection \
     --max-examples "${SCHEMATHESIS_EXAMPLES:-60}" "${seed_args[@]}" \
     --workers 1 --request-timeout 20 --no-color || status=$?
 if [ "$status" -ne 0 ]; then

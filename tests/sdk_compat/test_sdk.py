@@ -4,7 +4,9 @@ What it proves: an unmodified official SDK, with strict response validation swit
 can drive intake's Uploads API end to end -- create a multipart upload, PUT the parts to
 the returned URLs (plain urllib, as clients do), complete it, poll it to `imported`, then
 read the resulting asset or model back through the SDK's own typed resources -- and that
-intake's errors map onto the SDK's exception classes. Every response the SDK parses must
+intake's errors map onto the SDK's exception classes; `projects.list()` (paged) and
+`projects.retrieve()` parse, and a reader key made with `intake keys create` may read but
+not create (PermissionDeniedError). Every response the SDK parses must
 satisfy its generated pydantic models, so a missing field, a wrong type or an unknown enum
 value in intake's JSON fails a check here.
 
@@ -47,6 +49,8 @@ from scenario_sdk import (
 API_KEY = "sdkkey"
 API_SECRET = "sdksecret"
 PROJECT = "proj_sdk"
+# The key's second project: two pages of projects with page_size=1.
+PROJECT_2 = "proj_sdk_two"
 POLL_INTERVAL = 0.2
 POLL_TIMEOUT = 30.0
 MIB = 1024 * 1024
@@ -142,7 +146,7 @@ class Server:
     def start(self, timeout: float = 20.0) -> None:
         env = dict(os.environ)
         env.update(
-            INTAKE_API_KEYS=f"{API_KEY}:{API_SECRET}:{PROJECT}",
+            INTAKE_API_KEYS=f"{API_KEY}:{API_SECRET}:{PROJECT};{PROJECT_2}",
             INTAKE_LISTEN="127.0.0.1:0",
             INTAKE_DATA_DIR=os.path.join(self.data_dir, "data"),
         )
@@ -356,6 +360,17 @@ def scenario_png(c: Checks, client: Scenario) -> None:
 
     c.run("a7 png: asset.url downloads the exact bytes sent", fetch)
 
+    def thumbnail():
+        t = need(a, "a6").thumbnail
+        assert t is not None, "the image asset has no thumbnail"
+        assert t.asset_id == asset_id, f"thumbnail.assetId {t.asset_id!r} != {asset_id!r}"
+        got = download(t.url)
+        assert got[:8] == b"\x89PNG\r\n\x1a\n", "the thumbnail is not a PNG"
+        width, height = struct.unpack(">II", got[16:24])
+        assert (width, height) == (16, 16), f"thumbnail is {width}x{height}, the image is 16x16"
+
+    c.run("a8 png: asset.thumbnail {assetId, url} parses strictly and serves a PNG", thumbnail)
+
 
 def scenario_two_parts(c: Checks, client: Scenario) -> None:
     rng = random.Random(20261127)
@@ -527,6 +542,77 @@ def scenario_dry_run(c: Checks, client: Scenario, base_url: str, server: Server)
 # --------------------------------------------------------------------------- main
 
 
+def scenario_projects(c: Checks, client: Scenario, base_url: str, server: Server) -> None:
+    def list_all():
+        projects = list(client.projects.list())
+        ids = [p.id for p in projects]
+        assert ids == [PROJECT, PROJECT_2], f"projects {ids}"
+        for p in projects:
+            assert isinstance(p.privacy_mode, bool) and p.team_id and p.created_at and p.updated_at, p
+            keys = [k.api_key_id for k in p.keys]
+            assert keys == [API_KEY], f"keys of {p.id}: {keys}"
+            assert p.keys[0].role == "admin" and p.keys[0].api_key_status == "active", p.keys[0]
+        return projects
+
+    c.run("f1 projects.list() parses strictly: the key's projects, default first, with its key", list_all)
+
+    def paged():
+        first = client.projects.list(page_size=1)
+        assert [p.id for p in first.projects] == [PROJECT], first.projects
+        assert first.next_pagination_token, "a second page is announced"
+        assert first.has_next_page()
+        second = first.get_next_page()
+        assert [p.id for p in second.projects] == [PROJECT_2], second.projects
+        assert not second.next_pagination_token
+
+    c.run("f2 projects.list(page_size=1): two pages through nextPaginationToken", paged)
+
+    def retrieve():
+        r = client.projects.retrieve(PROJECT_2)
+        assert r.project.id == PROJECT_2 and r.project.name, r
+        try:
+            client.projects.retrieve("proj_not_mine")
+        except NotFoundError:
+            pass
+        else:
+            raise AssertionError("another project must raise NotFoundError")
+
+    c.run("f3 projects.retrieve() parses strictly; a project not the key's raises NotFoundError", retrieve)
+
+    def reader_key():
+        env = dict(os.environ, INTAKE_DATA_DIR=os.path.join(server.data_dir, "data"), INTAKE_LOG="warn")
+        made = subprocess.run(
+            [server.binary, "keys", "create", "--project", PROJECT, "--role", "reader", "--name", "sdk", "--json"],
+            env=env, capture_output=True, check=True, stdin=subprocess.DEVNULL,
+        )
+        key = json.loads(made.stdout)
+        reader = Scenario(
+            api_key=key["apiKey"], api_secret=key["apiSecret"], base_url=base_url, _strict_response_validation=True
+        )
+        try:
+            deadline = time.monotonic() + 10
+            while True:  # the server reloads keys about every second
+                try:
+                    r = reader.projects.retrieve(PROJECT)
+                    break
+                except AuthenticationError:
+                    if time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.2)
+            assert [k.api_key_id for k in r.project.keys] == [key["apiKey"]], "a reader sees only its own key"
+            assert r.project.keys[0].role == "reader"
+            try:
+                reader.uploads.create(file_name="a.png", content_type="image/png", file_size=10, parts=1, kind="image")
+            except scenario_sdk.PermissionDeniedError as e:
+                assert "reader" in str(e), str(e)
+            else:
+                raise AssertionError("a reader key must not create uploads")
+        finally:
+            reader.close()
+
+    c.run("f4 a reader key made with `intake keys create`: retrieve parses, create raises PermissionDeniedError", reader_key)
+
+
 def main() -> int:
     binary = os.environ.get("INTAKE_BIN")
     if not binary:
@@ -555,6 +641,7 @@ def main() -> int:
         scenario_model(checks, client)
         scenario_errors(checks, client, base_url)
         scenario_dry_run(checks, client, base_url, server)
+        scenario_projects(checks, client, base_url, server)
     except Exception as e:  # the harness itself broke (server did not start, …)
         checks.failed += 1
         print(f"FAIL harness: {type(e).__name__}: {e}", flush=True)

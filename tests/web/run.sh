@@ -53,4 +53,4 @@ rm -rf "$out"
 mkdir -p "$out"
 echo "web e2e: $("$CHROMIUM" --version 2>/dev/null || echo chromium), screenshots in $out"
 cd "$here"
-INTAKE_BIN="$bin" WEB_E2E_OUT="$out" node --test e2e.test.mjs
+INTAKE_BIN="$bin" WEB_E2E_OUT="$out" node --test words.test.mjs e2e.test.mjs

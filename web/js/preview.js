@@ -1,26 +1,27 @@
 // What an imported upload became, shown in the page: image, video and audio players, a 3D
-// viewer for glb/gltf (the vendored <model-viewer>, loaded only when first needed), and the
-// metadata of an asset or a model.
+// viewer for glb/gltf (the vendored <model-viewer>, loaded only when first needed), an
+// asset's properties or a model's metadata under labels with units, and the raw JSON one
+// click away.
 
-import { api } from './api.js';
+import { isAborted } from './api.js';
+import { el } from './dom.js';
+import { modelRows, propertyRows } from './words.js';
 
 let viewerLoaded = null;
 
-function el(tag, attrs = {}, text) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
-  if (text !== undefined) node.textContent = text;
-  return node;
+/** A <dl> of [label, text] pairs. */
+function details(rows) {
+  const dl = el('dl', { class: 'details' });
+  for (const [label, value] of rows) dl.append(el('dt', {}, label), el('dd', {}, value));
+  return dl;
 }
 
-/** A <dl> of the defined, non-object values of `fields` ([label, value] pairs). */
-function details(fields) {
-  const dl = el('dl', { class: 'details' });
-  for (const [label, value] of fields) {
-    if (value === undefined || value === null || value === '') continue;
-    dl.append(el('dt', {}, label), el('dd', {}, typeof value === 'object' ? JSON.stringify(value) : String(value)));
-  }
-  return dl;
+/** The answer as the API gave it, behind a disclosure. */
+function rawJson(value) {
+  const more = el('details', { class: 'raw' });
+  // Focusable, so that a keyboard can scroll it.
+  more.append(el('summary', {}, 'Raw JSON'), el('pre', { tabindex: '0' }, JSON.stringify(value, null, 2)));
+  return more;
 }
 
 function isGltf(asset, name) {
@@ -35,10 +36,10 @@ function media(asset, label) {
     return el('img', { src: asset.url, alt: `Preview of ${label}`, class: 'media' });
   }
   if (kind === 'video' || mime.startsWith('video/')) {
-    return el('video', { src: asset.url, controls: '', class: 'media', 'aria-label': `Video ${label}` });
+    return el('video', { src: asset.url, controls: '', preload: 'metadata', class: 'media', 'aria-label': `Video ${label}` });
   }
   if (kind === 'audio' || mime.startsWith('audio/')) {
-    return el('audio', { src: asset.url, controls: '', 'aria-label': `Audio ${label}` });
+    return el('audio', { src: asset.url, controls: '', preload: 'metadata', 'aria-label': `Audio ${label}` });
   }
   if (kind === '3d' && isGltf(asset, label)) {
     viewerLoaded = viewerLoaded || import('/web/vendor/model-viewer.min.js');
@@ -52,10 +53,10 @@ function media(asset, label) {
 }
 
 /**
- * Fills `container` with what `upload` became (imported), or why it failed. Resolves once
- * the entity was read.
+ * Fills `container` with what `upload` became (imported), or why it failed, read with `api`.
+ * Resolves once the entity was read; rejects with an AbortError if the session closed meanwhile.
  */
-export async function renderPreview(container, upload) {
+export async function renderPreview(container, upload, api) {
   container.replaceChildren();
   const label = upload.originalFileName || upload.fileName;
   if (upload.status === 'failed') {
@@ -69,27 +70,26 @@ export async function renderPreview(container, upload) {
   try {
     if (upload.kind === 'model') {
       const model = await api.model(upload.entityId);
-      container.append(
-        el('h3', {}, model.name || label),
-        details([['Model', model.id], ['Type', model.type], ['Source', model.source], ['Status', model.status],
-          ['Capabilities', model.capabilities.join(', ') || 'none'], ['Created', model.createdAt]]),
-      );
+      const body = el('div', { class: 'preview-body' });
+      body.append(el('h3', {}, model.name || label), details(modelRows(model)), rawJson(model));
+      container.append(body);
       return;
     }
     const asset = await api.asset(upload.entityId);
     const shown = media(asset, label);
     const figure = el('figure', { class: 'preview' });
     if (shown) figure.append(shown);
-    figure.append(el('figcaption', {}, label));
-    const props = asset.properties || {};
-    container.append(
-      figure,
-      details([['Asset', asset.id], ['Kind', asset.kind], ['Type', asset.mimeType],
-        ...Object.entries(props).map(([k, v]) => [k, v])]),
+    figure.append(el('figcaption', { class: 'visually-hidden' }, label));
+    const body = el('div', { class: 'preview-body' });
+    body.append(
+      details([['Type', asset.mimeType], ...propertyRows(asset.properties), ['Asset ID', asset.id]]),
+      el('a', { href: asset.url, download: label, class: 'download' }, `Download ${label}`),
+      rawJson(asset),
     );
-    const link = el('a', { href: asset.url, download: label }, `Download ${label}`);
-    container.append(link);
+    container.append(figure, body);
+    container.classList.toggle('has-media', Boolean(shown));
   } catch (e) {
+    if (isAborted(e)) throw e;
     container.append(el('p', { class: 'error' }, `Could not read the result: ${e.message}`));
   }
 }

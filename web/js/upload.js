@@ -1,9 +1,11 @@
 // One file's multipart upload from the browser: create, PUT the parts straight to their
 // URLs (which may point at intake or at an S3 bucket: nothing here assumes same origin),
 // several at once, each retried on failures a retry can fix, then complete. A transfer that
-// failed or was cancelled can start again and sends only the parts not yet stored.
+// failed or was cancelled can start again and sends only the parts not yet stored. A transfer
+// belongs to one session: its API calls use that session's key, and when the session closes
+// every part on its way is aborted and no pause or retry outlives it.
 
-import { api } from './api.js';
+import { sleep } from './api.js';
 import { contentTypeOf } from './kinds.js';
 
 const MIB = 1024 * 1024;
@@ -38,10 +40,14 @@ export class Transfer {
   /**
    * @param {File} file
    * @param {string} kind
+   * @param {{api: object, signal: AbortSignal}} session the client to call and the signal that ends it all
    * @param {{onProgress?: (p: {sent: number, total: number, bytesPerSecond: number}) => void,
    *          onPhase?: (text: string) => void, onCreated?: (upload: object) => void}} hooks
    */
-  constructor(file, kind, hooks = {}) {
+  constructor(file, kind, { api, signal }, hooks = {}) {
+    this.api = api;
+    this.signal = signal;
+    signal.addEventListener('abort', () => this.cancel(), { once: true });
     this.file = file;
     this.kind = kind;
     this.hooks = hooks;
@@ -72,7 +78,7 @@ export class Transfer {
     const phase = (t) => this.hooks.onPhase && this.hooks.onPhase(t);
     if (!this.upload) {
       phase('creating the upload…');
-      this.upload = await api.create({
+      this.upload = await this.api.create({
         fileName: this.file.name,
         contentType: contentTypeOf(this.file),
         fileSize: this.file.size,
@@ -82,7 +88,7 @@ export class Transfer {
       if (this.hooks.onCreated) this.hooks.onCreated(this.upload);
     } else if (this.upload.status === 'pending') {
       // Part URLs expire: take fresh ones.
-      this.upload = await api.get(this.upload.id);
+      this.upload = await this.api.get(this.upload.id);
     }
     if (this.upload.status === 'pending') {
       phase('sending…');
@@ -100,14 +106,14 @@ export class Transfer {
       }
       if (this.cancelled) throw new Cancelled();
       phase('completing…');
-      this.upload = await api.complete(this.upload.id);
+      this.upload = await this.api.complete(this.upload.id);
     }
     return this.upload;
   }
 
-  /** Clears a cancel, so that `start` runs again. */
+  /** Clears a cancel, so that `start` runs again (not once the session has closed). */
   rearm() {
-    this.cancelled = false;
+    this.cancelled = this.signal.aborted;
   }
 
   /** Stops every part on its way (or the start of a transfer still waiting for its turn);
@@ -135,23 +141,27 @@ export class Transfer {
         if (!(e instanceof PartError) || attempt >= MAX_TRIES || !(e.retry || e.refresh)) {
           throw new Error(`part ${number} of ${this.plan.parts} could not be sent: ${e.message}`);
         }
-        if (e.refresh) this.upload = await api.get(this.upload.id);
-        const backoff = Math.max(e.waitMs, 500 * 2 ** (attempt - 1));
-        await new Promise((resolve) => setTimeout(resolve, backoff));
+        if (e.refresh) this.upload = await this.api.get(this.upload.id);
+        const backoff = Math.min(Math.max(e.waitMs, 500 * 2 ** (attempt - 1)), 60000);
+        await sleep(backoff, this.signal);
       }
     }
   }
 
-  putOnce(number) {
+  async putOnce(number) {
     const part = (this.upload.parts || []).find((p) => p.number === number);
-    if (!part) return Promise.reject(new PartError(`the upload has no URL for part ${number}`));
+    if (!part) throw new PartError(`the upload has no URL for part ${number}`);
     const blob = this.partBlob(number);
+    const md5 = await contentMd5(blob);
+    if (this.cancelled) throw new Cancelled();
     return new Promise((resolve, reject) => {
       const xhr = new XMLHttpRequest();
       const entry = { xhr, loaded: 0 };
       this.inFlight.set(number, entry);
       const settle = () => this.inFlight.delete(number);
       xhr.open('PUT', part.url);
+      // The store refuses a part whose bytes differ from this digest, and keeps nothing of it.
+      xhr.setRequestHeader('Content-MD5', md5);
       xhr.upload.onprogress = (event) => { entry.loaded = event.loaded; this.report(); };
       xhr.onload = () => {
         settle();
@@ -186,3 +196,14 @@ export class Transfer {
   }
 }
 
+/** Bytes of a part hashed at a time: memory stays at one slice, whatever the part size. */
+const MD5_SLICE = 4 * 1024 * 1024;
+
+/** The `Content-MD5` of `blob` (base64 of its MD5), read a slice at a time. */
+export async function contentMd5(blob) {
+  const md5 = new globalThis.SparkMD5.ArrayBuffer();
+  for (let at = 0; at < blob.size; at += MD5_SLICE) {
+    md5.append(await blob.slice(at, at + MD5_SLICE).arrayBuffer());
+  }
+  return btoa(md5.end(true));
+}

@@ -47,6 +47,22 @@ pub struct AssetProperties {
     pub char_count: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub word_count: Option<u64>,
+    /// Hex SHA-256 of the whole file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
+    /// Why an image has no thumbnail (too many pixels, over the memory budget, undecodable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail_skipped: Option<String>,
+}
+
+/// `thumbnail` of an asset: a small PNG of it (longest side 512 px) behind a signed,
+/// expiring URL. `assetId` is the asset it shows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct AssetThumbnail {
+    pub asset_id: String,
+    pub url: String,
 }
 
 /// `metadata` of an asset: its kind and how it came to be (`uploaded`, `uploaded-3d`, …).
@@ -87,6 +103,9 @@ pub struct Asset {
     pub parent_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
+    /// Where the asset is an image a thumbnail was made of.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<AssetThumbnail>,
 }
 
 /// `{"asset": …}`.

@@ -1,20 +1,29 @@
-//! Wire types of the Scenario Uploads API as intake serves it.
+//! Wire types of the Scenario Uploads API as intake serves it, and the values both sides
+//! must agree on: the size rules of a multipart upload ([`limits`]) and the error codes
+//! ([`ErrorCode`]).
 //!
 //! Field names are camelCase on the wire, exactly as Scenario's official SDK (2.4.0) reads
-//! them; optional fields are left out rather than sent as `null`. These types carry no
-//! behaviour and no server dependencies, so the server, the Rust SDK and the CLI share them.
+//! them; optional fields are left out rather than sent as `null`. These types have no
+//! server dependencies, so the server, the Rust SDK and the CLI share them; the requests the
+//! server reads by hand (to name the field in every mistake) are read here, beside the type
+//! the client writes ([`ListUploadsQuery::from_pairs`], [`ActionRequest::from_json`]).
 
 mod asset;
 mod enums;
 mod error;
+pub mod limits;
+mod list;
 mod model;
+mod project;
 mod upload;
 
-pub use asset::{Asset, AssetMetadata, AssetProperties, AssetResponse};
+pub use asset::{Asset, AssetMetadata, AssetProperties, AssetResponse, AssetThumbnail};
 pub use enums::{Kind, Provider, Source, Status, UnknownValue};
-pub use error::ErrorBody;
-pub use model::{Model, ModelResponse};
+pub use error::{ErrorBody, ErrorCode};
+pub use limits::{MAX_FILE_SIZE, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
+pub use list::{only_known_parameters, ListUploadsQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
+pub use model::{Model, ModelProperties, ModelResponse};
+pub use project::{Project, ProjectKey, ProjectKeyProject, ProjectList, ProjectResponse, ProjectUser};
 pub use upload::{
-    ActionRequest, AssetOptions, CreateUploadRequest, DryRunResponse, ProjectList, Upload, UploadList, UploadPart,
-    UploadResponse,
+    ActionRequest, AssetOptions, CreateUploadRequest, DryRunResponse, Upload, UploadList, UploadPart, UploadResponse,
 };

@@ -32,6 +32,25 @@ pub struct Model {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub short_description: Option<String>,
+    /// **intake extension**: what validation found in the model's file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub properties: Option<ModelProperties>,
+}
+
+/// What validation found in a model's file (an intake extension; clients that do not know
+/// it ignore it).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ModelProperties {
+    /// The file's format: `safetensors`, `gguf`, `pytorch` (a `torch.save` ZIP), `pickle`
+    /// (a bare or legacy pickle file), `zip`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    /// For files that hold pickles: every object they import when loaded, as sorted,
+    /// distinct `module.name` strings (all of them on the accepted list).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickle_imports: Option<Vec<String>>,
 }
 
 /// `{"model": …}`.

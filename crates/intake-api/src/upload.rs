@@ -85,6 +85,11 @@ pub struct DryRunResponse {
     pub creative_units_cost: f64,
 }
 
+impl DryRunResponse {
+    /// Scenario's HTTP status for a dry run's answer.
+    pub const STATUS: u16 = 269;
+}
+
 /// The body of `POST /v1/uploads`, as a client builds it. The server parses bodies field by
 /// field itself, so that each mistake gets a reason that names the field.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -118,6 +123,20 @@ pub struct ActionRequest {
     pub action: String,
 }
 
+impl ActionRequest {
+    /// The one action there is.
+    pub const COMPLETE: &'static str = "complete";
+
+    /// Reads the body the server was sent; the reason of a mistake says what to send.
+    pub fn from_json(body: &serde_json::Value) -> Result<Self, String> {
+        match body.get("action") {
+            Some(serde_json::Value::String(action)) => Ok(Self { action: action.clone() }),
+            Some(_) => Err("action must be a string: \"complete\"".into()),
+            None => Err("the body needs an action: {\"action\": \"complete\"}".into()),
+        }
+    }
+}
+
 /// `GET /v1/uploads` (an intake extension): one page of the project's uploads, newest
 /// first. Pending uploads come without `parts`; `GET /v1/uploads/{id}` hands those out.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -128,13 +147,4 @@ pub struct UploadList {
     /// Pass as `paginationToken` to read the next page; absent on the last page.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_pagination_token: Option<String>,
-}
-
-/// `GET /v1/projects` (an intake extension): the projects the API key may act for.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
-pub struct ProjectList {
-    /// Project ids, the key's default project first; any may be passed as `?projectId=`.
-    pub projects: Vec<String>,
 }

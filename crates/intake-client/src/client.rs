@@ -4,7 +4,7 @@
 use crate::error::{ApiError, Error, Result};
 use crate::retry::RetryPolicy;
 use intake_api::{
-    ActionRequest, Asset, AssetResponse, DryRunResponse, Kind, Model, ModelResponse, ProjectList, Status, Upload,
+    ActionRequest, Asset, AssetResponse, DryRunResponse, Model, ModelResponse, Project, ProjectList, Upload,
     UploadList, UploadResponse,
 };
 use reqwest::{Method, RequestBuilder, Response};
@@ -144,18 +144,9 @@ impl Default for WaitOptions {
     }
 }
 
-/// What [`Client::list_uploads`] asks for; every field is optional.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListUploadsOptions {
-    /// Uploads per page, 1 to 100 (the server's default is 20).
-    pub page_size: Option<u32>,
-    /// The previous page's `next_pagination_token`.
-    pub pagination_token: Option<String>,
-    /// Only uploads in this status.
-    pub status: Option<Status>,
-    /// Only uploads of this kind.
-    pub kind: Option<Kind>,
-}
+/// What [`Client::list_uploads`] asks for; every field is optional. It is the contract's
+/// query type, the one the server reads.
+pub type ListUploadsOptions = intake_api::ListUploadsQuery;
 
 /// The server's receipt for a part.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -241,29 +232,36 @@ impl Client {
     /// uploads, newest first, without part URLs. Read the next page by passing
     /// `next_pagination_token` back as `pagination_token`.
     pub async fn list_uploads(&self, options: &ListUploadsOptions) -> Result<UploadList> {
-        let page_size = options.page_size.map(|n| n.to_string());
-        let mut query: Vec<(&str, &str)> = Vec::new();
-        if let Some(n) = &page_size {
-            query.push(("pageSize", n));
-        }
-        if let Some(token) = &options.pagination_token {
-            query.push(("paginationToken", token));
-        }
-        if let Some(status) = options.status {
-            query.push(("status", status.as_str()));
-        }
-        if let Some(kind) = options.kind {
-            query.push(("kind", kind.as_str()));
-        }
+        let pairs = options.to_pairs();
+        let query: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (*k, v.as_str())).collect();
         self.call(Method::GET, &["uploads"], &query, None::<&()>, Repeat::Always, "list uploads").await
     }
 
-    /// `GET /v1/projects` (an intake extension): the projects this key may act for, its
-    /// default first.
+    /// `GET /v1/projects`, every page (100 pages of 100 at most): the ids of the projects
+    /// this key may act for, its default first.
     pub async fn list_projects(&self) -> Result<Vec<String>> {
-        let list: ProjectList =
-            self.call(Method::GET, &["projects"], &[], None::<&()>, Repeat::Always, "list projects").await?;
-        Ok(list.projects)
+        Ok(self.list_project_objects().await?.into_iter().map(|p| p.id).collect())
+    }
+
+    /// `GET /v1/projects`, every page (100 pages of 100 at most): the projects this key may
+    /// act for, its default first, with the keys it may see.
+    pub async fn list_project_objects(&self) -> Result<Vec<Project>> {
+        let mut projects = Vec::new();
+        let mut token: Option<String> = None;
+        for _ in 0..100 {
+            let mut query = vec![("pageSize", "100")];
+            if let Some(t) = &token {
+                query.push(("paginationToken", t.as_str()));
+            }
+            let page: ProjectList =
+                self.call(Method::GET, &["projects"], &query, None::<&()>, Repeat::Always, "list projects").await?;
+            projects.extend(page.projects);
+            match page.next_pagination_token {
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        Ok(projects)
     }
 
     /// `POST /v1/uploads/{id}/action` with `{"action": "complete"}`. Idempotent: calling it

@@ -24,6 +24,14 @@ pub struct ApiError {
     pub retry_after: Option<Duration>,
 }
 
+impl ApiError {
+    /// The code, when it is one of the contract's ([`intake_api::ErrorCode`]; intake sends
+    /// one on every error, other servers of the API may not).
+    pub fn error_code(&self) -> Option<intake_api::ErrorCode> {
+        self.code.as_deref().and_then(|c| c.parse().ok())
+    }
+}
+
 impl std::fmt::Display for ApiError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} (HTTP {}", self.reason, self.status)?;

@@ -1,6 +1,8 @@
 //! PUTting one part to its signed URL: from memory, or streamed from a byte range of a file
 //! with a fixed `Content-Length` (never the whole file in memory), optionally rate-limited,
-//! counting bytes as they go and abandoning a PUT that stops moving.
+//! counting bytes as they go and abandoning a PUT that stops moving. Every part carries
+//! `Content-MD5` (base64, as S3 takes it): the server (or the store) refuses a part that
+//! arrives damaged, and stores nothing of it.
 
 use crate::client::{check, Client, PartReceipt};
 use crate::error::{Error, Result};
@@ -59,7 +61,13 @@ impl Client {
         content_type: Option<&str>,
     ) -> Result<PartReceipt> {
         let bytes = bytes.into();
-        let mut request = self.http.put(url).header(reqwest::header::CONTENT_LENGTH, bytes.len()).body(bytes);
+        let md5 = content_md5(&bytes);
+        let mut request = self
+            .http
+            .put(url)
+            .header(reqwest::header::CONTENT_LENGTH, bytes.len())
+            .header("content-md5", md5)
+            .body(bytes);
         if let Some(content_type) = content_type {
             request = request.header(reqwest::header::CONTENT_TYPE, content_type);
         }
@@ -82,6 +90,10 @@ impl Client {
             finished: AtomicBool::new(false),
             sent: AtomicU64::new(0),
         });
+        let md5 = match file_part_md5(part.path, part.offset, part.len).await {
+            Ok(md5) => md5,
+            Err(e) => return Err((e, 0)),
+        };
         let body = match file_stream(&part, activity.clone()).await {
             Ok(body) => body,
             Err(e) => return Err((e, 0)),
@@ -90,6 +102,7 @@ impl Client {
             .http
             .put(url)
             .header(reqwest::header::CONTENT_LENGTH, part.len)
+            .header("content-md5", md5)
             .header(reqwest::header::CONTENT_TYPE, part.content_type)
             .body(body);
         let send = async {
@@ -117,6 +130,44 @@ impl Client {
         };
         result.map_err(|e| (e, activity.sent.load(Ordering::Relaxed)))
     }
+}
+
+/// `Content-MD5` of `bytes`: the base64 of their MD5.
+fn content_md5(bytes: &[u8]) -> String {
+    use base64::Engine;
+    use md5::Digest;
+    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(bytes))
+}
+
+/// `Content-MD5` of `len` bytes of the file at `path` from `offset`, read a megabyte at a
+/// time on a blocking thread (the header goes before the body, so the part is read twice;
+/// the second read usually comes from the page cache).
+async fn file_part_md5(path: &Path, offset: u64, len: u64) -> Result<String> {
+    use base64::Engine;
+    use md5::Digest;
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Seek};
+        let mut file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        file.seek(std::io::SeekFrom::Start(offset)).map_err(|e| Error::io(&path, e))?;
+        let mut md5 = md5::Md5::new();
+        let mut buf = vec![0u8; 1 << 20];
+        let mut left = len;
+        while left > 0 {
+            let want = left.min(buf.len() as u64) as usize;
+            let n = file.read(&mut buf[..want]).map_err(|e| Error::io(&path, e))?;
+            if n == 0 {
+                let e =
+                    std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file got shorter while being uploaded");
+                return Err(Error::io(&path, e));
+            }
+            md5.update(&buf[..n]);
+            left -= n as u64;
+        }
+        Ok(base64::engine::general_purpose::STANDARD.encode(md5.finalize()))
+    })
+    .await
+    .map_err(|e| Error::io(Path::new("(md5 worker)"), std::io::Error::other(e)))?
 }
 
 fn receipt(response: reqwest::Response) -> Result<PartReceipt> {

@@ -1,17 +1,15 @@
-//! Choosing how a file is cut into parts, under the S3 rules the API enforces: every part
-//! but the last at least 5 MiB and at most 5 GiB, at most 10,000 parts, files up to 5 TiB.
+//! Choosing how a file is cut into parts, under the S3 rules the API enforces
+//! (`intake_api::limits`): every part but the last at least 5 MiB and at most 5 GiB, at most
+//! 10,000 parts, files up to 5 TiB.
 
 use crate::error::{Error, Result};
 
+pub use intake_api::limits::{MAX_FILE_SIZE, MAX_PART_SIZE, MIN_PART_SIZE};
+
+/// Most parts in one upload ([`intake_api::MAX_PARTS`], as a byte-count type).
+pub const MAX_PARTS: u64 = intake_api::MAX_PARTS as u64;
+
 const MIB: u64 = 1024 * 1024;
-/// Smallest part but the last (5 MiB).
-pub const MIN_PART_SIZE: u64 = 5 * MIB;
-/// Largest part (5 GiB).
-pub const MAX_PART_SIZE: u64 = 5 * 1024 * MIB;
-/// Most parts in one upload.
-pub const MAX_PARTS: u64 = 10_000;
-/// Largest file (5 TiB).
-pub const MAX_FILE_SIZE: u64 = 5 * 1024 * 1024 * MIB;
 /// Part size when none is asked for (grown as needed to stay within 10,000 parts).
 pub const DEFAULT_PART_SIZE: u64 = 16 * MIB;
 

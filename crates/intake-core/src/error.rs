@@ -35,12 +35,18 @@ pub enum Error {
     /// A part breaks the part-size rules (400).
     #[error("{0}")]
     PartRule(#[from] PartPlanError),
+    /// A request body of a media type this endpoint does not take (415).
+    #[error("{0}")]
+    UnsupportedMediaType(String),
     /// Too many requests for this key; retry after the given seconds (429).
     #[error("{reason}")]
     RateLimited { reason: String, retry_after_secs: u64 },
     /// The client stalled: no bytes arrived for too long (408).
     #[error("{0}")]
     Timeout(String),
+    /// The server's disk is too full to take more bytes; reads still work (507).
+    #[error("{0}")]
+    InsufficientStorage(String),
     /// The client went away or sent a broken body mid-stream (400).
     #[error("{0}")]
     BodyAborted(String),

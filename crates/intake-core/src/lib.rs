@@ -18,6 +18,7 @@ pub mod jobs;
 pub mod metadata;
 pub mod service;
 pub mod signing;
+pub mod thumbnail;
 pub mod validate;
 
 pub use error::{Error, Result};

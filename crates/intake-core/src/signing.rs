@@ -1,9 +1,12 @@
 //! Signed, expiring URLs that intake serves itself: part uploads and file downloads.
 //!
 //! A signature is `HMAC-SHA256(secret, purpose \n resource \n expires)` in hex, where the
-//! secret is generated once per install and kept in the metadata store (so every instance
-//! of a deployment accepts every other's URLs). A URL is bound to its purpose, its resource
+//! secret is generated per install and kept in the metadata store (so every instance of a
+//! deployment accepts every other's URLs). A URL is bound to its purpose, its resource
 //! (upload id and part number, or asset id) and its expiry: change any and it is refused.
+//!
+//! The secret can be rotated (`intake signing rotate`): the newest signs, and a retired one
+//! still verifies until every URL it can have signed has expired ([`Signer::with_previous`]).
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -17,6 +20,8 @@ pub enum Grant<'a> {
     PutPart { upload_id: &'a str, part: u32 },
     /// `GET` of the bytes of one asset or model.
     ReadFile { entity_id: &'a str },
+    /// `GET` of the thumbnail of one asset.
+    ReadThumbnail { asset_id: &'a str },
 }
 
 /// Why a signed URL was refused.
@@ -30,19 +35,32 @@ pub enum SignatureError {
     Expired,
 }
 
-/// Signs and checks URLs with one install-wide secret.
+/// Signs and checks URLs with the install-wide secret (and checks with retired ones).
 #[derive(Clone)]
 pub struct Signer {
     /// The HMAC already keyed with the secret: each signature clones it instead of hashing
     /// the key again (a `GET` of a pending upload signs one URL per part).
     keyed: HmacSha256,
+    /// Retired secrets, each with the last unix second it still verifies at.
+    previous: Vec<(HmacSha256, i64)>,
+}
+
+fn keyed(secret: &[u8]) -> HmacSha256 {
+    assert!(secret.len() >= 32, "signing secrets must be at least 32 bytes");
+    HmacSha256::new_from_slice(secret).expect("HMAC takes any key length")
 }
 
 impl Signer {
     /// A signer with `secret` (at least 32 bytes of randomness).
     pub fn new(secret: Vec<u8>) -> Self {
-        assert!(secret.len() >= 32, "signing secrets must be at least 32 bytes");
-        Self { keyed: HmacSha256::new_from_slice(&secret).expect("HMAC takes any key length") }
+        Self { keyed: keyed(&secret), previous: Vec::new() }
+    }
+
+    /// A signer with the current `secret` that also verifies with each of `previous`
+    /// (secret, last unix second it verifies at): a URL signed with a retired secret stays
+    /// valid until its own expiry, as long as that comes before the secret's end.
+    pub fn with_previous(secret: &[u8], previous: &[(Vec<u8>, i64)]) -> Self {
+        Self { keyed: keyed(secret), previous: previous.iter().map(|(s, until)| (keyed(s), *until)).collect() }
     }
 
     /// The MAC of `purpose \n resource \n expires`, fed in pieces (the same bytes as one string).
@@ -59,6 +77,10 @@ impl Signer {
             Grant::ReadFile { entity_id } => {
                 mac.update(b"read-file\n");
                 mac.update(entity_id.as_bytes());
+            }
+            Grant::ReadThumbnail { asset_id } => {
+                mac.update(b"read-thumbnail\n");
+                mac.update(asset_id.as_bytes());
             }
         }
         mac.update(b"\n");
@@ -84,7 +106,18 @@ impl Signer {
     /// constant time.
     pub fn verify(&self, grant: Grant<'_>, expires: i64, signature: &str, now: i64) -> Result<(), SignatureError> {
         let bytes = hex::decode(signature).map_err(|_| SignatureError::Malformed)?;
-        self.mac(grant, expires).verify_slice(&bytes).map_err(|_| SignatureError::Mismatch)?;
+        if self.mac(grant, expires).verify_slice(&bytes).is_err() {
+            let by_previous = self.previous.iter().any(|(keyed, until)| {
+                now <= *until
+                    && Self { keyed: keyed.clone(), previous: Vec::new() }
+                        .mac(grant, expires)
+                        .verify_slice(&bytes)
+                        .is_ok()
+            });
+            if !by_previous {
+                return Err(SignatureError::Mismatch);
+            }
+        }
         if now > expires {
             return Err(SignatureError::Expired);
         }
@@ -130,5 +163,17 @@ mod tests {
         );
         let other = Signer::new(vec![8u8; 32]);
         assert_eq!(other.verify(grant, 1000, &sig, 999), Err(SignatureError::Mismatch));
+    }
+
+    #[test]
+    fn a_retired_secret_verifies_until_its_end_and_never_signs() {
+        let old = signer();
+        let grant = Grant::ReadFile { entity_id: "asset_a" };
+        let sig = old.sign(grant, 2000);
+        let rotated = Signer::with_previous(&[8u8; 32], &[(vec![7u8; 32], 1500)]);
+        assert_eq!(rotated.verify(grant, 2000, &sig, 1400), Ok(()));
+        assert_eq!(rotated.verify(grant, 2000, &sig, 1501), Err(SignatureError::Mismatch), "the old secret is gone");
+        assert_ne!(rotated.sign(grant, 2000), sig, "the new secret signs");
+        assert_eq!(rotated.verify(grant, 2000, &rotated.sign(grant, 2000), 1999), Ok(()));
     }
 }

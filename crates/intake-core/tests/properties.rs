@@ -101,6 +101,7 @@ proptest! {
             Ok(findings) => prop_assert_eq!(findings.properties.size, bytes.len() as u64),
             Err(ValidateError::Rejected(r)) => prop_assert!(r.0.len() > 10),
             Err(ValidateError::Io(e)) => prop_assert!(false, "an in-memory source cannot fail: {e}"),
+            Err(ValidateError::TimedOut(limit)) => prop_assert!(false, "no time limit was set, yet {limit:?} ran out"),
         }
     }
 

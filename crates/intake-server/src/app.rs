@@ -9,8 +9,6 @@ use intake_core::blob::fs::FsStore;
 use intake_core::blob::s3::S3Store;
 use intake_core::blob::BlobStore;
 use intake_core::jobs::{JobRunner, RunnerConfig};
-use intake_core::metadata::postgres::PostgresStore;
-use intake_core::metadata::sqlite::SqliteStore;
 use intake_core::metadata::MetadataStore;
 use intake_core::service::auth::CreatedKey;
 use intake_core::service::{Authenticator, Service, ServiceConfig};
@@ -27,9 +25,13 @@ pub struct Application {
     state: AppState,
     runner: JobRunner,
     created_key: Option<CreatedKey>,
+    meta: Arc<dyn MetadataStore>,
+    /// The credentials generation read before the keys and secrets were.
+    credentials_seen: Vec<u8>,
     /// With the embedded database: the lock that makes this process the data directory's
     /// only server (see [`lock_data_dir`]), held until the server has stopped.
     data_dir_lock: Option<std::fs::File>,
+    serve_settings: crate::http::ServeSettings,
 }
 
 impl Application {
@@ -50,6 +52,24 @@ impl Application {
         }
         let blobs = open_blobs(&config).await?;
 
+        // Every connection and file in use holds a descriptor.
+        if let Some(limit) = crate::http::raise_open_file_limit() {
+            tracing::debug!(limit, "open-file limit");
+            if (limit as usize) < config.max_connections.saturating_mul(2) {
+                tracing::warn!(
+                    limit,
+                    max_connections = config.max_connections,
+                    "the open-file limit is low for INTAKE_MAX_CONNECTIONS (a connection with a part in flight holds two descriptors); raise the hard limit (ulimit -Hn) or lower the setting"
+                );
+            }
+        }
+        let serve_settings = crate::http::ServeSettings {
+            max_connections: config.max_connections,
+            timeouts: crate::http::Timeouts {
+                header_read: config.header_read_timeout,
+                keepalive: config.keepalive_timeout,
+            },
+        };
         let listener = TcpListener::bind(config.listen).await?;
         let local_addr = listener.local_addr()?;
         let public_url = config.public_url.clone().unwrap_or_else(|| default_public_url(local_addr));
@@ -61,6 +81,13 @@ impl Application {
             import: config.import.clone(),
             max_file_size: config.max_file_size,
             max_pending_uploads: config.max_pending_uploads,
+            project_quota_bytes: config.project_quota_bytes,
+            min_free_bytes: config.min_free_bytes,
+            // The disk that holds the SQLite database or the stored files, if either is local.
+            local_dir: (config.database_url.is_none() || config.s3.is_none()).then(|| config.data_dir.clone()),
+            validate_timeout: config.validate_timeout,
+            pickle_policy: config.pickle_policy.clone(),
+            thumbnails: config.thumbnails,
         };
         // The page PUTs parts and loads previews from where intake's URLs point: intake's
         // public URL, and the object store's endpoint when parts go straight to it.
@@ -69,6 +96,7 @@ impl Application {
             page_origins.extend(store_origin(s3));
         }
         let web_csp = crate::routes::web::content_security_policy(&page_origins);
+        let credentials_seen = meta.credentials_generation().await?;
         let service = Arc::new(Service::new(meta.clone(), blobs, service_config).await?);
         // With SQLite this is the only process, and it has not started serving: nothing is in
         // flight. With PostgreSQL other instances may be serving and working right now.
@@ -86,6 +114,8 @@ impl Application {
             (config.upload_ttl / 4).clamp(std::time::Duration::from_millis(200), std::time::Duration::from_secs(60));
         let runner_config = RunnerConfig {
             workers: config.workers,
+            import_workers: config.import_workers,
+            max_attempts: config.job_max_attempts,
             lease: config.job_lease,
             sweep_interval,
             shutdown_grace: config.shutdown_grace,
@@ -100,8 +130,21 @@ impl Application {
             body_idle_timeout: config.body_idle_timeout,
             metrics: Arc::new(crate::metrics::Metrics::default()),
             web_csp: web_csp.into(),
+            failed_logins: crate::failed_logins::FailedLogins::new(config.auth_failures_per_minute),
+            readiness: Default::default(),
+            metrics_token: config.metrics_token.clone(),
         });
-        Ok(Self { listener, local_addr, state, runner, created_key, data_dir_lock })
+        Ok(Self {
+            listener,
+            local_addr,
+            state,
+            runner,
+            created_key,
+            meta,
+            credentials_seen,
+            data_dir_lock,
+            serve_settings,
+        })
     }
 
     /// The address the server is bound to (useful with port 0).
@@ -120,18 +163,43 @@ impl Application {
     /// finish their step, and every job not finished is given back (its lease released).
     pub async fn run_until_stopped(self, shutdown: impl Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
         let (stop_tx, stop_rx) = watch::channel(false);
+        let refresher = Self::spawn_refresher(self.meta, &self.state, self.credentials_seen, stop_rx.clone());
         let workers = tokio::spawn(self.runner.run(stop_rx));
-        let service = self.state.service.clone();
-        let app = router(self.state);
+        Self::serve(self.listener, self.state, self.serve_settings, stop_tx, shutdown).await;
+        workers.await?;
+        refresher.await?;
+        // Only now, with every worker stopped, may another process take the directory.
+        drop(self.data_dir_lock);
+        Ok(())
+    }
+
+    /// Reloads keys and signing secrets whenever another process changes them, until `stop`.
+    fn spawn_refresher(
+        meta: Arc<dyn MetadataStore>,
+        state: &AppState,
+        seen: Vec<u8>,
+        stop: watch::Receiver<bool>,
+    ) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(crate::credentials::refresh(meta, state.auth.clone(), state.service.clone(), seen, stop))
+    }
+
+    /// Serves HTTP until `shutdown` completes, then tells the workers (through `stop_tx`)
+    /// and lets in-flight requests finish.
+    async fn serve(
+        listener: TcpListener,
+        state: AppState,
+        serve_settings: crate::http::ServeSettings,
+        stop_tx: watch::Sender<bool>,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) {
+        let service = state.service.clone();
+        let app = router(state);
         let stopping = async move {
             shutdown.await;
             service.begin_shutdown();
             let _ = stop_tx.send(true);
         };
-        axum::serve(self.listener, app).with_graceful_shutdown(stopping).await?;
-        workers.await?;
-        drop(self.data_dir_lock);
-        Ok(())
+        crate::http::serve(listener, app, serve_settings, stopping).await;
     }
 
     /// Starts serving in the background; the returned handle stops it.
@@ -141,7 +209,31 @@ impl Application {
         let task = tokio::spawn(self.run_until_stopped(async move {
             let _ = rx.await;
         }));
-        RunningServer { addr, stop: Some(tx), task }
+        RunningServer { addr, stop: Some(tx), task, manual_jobs: None }
+    }
+
+    /// Starts serving in the background with no job workers and no sweeper: jobs wait in
+    /// the queue until [`RunningServer::run_pending_jobs`] runs them, so a test knows when
+    /// they have run instead of waiting for it. For tests and embedders only; `intake
+    /// serve` always runs its workers.
+    pub fn spawn_with_manual_jobs(self) -> RunningServer {
+        let addr = self.local_addr;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let refresher = Self::spawn_refresher(self.meta, &self.state, self.credentials_seen, stop_rx);
+        let runner = Arc::new(self.runner);
+        let (listener, state, serve_settings, data_dir_lock) =
+            (self.listener, self.state, self.serve_settings, self.data_dir_lock);
+        let task = tokio::spawn(async move {
+            Self::serve(listener, state, serve_settings, stop_tx, async move {
+                let _ = rx.await;
+            })
+            .await;
+            refresher.await?;
+            drop(data_dir_lock);
+            Ok(())
+        });
+        RunningServer { addr, stop: Some(tx), task, manual_jobs: Some(runner) }
     }
 }
 
@@ -163,7 +255,7 @@ fn store_origin(s3: &intake_core::blob::s3::S3Config) -> Option<String> {
 /// `<data_dir>/intake.lock` makes it refuse to start instead. The lock goes with the
 /// process, however it ends. A file system without locks gets a warning, not a refusal.
 fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<Option<std::fs::File>> {
-    std::fs::create_dir_all(dir)?;
+    create_private_dir(dir)?;
     let path = dir.join("intake.lock");
     let file = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
     match file.try_lock() {
@@ -180,19 +272,45 @@ fn lock_data_dir(dir: &std::path::Path) -> anyhow::Result<Option<std::fs::File>>
     }
 }
 
+/// Creates `dir` (and any missing parent) readable by its owner only (0700), unless it exists.
+pub fn create_private_dir(dir: &std::path::Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// The metadata store the configuration names, opened without serving and without touching
+/// the jobs (for the commands that manage projects, keys and the schema).
+pub async fn open_metadata_store(config: &Config) -> anyhow::Result<Arc<dyn MetadataStore>> {
+    open_metadata(config).await
+}
+
+/// The stores the configuration names, opened without serving and without touching the
+/// jobs (for commands such as `intake models scan` that only read them).
+pub async fn open_stores(config: &Config) -> anyhow::Result<(Arc<dyn MetadataStore>, Arc<dyn BlobStore>)> {
+    Ok((open_metadata(config).await?, open_blobs(config).await?))
+}
+
 /// The metadata store: PostgreSQL when a database URL is configured, else SQLite.
 async fn open_metadata(config: &Config) -> anyhow::Result<Arc<dyn MetadataStore>> {
     match &config.database_url {
         Some(url) => {
-            let store = PostgresStore::connect(url, config.database_max_connections)
-                .await
-                .map_err(|e| anyhow::anyhow!("connecting to PostgreSQL (INTAKE_DATABASE_URL): {e}"))?;
+            let store = intake_core::metadata::SqlStore::connect_postgres_with(
+                url,
+                config.database_max_connections,
+                config.schema,
+            )
+            .await
+            .map_err(|e| anyhow::anyhow!("connecting to PostgreSQL (INTAKE_DATABASE_URL): {e}"))?;
             tracing::info!("metadata in PostgreSQL");
             Ok(Arc::new(store))
         }
         None => {
-            tokio::fs::create_dir_all(&config.data_dir).await?;
-            Ok(Arc::new(SqliteStore::open(&config.data_dir.join("intake.db")).await?))
+            create_private_dir(&config.data_dir)?;
+            let path = config.data_dir.join("intake.db");
+            Ok(Arc::new(intake_core::metadata::SqlStore::open_sqlite_with(&path, config.schema).await?))
         }
     }
 }
@@ -233,12 +351,26 @@ pub struct RunningServer {
     pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// The jobs' runner, when the server was spawned without workers.
+    manual_jobs: Option<Arc<JobRunner>>,
 }
 
 impl RunningServer {
     /// `http://127.0.0.1:<port>`.
     pub fn base_url(&self) -> String {
         default_public_url(self.addr)
+    }
+
+    /// On a server from [`Application::spawn_with_manual_jobs`]: expires abandoned uploads,
+    /// then runs every job that is due, and those they enqueue, until none is due (see
+    /// [`JobRunner::run_pending`]); returns how many ran. A server with workers of its own
+    /// refuses, since "none is due" would not mean "all have run" there.
+    pub async fn run_pending_jobs(&self) -> anyhow::Result<usize> {
+        let runner = self
+            .manual_jobs
+            .as_ref()
+            .ok_or_else(|| anyhow::anyhow!("this server runs its own job workers; spawn it with manual jobs"))?;
+        Ok(runner.run_pending().await?)
     }
 
     /// Stops gracefully and waits until it has.

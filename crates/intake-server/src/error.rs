@@ -4,7 +4,7 @@
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use intake_api::ErrorBody;
+use intake_api::{ErrorBody, ErrorCode};
 use intake_core::Error;
 
 tokio::task_local! {
@@ -37,21 +37,29 @@ impl ApiError {
     }
 }
 
-fn status_and_code(e: &Error) -> (StatusCode, &'static str) {
+/// The code of an error answer; its status is the contract's ([`ErrorCode::status`]).
+fn code_of(e: &Error) -> ErrorCode {
     match e {
-        Error::BadRequest(_) => (StatusCode::BAD_REQUEST, "bad_request"),
-        Error::PartRule(_) => (StatusCode::BAD_REQUEST, "part_size"),
-        Error::BodyAborted(_) => (StatusCode::BAD_REQUEST, "body_aborted"),
-        Error::Unauthenticated(_) => (StatusCode::UNAUTHORIZED, "unauthenticated"),
-        Error::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
-        Error::BadSignature(_) => (StatusCode::FORBIDDEN, "bad_signature"),
-        Error::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-        Error::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
-        Error::TooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
-        Error::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
-        Error::Timeout(_) => (StatusCode::REQUEST_TIMEOUT, "timeout"),
-        Error::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        Error::BadRequest(_) => ErrorCode::BadRequest,
+        Error::PartRule(_) => ErrorCode::PartSize,
+        Error::BodyAborted(_) => ErrorCode::BodyAborted,
+        Error::Unauthenticated(_) => ErrorCode::Unauthenticated,
+        Error::Forbidden(_) => ErrorCode::Forbidden,
+        Error::BadSignature(_) => ErrorCode::BadSignature,
+        Error::NotFound(_) => ErrorCode::NotFound,
+        Error::Conflict(_) => ErrorCode::Conflict,
+        Error::TooLarge(_) => ErrorCode::TooLarge,
+        Error::UnsupportedMediaType(_) => ErrorCode::UnsupportedMediaType,
+        Error::RateLimited { .. } => ErrorCode::RateLimited,
+        Error::Timeout(_) => ErrorCode::Timeout,
+        Error::InsufficientStorage(_) => ErrorCode::InsufficientStorage,
+        Error::Internal(_) => ErrorCode::Internal,
     }
+}
+
+fn status_and_code(e: &Error) -> (StatusCode, ErrorCode) {
+    let code = code_of(e);
+    (StatusCode::from_u16(code.status()).expect("the contract's statuses are valid"), code)
 }
 
 impl IntoResponse for ApiError {
@@ -74,7 +82,7 @@ impl IntoResponse for ApiError {
                 other.to_string()
             }
         };
-        let body = ErrorBody { reason, trace_id, code: Some(code.to_string()) };
+        let body = ErrorBody { reason, trace_id, code: Some(code.as_str().to_string()) };
         let mut response = (status, axum::Json(body)).into_response();
         let headers = response.headers_mut();
         if status == StatusCode::CONFLICT {

@@ -11,13 +11,18 @@
 
 mod app;
 mod config;
+mod credentials;
 mod error;
 mod extract;
+mod failed_logins;
+mod http;
 mod metrics;
 pub mod openapi;
 mod rate_limit;
 mod routes;
+pub mod settings;
 
-pub use app::{Application, RunningServer};
+pub use app::{create_private_dir, open_metadata_store, open_stores, Application, RunningServer};
 pub use config::Config;
 pub use intake_core::service::auth::CreatedKey;
+pub use settings::{Settings, SettingsArgs};

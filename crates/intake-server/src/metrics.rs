@@ -1,6 +1,6 @@
 //! `/metrics` in the Prometheus text format: uploads by status and kind and the job queue
-//! (read from the metadata store at scrape time, so every instance reports the same
-//! totals), plus this process's own counters: bytes ingested through part PUTs and their
+//! (read from counters the metadata store keeps, never a scan of the uploads, at scrape
+//! time, so every instance reports the same totals), plus this process's own counters: bytes ingested through part PUTs and their
 //! latency.
 
 use intake_core::service::Service;
@@ -42,14 +42,13 @@ impl Metrics {
 
     /// The whole exposition.
     pub async fn render(&self, service: &Service) -> intake_core::Result<String> {
-        let meta = service.metadata();
         let mut out = String::new();
         let w = &mut out;
         let _ = writeln!(w, "# HELP intake_uploads Uploads by status and kind.\n# TYPE intake_uploads gauge");
-        for (status, kind, n) in meta.upload_counts().await? {
+        for (status, kind, n) in service.counters().upload_counts().await? {
             let _ = writeln!(w, "intake_uploads{{status=\"{status}\",kind=\"{kind}\"}} {n}");
         }
-        let jobs = meta.job_queue_stats(chrono::Utc::now().timestamp_millis()).await?;
+        let jobs = service.jobs().job_queue_stats(chrono::Utc::now().timestamp_millis()).await?;
         let _ = writeln!(w, "# HELP intake_jobs Unfinished processing jobs by state.\n# TYPE intake_jobs gauge");
         let _ = writeln!(w, "intake_jobs{{state=\"queued\"}} {}", jobs.queued);
         let _ = writeln!(w, "intake_jobs{{state=\"running\"}} {}", jobs.running);

@@ -4,8 +4,9 @@
 
 use crate::routes;
 use intake_api::{
-    ActionRequest, Asset, AssetMetadata, AssetOptions, AssetProperties, AssetResponse, CreateUploadRequest,
-    DryRunResponse, ErrorBody, Kind, Model, ModelResponse, ProjectList, Provider, Source, Status, Upload, UploadList,
+    ActionRequest, Asset, AssetMetadata, AssetOptions, AssetProperties, AssetResponse, AssetThumbnail,
+    CreateUploadRequest, DryRunResponse, ErrorBody, Kind, Model, ModelProperties, ModelResponse, Project, ProjectKey,
+    ProjectKeyProject, ProjectList, ProjectResponse, ProjectUser, Provider, Source, Status, Upload, UploadList,
     UploadPart, UploadResponse,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
@@ -22,18 +23,20 @@ use utoipa::{Modify, OpenApi};
     paths(
         routes::uploads::create,
         routes::uploads::list,
-        routes::uploads::projects,
+        routes::projects::list,
+        routes::projects::retrieve,
         routes::uploads::retrieve,
         routes::uploads::action,
         routes::entities::asset,
         routes::entities::model,
         routes::parts::put,
         routes::files::get,
+        routes::files::thumbnail,
     ),
     components(schemas(
-        ActionRequest, Asset, AssetMetadata, AssetOptions, AssetProperties, AssetResponse, CreateUploadRequest,
-        DryRunResponse, ErrorBody, Kind, Model, ModelResponse, ProjectList, Provider, Source, Status, Upload, UploadList,
-        UploadPart, UploadResponse
+        ActionRequest, Asset, AssetMetadata, AssetOptions, AssetProperties, AssetResponse, AssetThumbnail, CreateUploadRequest,
+        DryRunResponse, ErrorBody, Kind, Model, ModelProperties, ModelResponse, Project, ProjectKey, ProjectKeyProject, ProjectList, ProjectResponse,
+        ProjectUser, Provider, Source, Status, Upload, UploadList, UploadPart, UploadResponse
     )),
     modifiers(&BasicAuth)
 )]

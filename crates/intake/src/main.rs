@@ -34,7 +34,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the service (HTTP API and background workers).
-    Serve(Box<cli::serve::ServeArgs>),
+    Serve(Box<intake_server::SettingsArgs>),
     /// Upload files (multipart, concurrent, resumable) and optionally wait until imported.
     Upload(cli::upload::UploadArgs),
     /// Have the server download a file from a URL.
@@ -51,6 +51,47 @@ enum Command {
     Asset(cli::show::AssetArgs),
     /// Print a model (JSON).
     Model(cli::show::GetArgs),
+    /// Work on the stored models (reads the server's stores directly, like `serve`).
+    Models(Box<cli::models::ModelsArgs>),
+    /// Apply the database migrations and exit (then `serve --no-migrate` may run without
+    /// the right to change the schema).
+    Migrate(cli::migrate::MigrateArgs),
+    /// Create and list projects (in the metadata database, beside running servers).
+    Projects(cli::projects::ProjectsArgs),
+    /// Create, list and revoke API keys (in the metadata database, beside running servers).
+    Keys(cli::keys::KeysArgs),
+    /// Rotate the URL-signing secret.
+    Signing(cli::signing::SigningArgs),
+}
+
+impl Command {
+    /// For the commands that read the server's settings: the subcommand's path and the
+    /// settings file given.
+    fn settings(&self) -> Option<(&'static [&'static str], Option<std::path::PathBuf>)> {
+        match self {
+            Command::Serve(args) => Some((&["serve"], args.config_file.clone())),
+            Command::Models(args) => Some((&["models", "scan"], args.config_file())),
+            Command::Migrate(args) => Some((&["migrate"], args.config_file())),
+            Command::Projects(args) => Some(args.settings()),
+            Command::Keys(args) => Some(args.settings()),
+            Command::Signing(args) => Some(args.settings()),
+            _ => None,
+        }
+    }
+
+    /// Whether the command works on the server's own stores (and so creates files that are
+    /// nobody else's business), rather than being a client of a server.
+    fn keeps_data(&self) -> bool {
+        matches!(
+            self,
+            Command::Serve(_)
+                | Command::Models(_)
+                | Command::Migrate(_)
+                | Command::Projects(_)
+                | Command::Keys(_)
+                | Command::Signing(_)
+        )
+    }
 }
 
 /// Logs go to stderr (stdout carries the server's address and a first start's key, or a
@@ -59,7 +100,12 @@ enum Command {
 /// for the client commands).
 fn init_logging(default_filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("INTAKE_LOG").unwrap_or_else(|_| default_filter.into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // Colour escapes only for a person at a terminal, never in a file or a log collector.
+    use std::io::IsTerminal;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none());
     if std::env::var("INTAKE_LOG_FORMAT").is_ok_and(|f| f == "json") {
         builder.json().init();
     } else {
@@ -75,7 +121,21 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { cli::exit::USAGE } else { cli::exit::OK });
         }
     };
+    let cli = match cli.command.settings() {
+        Some((path, file)) => match cli::settings::resolve::<Cli>(path, file.as_deref()) {
+            Ok(Some(again)) => again,
+            Ok(None) => cli,
+            Err(code) => return ExitCode::from(code),
+        },
+        None => cli,
+    };
     let serving = matches!(cli.command, Command::Serve(_));
+    if cli.command.keeps_data() {
+        // What the server side creates (data directory, database, blobs, staged imports) is
+        // its owner's only: 0700 directories, 0600 files.
+        // SAFETY: umask only sets the process's file-creation mask; no thread runs yet.
+        unsafe { libc::umask(0o077) };
+    }
     init_logging(if serving { "info" } else { "warn" });
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
     let code = runtime.block_on(async {
@@ -95,6 +155,11 @@ fn main() -> ExitCode {
             Command::Wait(args) => cli::show::wait(args).await,
             Command::Asset(args) => cli::show::asset(args).await,
             Command::Model(args) => cli::show::model(args).await,
+            Command::Models(args) => cli::models::run(*args).await,
+            Command::Migrate(args) => cli::migrate::run(args).await,
+            Command::Projects(args) => cli::projects::run(args).await,
+            Command::Keys(args) => cli::keys::run(args).await,
+            Command::Signing(args) => cli::signing::run(args).await,
         }
     });
     ExitCode::from(code)

@@ -22,18 +22,14 @@ use crate::{Error, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
 use futures_util::{stream, StreamExt};
-use md5::{Digest, Md5};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
+use writer::{BodyWriter, PartSink, StagedSink};
 
-/// Bytes buffered before a write reaches the file.
-const WRITE_BUFFER: usize = 1024 * 1024;
-/// Chunks in flight between the network reader and the disk writer.
-const CHANNEL_CHUNKS: usize = 16;
 /// A staged import is fsynced at least every this many bytes while it grows (what a resume
 /// after a crash may have to fetch again).
 const STAGED_SYNC_EVERY: u64 = 64 * 1024 * 1024;
@@ -192,72 +188,54 @@ impl BlobStore for FsStore {
     ) -> Result<PartInfo> {
         let dir = self.multipart_dir(key)?;
         let tmp = dir.join("tmp").join(random_base62(16));
-        let create_tmp = || std::fs::OpenOptions::new().write(true).create_new(true).open(&tmp);
-        let file = match create_tmp() {
-            Ok(f) => f,
-            // The upload's first part (the caller checked that the upload is pending): make
-            // its directories. A completed upload keeps `tmp`, so it never gets here.
-            Err(e) if is_not_found(&e) && !self.object_dir(key)?.exists() => {
-                let dir = dir.clone();
-                tokio::task::spawn_blocking(move || make_multipart_dirs(&dir)).await.map_err(Error::internal)??;
-                create_tmp()?
-            }
-            Err(e) if is_not_found(&e) => return Err(Error::Conflict("this upload no longer accepts parts".into())),
-            Err(e) => return Err(e.into()),
-        };
-        // The network side reads chunks; a blocking thread hashes and writes them, so the
-        // two overlap. The channel bounds the memory held per PUT.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
-        let writer = tokio::task::spawn_blocking(move || -> io::Result<(u64, String)> {
-            let mut out = io::BufWriter::with_capacity(WRITE_BUFFER, file);
-            let mut md5 = Md5::new();
-            let mut size = 0u64;
-            while let Some(chunk) = rx.blocking_recv() {
-                md5.update(&chunk);
-                out.write_all(&chunk)?;
-                size += chunk.len() as u64;
-            }
-            let file = out.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
-            Ok((size, hex::encode(md5.finalize())))
-        });
+        // The network side gathers bytes; the blocking pool writes and hashes them a
+        // megabyte at a time ([`writer`]), so a body waiting for bytes holds no thread.
+        let mut writer = BodyWriter::new(PartSink::new(dir.clone(), tmp.clone(), self.object_dir(key)?));
         let mut received = 0u64;
-        let mut failure: Option<Error> = None;
-        while let Some(chunk) = body.next().await {
-            match chunk {
-                Ok(chunk) => {
-                    received += chunk.len() as u64;
-                    if received > max_size {
-                        failure = Some(Error::TooLarge(format!(
-                            "part {} is larger than {max_size} bytes, the most this part may hold",
-                            part.get()
-                        )));
-                        break;
-                    }
-                    if tx.send(chunk).await.is_err() {
-                        break; // the writer failed; its error is reported below
-                    }
+        let failure = loop {
+            let chunk = match writer.next_from(&mut body).await {
+                Ok(Some(Ok(chunk))) => chunk,
+                Ok(None) => break None,
+                Ok(Some(Err(e))) if e.kind() == io::ErrorKind::TimedOut => {
+                    break Some(Error::Timeout(format!("the part's body stalled after {received} bytes: {e}")));
                 }
-                Err(e) if e.kind() == io::ErrorKind::TimedOut => {
-                    failure = Some(Error::Timeout(format!("the part's body stalled after {received} bytes: {e}")));
-                    break;
+                Ok(Some(Err(e))) => {
+                    break Some(Error::BodyAborted(format!("the part's body broke off after {received} bytes: {e}")));
                 }
-                Err(e) => {
-                    failure =
-                        Some(Error::BodyAborted(format!("the part's body broke off after {received} bytes: {e}")));
-                    break;
-                }
+                Err(e) => break Some(e),
+            };
+            received += chunk.len() as u64;
+            if received > max_size {
+                break Some(Error::TooLarge(format!(
+                    "part {} is larger than {max_size} bytes, the most this part may hold",
+                    part.get()
+                )));
             }
-        }
-        drop(tx);
-        let written = writer.await.map_err(Error::internal)?;
-        let outcome = match (failure, written) {
-            (Some(e), _) => Err(e),
-            (None, Err(e)) => Err(e.into()),
-            (None, Ok((size, md5))) => check(size).map(|()| (size, md5)),
+            if let Err(e) = writer.push(&chunk).await {
+                break Some(e);
+            }
         };
-        let (size, md5) = match outcome {
+        let (written, sink) = match failure {
+            Some(e) => (Err(e), writer.abandon().await),
+            None => writer.finish().await,
+        };
+        let Some(mut sink) = sink else {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(written.err().unwrap_or_else(|| Error::internal("a write to the disk panicked")));
+        };
+        // Durable, with its size and MD5; or the reason it is not kept.
+        let finished = match written {
+            Ok(()) => {
+                let (finished, back) =
+                    tokio::task::spawn_blocking(move || (sink.finish(), sink)).await.map_err(Error::internal)?;
+                sink = back;
+                finished.map_err(Error::from).and_then(|(size, md5)| check(size, &md5).map(|()| (size, md5)))
+            }
+            Err(e) => Err(e),
+        };
+        let (size, md5) = match finished {
             Ok(v) => v,
+            Err(_) if sink.sealed => return Err(Error::Conflict("this upload no longer accepts parts".into())),
             Err(e) => {
                 let _ = tokio::fs::remove_file(&tmp).await;
                 return Err(e);
@@ -384,51 +362,28 @@ impl BlobStore for FsStore {
 
     async fn append_staged(&self, key: &str, mut body: PartBody) -> Result<u64> {
         let path = self.staged_file(key)?;
-        let file = std::fs::OpenOptions::new().append(true).create(true).open(&path)?;
-        // As for parts: the network side reads, a blocking thread writes; the channel bounds
-        // the memory held.
-        let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(CHANNEL_CHUNKS);
-        let imports_dir = path.parent().expect("staged file has a parent").to_path_buf();
-        let writer = tokio::task::spawn_blocking(move || -> io::Result<u64> {
-            let mut writeback = Writeback::from(file.metadata()?.len());
-            let mut out = io::BufWriter::with_capacity(WRITE_BUFFER, file);
-            let (mut unsynced, mut unwritten) = (0u64, 0u64);
-            while let Some(chunk) = rx.blocking_recv() {
-                out.write_all(&chunk)?;
-                unsynced += chunk.len() as u64;
-                unwritten += chunk.len() as u64;
-                if unwritten >= WRITEBACK_WINDOW {
-                    out.flush()?;
-                    writeback.grown_by(out.get_ref(), unwritten)?;
-                    unwritten = 0;
-                }
-                if unsynced >= STAGED_SYNC_EVERY {
-                    out.flush()?;
-                    out.get_ref().sync_data()?;
-                    unsynced = 0;
-                }
-            }
-            let file = out.into_inner().map_err(|e| e.into_error())?;
-            file.sync_all()?;
-            fsync_dir(&imports_dir)?;
-            Ok(file.metadata()?.len())
-        });
-        let mut failure: Option<Error> = None;
-        while let Some(chunk) = body.next().await {
-            match chunk {
-                Ok(chunk) => {
-                    if tx.send(chunk).await.is_err() {
-                        break; // the writer failed; its error is reported below
+        let sink = tokio::task::spawn_blocking(move || StagedSink::open(&path)).await.map_err(Error::internal)??;
+        // As for parts: the network side gathers bytes, the blocking pool writes them a
+        // megabyte at a time, so a slow origin holds no thread.
+        let mut writer = BodyWriter::new(sink);
+        let failure = loop {
+            match writer.next_from(&mut body).await {
+                Ok(Some(Ok(chunk))) => {
+                    if let Err(e) = writer.push(&chunk).await {
+                        break Some(e);
                     }
                 }
-                Err(e) => {
-                    failure = Some(Error::BodyAborted(e.to_string()));
-                    break;
-                }
+                Ok(None) => break None,
+                Ok(Some(Err(e))) => break Some(Error::BodyAborted(e.to_string())),
+                Err(e) => break Some(e),
             }
-        }
-        drop(tx);
-        let len = writer.await.map_err(Error::internal)??;
+        };
+        // What arrived before a broken body is kept (and made durable): the import resumes
+        // from there.
+        let (written, sink) = writer.finish().await;
+        let mut sink = sink.ok_or_else(|| Error::internal("a write to the disk panicked"))?;
+        written?;
+        let len = tokio::task::spawn_blocking(move || sink.finish()).await.map_err(Error::internal)??;
         match failure {
             Some(e) => Err(e),
             None => Ok(len),
@@ -524,22 +479,13 @@ impl BlobStore for FsStore {
 
     async fn stored_keys(&self) -> Result<StoredKeys> {
         let root = self.root.clone();
-        let keys = tokio::task::spawn_blocking(move || -> io::Result<StoredKeys> {
-            let mut staged: Vec<(String, Duration)> = aged_entries(&root.join("imports"))?
-                .into_iter()
-                .map(|(name, age)| (name.trim_end_matches(".commit").to_string(), age))
-                .collect();
-            staged.sort();
-            staged.dedup_by(|a, b| a.0 == b.0);
-            Ok(StoredKeys {
-                multipart: aged_entries(&root.join("multipart"))?,
-                objects: aged_entries(&root.join("objects"))?,
-                staged,
-            })
-        })
-        .await
-        .map_err(Error::internal)??;
-        Ok(keys)
+        tokio::task::spawn_blocking(move || list_keys(&root, true)).await.map_err(Error::internal)?.map_err(Into::into)
+    }
+
+    async fn unfinished_keys(&self) -> Result<StoredKeys> {
+        // Without listing `objects/`, which holds every finished file.
+        let root = self.root.clone();
+        tokio::task::spawn_blocking(move || list_keys(&root, false)).await.map_err(Error::internal)?.map_err(Into::into)
     }
 
     async fn remove_stale_temp(&self, min_age: Duration) -> Result<u64> {
@@ -569,6 +515,22 @@ impl BlobStore for FsStore {
         .map_err(Error::internal)??;
         Ok(removed)
     }
+}
+
+/// The keys under `root`: open multipart uploads, staged imports and, when `objects`,
+/// finished files.
+fn list_keys(root: &Path, objects: bool) -> io::Result<StoredKeys> {
+    let mut staged: Vec<(String, Duration)> = aged_entries(&root.join("imports"))?
+        .into_iter()
+        .map(|(name, age)| (name.trim_end_matches(".commit").to_string(), age))
+        .collect();
+    staged.sort();
+    staged.dedup_by(|a, b| a.0 == b.0);
+    Ok(StoredKeys {
+        multipart: aged_entries(&root.join("multipart"))?,
+        objects: if objects { aged_entries(&root.join("objects"))? } else { Vec::new() },
+        staged,
+    })
 }
 
 /// The names in `dir` with the time since each last changed (0 for times in the future).
@@ -677,176 +639,5 @@ impl ByteSource for SegmentedFile {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::validate::read_up_to;
-
-    fn body(chunks: Vec<&'static [u8]>) -> PartBody {
-        stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c)))).boxed()
-    }
-
-    fn any_size(_: u64) -> Result<()> {
-        Ok(())
-    }
-
-    fn p(n: u32) -> PartNumber {
-        PartNumber::new(n).unwrap()
-    }
-
-    async fn collect(s: ByteStream) -> Vec<u8> {
-        s.map(|c| c.unwrap().to_vec()).concat().await
-    }
-
-    #[tokio::test]
-    async fn parts_become_one_object_without_copying() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsStore::open(dir.path()).await.unwrap();
-        store.begin_multipart("upload_a", "text/plain").await.unwrap();
-        let one = store.put_part("upload_a", p(1), body(vec![b"hello ", b"wor"]), 100, &any_size).await.unwrap();
-        assert_eq!(one.size, 9);
-        assert_eq!(one.etag, Some(format!("\"{}\"", hex::encode(Md5::digest(b"hello wor")))));
-        store.put_part("upload_a", p(2), body(vec![b"ld!"]), 100, &any_size).await.unwrap();
-        // A retry of part 1 replaces it.
-        store.put_part("upload_a", p(1), body(vec![b"hello wor"]), 100, &any_size).await.unwrap();
-        let outcome = store
-            .complete_multipart("upload_a", None, &|parts| {
-                if parts.len() == 2 {
-                    Ok(())
-                } else {
-                    Err("missing".into())
-                }
-            })
-            .await
-            .unwrap();
-        assert!(matches!(outcome, CompleteOutcome::Sealed { ref parts } if parts.len() == 2));
-        let object = store.open("upload_a").await.unwrap();
-        assert_eq!(object.len(), 12);
-        assert_eq!(read_up_to(object.as_ref(), 0, 100).unwrap(), b"hello world!");
-        assert_eq!(read_up_to(object.as_ref(), 7, 3).unwrap(), b"orl");
-        assert_eq!(collect(store.read_range("upload_a", 4, 11).await.unwrap()).await, b"o world");
-        // Completing again is idempotent, and late parts are refused.
-        assert!(matches!(
-            store.complete_multipart("upload_a", None, &|_| Ok(())).await.unwrap(),
-            CompleteOutcome::Sealed { .. }
-        ));
-        let late = store.put_part("upload_a", p(3), body(vec![b"x"]), 100, &any_size).await;
-        assert!(matches!(late, Err(Error::Conflict(_))), "{late:?}");
-    }
-
-    /// The upload's directory is made by its first part (and not fsynced until then): an
-    /// upload without one, never made or lost to an OS crash, still lists, completes and
-    /// takes parts.
-    #[tokio::test]
-    async fn an_upload_without_its_directory_still_takes_parts() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsStore::open(dir.path()).await.unwrap();
-        store.begin_multipart("upload_lost", "text/plain").await.unwrap();
-        assert!(store.list_parts("upload_lost", None).await.unwrap().is_empty());
-        let refused = store.complete_multipart("upload_lost", None, &|parts| {
-            if parts.is_empty() {
-                Err("no part yet".into())
-            } else {
-                Ok(())
-            }
-        });
-        assert_eq!(refused.await.unwrap(), CompleteOutcome::Refused { reason: "no part yet".into() });
-        std::fs::remove_dir_all(dir.path().join("multipart/upload_lost")).unwrap();
-        store.put_part("upload_lost", p(1), body(vec![b"kept"]), 100, &any_size).await.unwrap();
-        let sealed = store.complete_multipart("upload_lost", None, &|_| Ok(())).await.unwrap();
-        assert!(matches!(sealed, CompleteOutcome::Sealed { ref parts } if parts.len() == 1));
-        assert_eq!(collect(store.read_range("upload_lost", 0, 4).await.unwrap()).await, b"kept");
-        // Sealed: a late part finds `tmp` but no `parts`, and is refused, not resurrected.
-        let late = store.put_part("upload_lost", p(2), body(vec![b"x"]), 100, &any_size).await;
-        assert!(matches!(late, Err(Error::Conflict(_))), "{late:?}");
-    }
-
-    #[tokio::test]
-    async fn a_refused_complete_keeps_every_part() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsStore::open(dir.path()).await.unwrap();
-        store.begin_multipart("upload_b", "text/plain").await.unwrap();
-        store.put_part("upload_b", p(2), body(vec![b"second"]), 100, &any_size).await.unwrap();
-        let outcome = store.complete_multipart("upload_b", None, &|_| Err("part 1 is missing".into())).await.unwrap();
-        assert_eq!(outcome, CompleteOutcome::Refused { reason: "part 1 is missing".into() });
-        store.put_part("upload_b", p(1), body(vec![b"first "]), 100, &any_size).await.unwrap();
-        let parts = store.list_parts("upload_b", None).await.unwrap();
-        assert_eq!(parts.iter().map(|p| (p.number, p.size)).collect::<Vec<_>>(), vec![(1, 6), (2, 6)]);
-    }
-
-    #[tokio::test]
-    async fn torn_and_oversized_parts_leave_no_trace() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsStore::open(dir.path()).await.unwrap();
-        store.begin_multipart("upload_c", "text/plain").await.unwrap();
-        store.put_part("upload_c", p(1), body(vec![b"good"]), 100, &any_size).await.unwrap();
-        let torn: PartBody = stream::iter(vec![Ok(Bytes::from_static(b"bad")), Err(io::Error::other("reset"))]).boxed();
-        assert!(matches!(store.put_part("upload_c", p(1), torn, 100, &any_size).await, Err(Error::BodyAborted(_))));
-        assert!(matches!(
-            store.put_part("upload_c", p(1), body(vec![b"0123456789"]), 5, &any_size).await,
-            Err(Error::TooLarge(_))
-        ));
-        let refuse = |_: u64| Err(Error::BadRequest("too small".into()));
-        assert!(matches!(
-            store.put_part("upload_c", p(1), body(vec![b"x"]), 100, &refuse).await,
-            Err(Error::BadRequest(_))
-        ));
-        let parts = store.list_parts("upload_c", None).await.unwrap();
-        assert_eq!(parts, vec![PartInfo { number: 1, size: 4, etag: None }]);
-        let tmp = std::fs::read_dir(dir.path().join("multipart/upload_c/tmp")).unwrap().count();
-        assert_eq!(tmp, 0, "no temp files remain");
-    }
-
-    #[tokio::test]
-    async fn unsafe_keys_are_refused() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsStore::open(dir.path()).await.unwrap();
-        assert!(store.begin_multipart("../evil", "x/y").await.is_err());
-        assert!(store.open("a/b").await.is_err());
-    }
-
-    #[tokio::test]
-    async fn a_staged_import_survives_a_broken_body_and_commits_as_an_object() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsStore::open(dir.path()).await.unwrap();
-        assert_eq!(store.staged_len("imp1").await.unwrap(), 0);
-        let broken: PartBody = stream::iter(vec![
-            Ok(Bytes::from_static(b"hello ")),
-            Err(io::Error::new(io::ErrorKind::ConnectionReset, "reset")),
-        ])
-        .boxed();
-        let err = store.append_staged("imp1", broken).await.unwrap_err();
-        assert!(matches!(err, Error::BodyAborted(_)), "{err}");
-        // What arrived before the break is kept, so the download resumes from there.
-        assert_eq!(store.staged_len("imp1").await.unwrap(), 6);
-        assert_eq!(store.append_staged("imp1", body(vec![b"world"])).await.unwrap(), 11);
-        assert!(store.open("imp1").await.is_err(), "not an object before the commit");
-        assert_eq!(store.commit_staged("imp1").await.unwrap(), 11);
-        assert_eq!(store.commit_staged("imp1").await.unwrap(), 11, "idempotent");
-        assert_eq!(store.staged_len("imp1").await.unwrap(), 0);
-        let object = store.open("imp1").await.unwrap();
-        assert_eq!(read_up_to(object.as_ref(), 0, 100).unwrap(), b"hello world");
-        assert_eq!(collect(store.read_range("imp1", 3, 8).await.unwrap()).await, b"lo wo");
-        store.discard_staged("imp1").await.unwrap();
-        assert_eq!(collect(store.read_range("imp1", 0, 11).await.unwrap()).await, b"hello world");
-    }
-
-    /// A staged import that grows by several writeback windows, from an offset that is not a
-    /// window's, keeps every byte in order.
-    #[tokio::test]
-    async fn a_staged_import_handed_to_the_disk_window_by_window_keeps_its_bytes() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = FsStore::open(dir.path()).await.unwrap();
-        let bytes: Vec<u8> = (0..(2 * WRITEBACK_WINDOW + 3 * 1024 * 1024 + 7)).map(|i| (i % 251) as u8).collect();
-        let (head, tail) = bytes.split_at(3 * 1024 * 1024 + 7);
-        let chunks = |b: &[u8]| -> PartBody {
-            let chunks: Vec<io::Result<Bytes>> =
-                b.chunks(1024 * 1024 + 13).map(|c| Ok(Bytes::copy_from_slice(c))).collect();
-            stream::iter(chunks).boxed()
-        };
-        assert_eq!(store.append_staged("big", chunks(head)).await.unwrap(), head.len() as u64);
-        assert_eq!(store.append_staged("big", chunks(tail)).await.unwrap(), bytes.len() as u64);
-        assert_eq!(store.commit_staged("big").await.unwrap(), bytes.len() as u64);
-        let object = store.open("big").await.unwrap();
-        assert!(read_up_to(object.as_ref(), 0, bytes.len() + 1).unwrap() == bytes, "the bytes differ");
-    }
-}
+mod tests;
+mod writer;

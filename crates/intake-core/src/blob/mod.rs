@@ -39,8 +39,9 @@ pub struct PartInfo {
     pub etag: Option<String>,
 }
 
-/// Decides whether a part of the given size may land; called before the part is committed.
-pub type PartCheck<'a> = &'a (dyn Fn(u64) -> Result<()> + Send + Sync);
+/// Decides whether a part may land, from its size and its MD5 (lowercase hex); called once
+/// the whole body is on disk, before the part is committed.
+pub type PartCheck<'a> = &'a (dyn Fn(u64, &str) -> Result<()> + Send + Sync);
 
 /// Decides whether the received parts make the whole file; `Err` holds the reason.
 pub type PartsCheck<'a> = &'a (dyn Fn(&[PartInfo]) -> std::result::Result<(), String> + Send + Sync);
@@ -141,10 +142,34 @@ pub trait BlobStore: Send + Sync {
     /// metadata.
     async fn stored_keys(&self) -> Result<StoredKeys>;
 
+    /// Like [`BlobStore::stored_keys`], but only open multipart uploads and staged imports
+    /// (`objects` left empty): what the periodic sweep looks at. Their number follows the
+    /// uploads in flight, not every file ever stored, so the sweep costs the same at a
+    /// million stored files as at a thousand. Finished files are dropped when their upload
+    /// fails, and the full walk runs only at the start of the only process.
+    async fn unfinished_keys(&self) -> Result<StoredKeys> {
+        let mut keys = self.stored_keys().await?;
+        keys.objects.clear();
+        Ok(keys)
+    }
+
     /// Deletes what interrupted part PUTs left behind (temp files) that has not changed
     /// for `min_age`; returns how many were removed.
     async fn remove_stale_temp(&self, min_age: Duration) -> Result<u64>;
 }
+
+/// The key of the thumbnail of the object `key`, stored beside it.
+pub fn thumbnail_key(key: &str) -> String {
+    format!("{key}{THUMBNAIL_SUFFIX}")
+}
+
+/// The key of the object whose thumbnail `key` is, or `None` when `key` is not a thumbnail's.
+pub fn thumbnail_of(key: &str) -> Option<&str> {
+    key.strip_suffix(THUMBNAIL_SUFFIX)
+}
+
+/// What [`thumbnail_key`] appends (keys are ASCII letters, digits, `_` and `-`).
+const THUMBNAIL_SUFFIX: &str = "-thumb";
 
 /// Keys that hold bytes in a store, each with the time since it last changed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

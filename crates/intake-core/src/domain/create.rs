@@ -5,8 +5,8 @@ use super::parts::{check_plan, PartPlanError, MAX_PARTS};
 use intake_api::{AssetOptions, Kind};
 use serde_json::{Map, Value};
 
-/// The largest file a multipart upload may announce: 10,000 parts of 5 GiB.
-pub const MAX_FILE_SIZE: u64 = MAX_PARTS as u64 * super::parts::MAX_PART_SIZE;
+/// The largest file a multipart upload may announce (5 TiB; why: `intake_api::limits`).
+pub use intake_api::MAX_FILE_SIZE;
 /// The longest `fileName` accepted, in bytes of UTF-8.
 pub const MAX_FILE_NAME_BYTES: usize = 1024;
 
@@ -113,14 +113,17 @@ fn parse_multipart(obj: &Map<String, Value>) -> Result<MultipartSpec, ParseError
         return err(format!("contentType must be a MIME type such as image/png, got {content_type:?}"));
     }
     let file_size = whole_number(obj, "fileSize")?;
-    if file_size == 0 {
-        // Nothing to store, and S3-compatible stores refuse an empty part.
-        return err("fileSize is 0: the file is empty, and an empty file cannot become an asset or a model");
+    let kind = kind_field(obj)?.expect("kind presence checked above");
+    if file_size == 0 && !matches!(kind, Kind::Asset | Kind::Text) {
+        // An empty text or a placeholder asset is a file; nothing empty is an image, a
+        // sound, a scene or a model.
+        return err(format!(
+            "fileSize is 0: the file is empty, and an empty file cannot be a valid {kind} file; only kinds \
+             asset and text accept an empty file"
+        ));
     }
     if file_size > MAX_FILE_SIZE {
-        return err(format!(
-            "fileSize {file_size} is larger than the largest upload, {MAX_FILE_SIZE} bytes (10,000 parts of 5 GiB)"
-        ));
+        return err(format!("fileSize {file_size} is larger than the largest upload, {MAX_FILE_SIZE} bytes (5 TiB)"));
     }
     let parts = whole_number(obj, "parts")?;
     if parts == 0 || parts > MAX_PARTS as u64 {
@@ -128,7 +131,6 @@ fn parse_multipart(obj: &Map<String, Value>) -> Result<MultipartSpec, ParseError
     }
     let parts = parts as u32;
     check_plan(file_size, parts)?;
-    let kind = kind_field(obj)?.expect("kind presence checked above");
     let asset_options = asset_options_field(obj, kind)?;
     Ok(MultipartSpec { original_file_name, file_name, content_type, file_size, parts, kind, asset_options })
 }
@@ -319,7 +321,7 @@ mod tests {
             ),
             (
                 json!({"fileName": "a", "contentType": "image/png", "fileSize": 0, "parts": 1, "kind": "image"}),
-                "fileSize is 0: the file is empty",
+                "fileSize is 0: the file is empty, and an empty file cannot be a valid image file; only kinds asset and text",
             ),
             (
                 json!({"fileName": "a", "contentType": "image/png", "fileSize": "1", "parts": 1, "kind": "image"}),

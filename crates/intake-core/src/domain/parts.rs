@@ -1,13 +1,9 @@
 //! The part-size rules every backend enforces alike (the S3 rule): every part but the last
 //! is at least 5 MiB, every part at most 5 GiB, 1 to 10,000 parts. A single-part upload may
-//! be any size up to 5 GiB.
+//! be any size up to 5 GiB. The numbers are the contract's (`intake_api::limits`); the
+//! checks are here.
 
-/// The smallest size of every part but the last.
-pub const MIN_PART_SIZE: u64 = 5 * 1024 * 1024;
-/// The largest size of any part.
-pub const MAX_PART_SIZE: u64 = 5 * 1024 * 1024 * 1024;
-/// The most parts an upload may have.
-pub const MAX_PARTS: u32 = 10_000;
+pub use intake_api::limits::{MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
 
 /// A 1-based part number, at most [`MAX_PARTS`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

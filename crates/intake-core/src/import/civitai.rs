@@ -2,7 +2,8 @@
 //! file of that version (the latest version when none is named), through Civitai's public
 //! REST API: `GET /api/v1/model-versions/{v}` or `GET /api/v1/models/{id}` (whose
 //! `modelVersions` come newest first). The file's `hashes.SHA256` is checked after the
-//! download; `CIVITAI_TOKEN` is sent to Civitai (never to the CDN it redirects to).
+//! download; `CIVITAI_TOKEN` is sent to the Civitai endpoint's own origin only: never to a
+//! `downloadUrl` elsewhere, nor to the CDN Civitai redirects to.
 
 use super::client::ImportClient;
 use super::download::DownloadPlan;
@@ -208,6 +209,10 @@ pub async fn resolve(
     } else {
         "Civitai requires a login to download this file: set CIVITAI_TOKEN on the intake server to a Civitai API key."
     };
+    // The token is for Civitai itself: a `downloadUrl` on any other origin (a model page can
+    // name one) gets no credentials.
+    let civitai = endpoint(String::new())?.origin();
+    let auth = auth.filter(|_| url.origin() == civitai);
     let plan = DownloadPlan {
         url,
         auth,

@@ -46,19 +46,40 @@ pub struct Downloaded {
 /// Download progress, shared with whoever reports it.
 #[derive(Debug, Default)]
 pub struct Progress {
+    /// Bytes staged so far (what a resume starts from).
     pub received: AtomicU64,
     /// 0 while unknown.
     pub total: AtomicU64,
+    /// Bytes the origin delivered, over every attempt (never goes down: what the import's
+    /// pace is judged by, see [`super::pace`]).
+    pub delivered: AtomicU64,
+}
+
+/// Decides, once per attempt, how many bytes the file may have: told the file's total size
+/// when the origin or the hub announced it (reserving it, e.g. against a quota), or `None`
+/// when unknown. Answers the cap on the staged length for this attempt, or a refusal.
+#[async_trait::async_trait]
+pub trait SizeGate: Send + Sync {
+    async fn admit(&self, total: Option<u64>) -> ImportResult<SizeCap>;
+}
+
+/// The most bytes an attempt may stage, and the refusal to give when a file goes past it.
+pub struct SizeCap {
+    pub max_bytes: u64,
+    /// `None`: the usual "too large" refusal (INTAKE_IMPORT_MAX_BYTES).
+    pub refusal: Option<String>,
 }
 
 /// Downloads `plan` into the staged import `key`, resuming from what is already staged.
+#[allow(clippy::too_many_arguments)]
 pub async fn download(
     client: &ImportClient,
     blobs: &dyn BlobStore,
     config: &ImportConfig,
     key: &str,
     plan: &DownloadPlan,
-    progress: &Progress,
+    progress: &Arc<Progress>,
+    gate: &dyn SizeGate,
     mut stop: watch::Receiver<bool>,
 ) -> ImportResult<Downloaded> {
     let mut failures = 0u32;
@@ -66,7 +87,7 @@ pub async fn download(
     loop {
         let before = blobs.staged_len(key).await?;
         let attempt = tokio::select! {
-            r = one_pass(client, blobs, config, key, plan, progress, &mut etag) => r,
+            r = one_pass(client, blobs, config, key, plan, progress, gate, &mut etag) => r,
             _ = stop.wait_for(|s| *s) => return Err(ImportError::Stopped),
         };
         match attempt {
@@ -93,13 +114,15 @@ pub async fn download(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn one_pass(
     client: &ImportClient,
     blobs: &dyn BlobStore,
     config: &ImportConfig,
     key: &str,
     plan: &DownloadPlan,
-    progress: &Progress,
+    progress: &Arc<Progress>,
+    gate: &dyn SizeGate,
     etag: &mut Option<String>,
 ) -> ImportResult<Downloaded> {
     let mut offset = blobs.staged_len(key).await?;
@@ -177,6 +200,14 @@ async fn one_pass(
         }
         progress.total.store(total, Ordering::Relaxed);
     }
+    let cap = match gate.admit(total).await {
+        Ok(cap) => cap,
+        Err(refusal) => {
+            blobs.discard_staged(key).await?;
+            return Err(refusal);
+        }
+    };
+    let max_bytes = cap.max_bytes.min(config.max_bytes);
     *etag = headers.get(ETAG).and_then(|v| v.to_str().ok()).map(String::from);
     let content_type = headers.get(CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(|s| s.trim().to_string());
     let disposition_name =
@@ -185,13 +216,15 @@ async fn one_pass(
 
     let over_cap = Arc::new(AtomicBool::new(false));
     let body = {
-        let (over_cap, max, url) = (over_cap.clone(), config.max_bytes, fetched.url.clone());
+        let (over_cap, max, url) = (over_cap.clone(), max_bytes, fetched.url.clone());
+        let progress = progress.clone();
         let mut received = offset;
         response
             .bytes_stream()
             .map(move |chunk| match chunk {
                 Ok(bytes) => {
                     received += bytes.len() as u64;
+                    progress.delivered.fetch_add(bytes.len() as u64, Ordering::Relaxed);
                     if received > max {
                         over_cap.store(true, Ordering::Relaxed);
                         return Err(std::io::Error::other("over the size cap"));
@@ -232,7 +265,10 @@ async fn one_pass(
         Err(crate::Error::BodyAborted(why)) => {
             if over_cap.load(Ordering::Relaxed) {
                 blobs.discard_staged(key).await?;
-                return Err(too_large(shown, None, config.max_bytes));
+                return Err(match cap.refusal {
+                    Some(refusal) => ImportError::Refused(refusal),
+                    None => too_large(shown, None, config.max_bytes),
+                });
             }
             progress.received.store(blobs.staged_len(key).await?, Ordering::Relaxed);
             return Err(ImportError::Transient(format!("the download broke off: {why}")));

@@ -7,7 +7,9 @@
 //! - [`huggingface`] and [`civitai`]: resolve a model name or page URL to the file to fetch.
 //! - [`content_type`]: the origin's `Content-Type` checked against what the bytes are.
 //! - [`download`]: streams a file into the blob store's staging area with bounded memory,
-//!   resuming with `Range` after a dropped connection or a restart, under a size cap.
+//!   resuming with `Range` after a dropped connection or a restart, under a size cap and the
+//!   project's quota ([`download::SizeGate`]).
+//! - [`pace`]: the minimum rate and the longest duration an import may take.
 //!
 //! The use-case that ties them to an upload is in `service::imports`.
 
@@ -17,6 +19,7 @@ pub mod client;
 pub mod content_type;
 pub mod download;
 pub mod huggingface;
+pub mod pace;
 
 pub use address::AddressPolicy;
 pub use client::ImportClient;
@@ -24,7 +27,8 @@ pub use download::{DownloadPlan, Downloaded};
 
 use std::time::Duration;
 
-/// How imports behave.
+/// How imports behave. The values come from the settings (`intake_server::settings`),
+/// which hold their defaults.
 #[derive(Debug, Clone)]
 pub struct ImportConfig {
     /// Largest file an import may fetch (`INTAKE_IMPORT_MAX_BYTES`).
@@ -45,26 +49,44 @@ pub struct ImportConfig {
     pub read_timeout: Duration,
     /// Failed attempts in a row (without a byte of progress) before an import fails.
     pub max_retries: u32,
-    /// First pause between attempts; doubled after each failure (at most 30 s).
+    /// First pause between attempts; doubled after each failure (at most 30 s);
+    /// [`RETRY_BACKOFF`] in service.
     pub retry_backoff: Duration,
+    /// Bytes a second an origin must deliver on average over `rate_window`
+    /// (`INTAKE_IMPORT_MIN_RATE`); slower imports fail ([`pace`]).
+    pub min_rate: u64,
+    /// The window the minimum rate is averaged over (`INTAKE_IMPORT_RATE_WINDOW`).
+    pub rate_window: Duration,
+    /// The longest an import may resolve and download, retries included
+    /// (`INTAKE_IMPORT_MAX_DURATION`).
+    pub max_duration: Duration,
 }
 
-impl Default for ImportConfig {
-    fn default() -> Self {
+impl ImportConfig {
+    /// A configuration for a service that imports nothing (tests of other parts, tools
+    /// that only read the stores): no origin, private addresses refused, no token, no
+    /// retry. Not the service's defaults: those are the settings' (`intake_server::settings`).
+    pub fn offline() -> Self {
         Self {
-            max_bytes: 50 * 1024 * 1024 * 1024,
+            max_bytes: 0,
             addresses: AddressPolicy::default(),
-            hf_endpoint: "https://huggingface.co".into(),
+            hf_endpoint: String::new(),
             hf_token: None,
-            civitai_endpoint: "https://civitai.com".into(),
+            civitai_endpoint: String::new(),
             civitai_token: None,
             connect_timeout: Duration::from_secs(10),
             read_timeout: Duration::from_secs(60),
-            max_retries: 4,
-            retry_backoff: Duration::from_millis(500),
+            max_retries: 0,
+            retry_backoff: RETRY_BACKOFF,
+            min_rate: 0,
+            rate_window: Duration::from_secs(60),
+            max_duration: Duration::from_secs(3600),
         }
     }
 }
+
+/// The first pause between an import's attempts, doubled after each failure (at most 30 s).
+pub const RETRY_BACKOFF: Duration = Duration::from_millis(500);
 
 /// Why an import attempt did not finish.
 #[derive(Debug, thiserror::Error)]

@@ -4,4 +4,4 @@
 
 mod runner;
 
-pub use runner::{JobRunner, RunnerConfig};
+pub use runner::{JobRunner, RunnerConfig, RUN_PENDING_CAP};

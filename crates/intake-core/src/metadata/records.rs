@@ -28,6 +28,9 @@ pub struct UploadRecord {
     pub created_at: String,
     pub updated_at: String,
     pub expires_at_ms: i64,
+    /// Bytes this upload holds against its project's quota: a multipart upload's
+    /// `fileSize` from its create, an import's size once known; given back (0) when it fails.
+    pub reserved_bytes: u64,
 }
 
 /// What an import downloaded, recorded when it moves to `complete`.
@@ -44,12 +47,15 @@ pub struct ImportedFile {
     pub config: serde_json::Value,
 }
 
-/// A background job: process the upload `upload_id` from its current status on.
+/// A background job: take upload `upload_id` through the steps of its lane.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRecord {
     pub id: String,
     pub upload_id: String,
-    /// How many times it was claimed, this claim included.
+    /// The project the upload belongs to (whose share of the workers the job takes).
+    pub owner_id: String,
+    pub lane: super::Lane,
+    /// How many times it was claimed in this lane, this claim included.
     pub attempts: u32,
 }
 
@@ -73,6 +79,19 @@ pub struct AssetRecord {
     pub hidden: bool,
     pub created_at: String,
     pub updated_at: String,
+    /// The asset's thumbnail, where one was made.
+    pub thumbnail: Option<ThumbnailRecord>,
+}
+
+/// A thumbnail as stored: a small PNG object of the blob store, beside the asset's file.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ThumbnailRecord {
+    /// Its key in the blob store ([`crate::blob::thumbnail_key`] of the file's key).
+    pub blob_key: String,
+    pub size: u64,
+    pub width: u32,
+    pub height: u32,
 }
 
 /// A model as stored.
@@ -104,4 +123,96 @@ pub struct ApiKeyRecord {
     pub user_id: String,
     /// Projects the key may act for; the first is its default.
     pub projects: Vec<String>,
+    /// What the key may do in them.
+    pub role: Role,
+    /// A label for people (`intake keys create --name`); may be empty.
+    pub name: String,
+    /// Where the key comes from.
+    pub origin: KeyOrigin,
+    /// RFC 3339, as every stored time.
+    pub created_at: String,
+    /// When it was revoked (`intake keys revoke`); a revoked key never authenticates.
+    pub revoked_at: Option<String>,
+}
+
+/// What a key may do in its projects, as Scenario's key roles: a `reader` reads (uploads,
+/// assets, models, files, projects), an `editor` also creates and completes, an `admin`
+/// also sees and manages its projects' keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Role {
+    Reader,
+    Editor,
+    Admin,
+}
+
+impl Role {
+    /// Every role, least first.
+    pub const ALL: [Role; 3] = [Role::Reader, Role::Editor, Role::Admin];
+
+    /// The stored and printed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// The role a name names.
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+/// Where a key comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrigin {
+    /// Kept in the database: created on first start or with `intake keys create`.
+    Database,
+    /// `INTAKE_API_KEYS` of some instance: recorded so `intake keys list` shows it, read-only
+    /// (it cannot be revoked from the database), and authenticated only from the setting.
+    Environment,
+}
+
+impl KeyOrigin {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyOrigin::Database => "database",
+            KeyOrigin::Environment => "environment",
+        }
+    }
+}
+
+/// A project, as `intake projects create` makes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectRecord {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// One generation of the URL-signing secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigningSecret {
+    /// 1, 2, …: the newest signs.
+    pub generation: i64,
+    pub secret: Vec<u8>,
+    pub created_at_ms: i64,
+    /// When a newer one replaced it (`None`: the current one). A retired secret still
+    /// verifies the URLs it signed until they expire.
+    pub retired_at_ms: Option<i64>,
+}
+
+/// What [`super::KeyStore::revoke_api_key`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revocation {
+    Revoked,
+    /// It was revoked before; nothing changed.
+    AlreadyRevoked,
+    /// It comes from `INTAKE_API_KEYS`: remove it there.
+    FromEnvironment,
+    /// No such key.
+    Unknown,
 }

@@ -1,6 +1,7 @@
 //! Conversions shared by the SQL stores: times, JSON text columns, enum names, and each
 //! record read from its row ([`Columns`]).
 
+use super::sql::db::Arg;
 use super::{AssetRecord, ModelRecord, UploadRecord};
 use crate::domain::time::format_time;
 use crate::{Error, Result};
@@ -8,34 +9,38 @@ use chrono::{TimeZone, Utc};
 use std::str::FromStr;
 
 /// Unix milliseconds as the ISO-8601 text clients see.
-pub(super) fn iso(ms: i64) -> String {
+pub(crate) fn iso(ms: i64) -> String {
     format_time(Utc.timestamp_millis_opt(ms).single().unwrap_or_else(Utc::now))
 }
 
 /// A record field as JSON text.
-pub(super) fn json_text<T: serde::Serialize>(v: &T) -> String {
+pub(crate) fn json_text<T: serde::Serialize>(v: &T) -> String {
     serde_json::to_string(v).expect("records serialize")
 }
 
 /// A JSON text column back into a value.
-pub(super) fn parse_json<T: serde::de::DeserializeOwned>(s: Option<String>) -> Result<Option<T>> {
+pub(crate) fn parse_json<T: serde::de::DeserializeOwned>(s: Option<String>) -> Result<Option<T>> {
     s.map(|s| serde_json::from_str(&s).map_err(|e| Error::internal(format!("stored JSON is unreadable: {e}"))))
         .transpose()
 }
 
 /// A stored enum name (kind, status, …) back into its value.
-pub(super) fn parse_enum<T: FromStr>(s: &str, what: &str) -> Result<T> {
+pub(crate) fn parse_enum<T: FromStr>(s: &str, what: &str) -> Result<T> {
     s.parse().map_err(|_| Error::internal(format!("stored {what} {s:?} is unknown")))
 }
 
 /// One row's columns read by name, whichever driver produced it, so every store (sqlx's
 /// SQLite and PostgreSQL rows, and the `rusqlite` rows of the SQLite hot paths in
 /// `sqlite::direct`) shares one mapping per record.
-pub(super) trait Columns {
+pub trait Columns {
     /// A text column; `None` for NULL.
     fn text(&self, column: &str) -> Result<Option<String>>;
     /// An integer column; `None` for NULL.
     fn integer(&self, column: &str) -> Result<Option<i64>>;
+    /// The integer in column `i` (0-based), whatever its name (`SELECT COUNT(*)`, …).
+    fn integer_at(&self, i: usize) -> Result<Option<i64>>;
+    /// A bytes column; `None` for NULL.
+    fn bytes(&self, column: &str) -> Result<Option<Vec<u8>>>;
 
     /// A text column that must not be NULL.
     fn required_text(&self, column: &str) -> Result<String> {
@@ -62,6 +67,12 @@ impl Columns for sqlx::sqlite::SqliteRow {
     fn integer(&self, column: &str) -> Result<Option<i64>> {
         sqlx::Row::try_get(self, column).map_err(|e| unreadable(column, e))
     }
+    fn integer_at(&self, i: usize) -> Result<Option<i64>> {
+        sqlx::Row::try_get(self, i).map_err(|e| unreadable(&format!("column {i}"), e))
+    }
+    fn bytes(&self, column: &str) -> Result<Option<Vec<u8>>> {
+        sqlx::Row::try_get(self, column).map_err(|e| unreadable(column, e))
+    }
 }
 
 impl Columns for sqlx::postgres::PgRow {
@@ -71,13 +82,19 @@ impl Columns for sqlx::postgres::PgRow {
     fn integer(&self, column: &str) -> Result<Option<i64>> {
         sqlx::Row::try_get(self, column).map_err(|e| unreadable(column, e))
     }
+    fn integer_at(&self, i: usize) -> Result<Option<i64>> {
+        sqlx::Row::try_get(self, i).map_err(|e| unreadable(&format!("column {i}"), e))
+    }
+    fn bytes(&self, column: &str) -> Result<Option<Vec<u8>>> {
+        sqlx::Row::try_get(self, column).map_err(|e| unreadable(column, e))
+    }
     fn flag(&self, column: &str) -> Result<bool> {
         sqlx::Row::try_get(self, column).map_err(|e| unreadable(column, e))
     }
 }
 
 /// The columns of `uploads`, in the order [`upload_values`] gives their values.
-pub(super) const UPLOAD_COLUMNS: [&str; 23] = [
+pub(crate) const UPLOAD_COLUMNS: [&str; 24] = [
     "id",
     "owner_id",
     "author_id",
@@ -101,42 +118,41 @@ pub(super) const UPLOAD_COLUMNS: [&str; 23] = [
     "created_at",
     "updated_at",
     "expires_at_ms",
+    "reserved_bytes",
 ];
 
-/// `INSERT INTO uploads (…) VALUES (…)` with `placeholder(n)` (1-based) for each value:
-/// `?` on SQLite, `$n` on PostgreSQL.
-pub(super) fn insert_upload_sql(placeholder: impl Fn(usize) -> String) -> String {
-    let values: Vec<String> = (1..=UPLOAD_COLUMNS.len()).map(placeholder).collect();
+/// `INSERT INTO uploads (…) VALUES ($1, …)`: the one insert of a new upload, whichever
+/// engine and driver runs it.
+pub(crate) static INSERT_UPLOAD: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let values: Vec<String> = (1..=UPLOAD_COLUMNS.len()).map(|n| format!("${n}")).collect();
     format!("INSERT INTO uploads ({}) VALUES ({})", UPLOAD_COLUMNS.join(", "), values.join(", "))
-}
+});
 
-/// A value to bind, whichever driver binds it.
-pub(super) enum Bound<'a> {
-    Text(Option<std::borrow::Cow<'a, str>>),
-    Integer(Option<i64>),
-}
+/// One upload by id (`$1`), its columns in the order of [`UPLOAD_COLUMNS`].
+pub(crate) static SELECT_UPLOAD: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {} FROM uploads WHERE id = $1", UPLOAD_COLUMNS.join(", ")));
 
 /// The values of [`UPLOAD_COLUMNS`] for `u`, in that order.
-pub(super) fn upload_values(u: &UploadRecord) -> [Bound<'_>; 23] {
+pub(crate) fn upload_values(u: &UploadRecord) -> [Arg<'_>; 24] {
     use std::borrow::Cow::{Borrowed, Owned};
-    fn text(s: &Option<String>) -> Bound<'_> {
-        Bound::Text(s.as_deref().map(std::borrow::Cow::Borrowed))
+    fn text(s: &Option<String>) -> Arg<'_> {
+        Arg::Text(s.as_deref().map(std::borrow::Cow::Borrowed))
     }
-    let name = |s: &'static str| Bound::Text(Some(Borrowed(s)));
-    let json = |v: Option<String>| Bound::Text(v.map(Owned));
+    let name = |s: &'static str| Arg::Text(Some(Borrowed(s)));
+    let json = |v: Option<String>| Arg::Text(v.map(Owned));
     [
-        Bound::Text(Some(Borrowed(&u.id))),
-        Bound::Text(Some(Borrowed(&u.owner_id))),
-        Bound::Text(Some(Borrowed(&u.author_id))),
+        Arg::Text(Some(Borrowed(&u.id))),
+        Arg::Text(Some(Borrowed(&u.owner_id))),
+        Arg::Text(Some(Borrowed(&u.author_id))),
         name(u.kind.as_str()),
         name(u.source.as_str()),
-        Bound::Text(u.provider.map(|p| Borrowed(p.as_str()))),
+        Arg::Text(u.provider.map(|p| Borrowed(p.as_str()))),
         name(u.status.as_str()),
-        Bound::Text(Some(Borrowed(&u.file_name))),
+        Arg::Text(Some(Borrowed(&u.file_name))),
         text(&u.original_file_name),
         text(&u.content_type),
-        Bound::Integer(u.file_size.map(|v| v as i64)),
-        Bound::Integer(u.parts_count.map(i64::from)),
+        Arg::Integer(u.file_size.map(|v| v as i64)),
+        Arg::Integer(u.parts_count.map(i64::from)),
         text(&u.url),
         json(u.asset_options.as_ref().map(json_text)),
         json(u.config.as_ref().map(json_text)),
@@ -145,14 +161,15 @@ pub(super) fn upload_values(u: &UploadRecord) -> [Bound<'_>; 23] {
         text(&u.job_id),
         text(&u.store_handle),
         json(u.findings.as_ref().map(json_text)),
-        Bound::Text(Some(Borrowed(&u.created_at))),
-        Bound::Text(Some(Borrowed(&u.updated_at))),
-        Bound::Integer(Some(u.expires_at_ms)),
+        Arg::Text(Some(Borrowed(&u.created_at))),
+        Arg::Text(Some(Borrowed(&u.updated_at))),
+        Arg::Integer(Some(u.expires_at_ms)),
+        Arg::Integer(Some(u.reserved_bytes as i64)),
     ]
 }
 
 /// An `uploads` row as an [`UploadRecord`].
-pub(super) fn upload_from(row: &impl Columns) -> Result<UploadRecord> {
+pub(crate) fn upload_from(row: &dyn Columns) -> Result<UploadRecord> {
     Ok(UploadRecord {
         id: row.required_text("id")?,
         owner_id: row.required_text("owner_id")?,
@@ -177,11 +194,12 @@ pub(super) fn upload_from(row: &impl Columns) -> Result<UploadRecord> {
         created_at: row.required_text("created_at")?,
         updated_at: row.required_text("updated_at")?,
         expires_at_ms: row.required_integer("expires_at_ms")?,
+        reserved_bytes: row.required_integer("reserved_bytes")?.max(0) as u64,
     })
 }
 
 /// An `assets` row as an [`AssetRecord`].
-pub(super) fn asset_from(row: &impl Columns) -> Result<AssetRecord> {
+pub(crate) fn asset_from(row: &dyn Columns) -> Result<AssetRecord> {
     Ok(AssetRecord {
         id: row.required_text("id")?,
         upload_id: row.required_text("upload_id")?,
@@ -198,11 +216,12 @@ pub(super) fn asset_from(row: &impl Columns) -> Result<AssetRecord> {
         hidden: row.flag("hidden")?,
         created_at: row.required_text("created_at")?,
         updated_at: row.required_text("updated_at")?,
+        thumbnail: parse_json(row.text("thumbnail")?)?,
     })
 }
 
 /// A `models` row as a [`ModelRecord`].
-pub(super) fn model_from(row: &impl Columns) -> Result<ModelRecord> {
+pub(crate) fn model_from(row: &dyn Columns) -> Result<ModelRecord> {
     Ok(ModelRecord {
         id: row.required_text("id")?,
         upload_id: row.required_text("upload_id")?,

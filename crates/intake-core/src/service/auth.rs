@@ -1,17 +1,38 @@
-//! HTTP Basic authentication with an API key and secret, and which projects a key may use.
+//! HTTP Basic authentication with an API key and secret: which projects a key may use and
+//! what its role lets it do there. Keys come from `INTAKE_API_KEYS` (fixed for the process's
+//! life) and from the database (reloaded when they change, so a key created or revoked with
+//! the CLI counts on every instance within the reload interval).
 
 use crate::domain::ids::{new_id, random_base62, IdKind};
-use crate::metadata::{ApiKeyRecord, MetadataStore};
+use crate::domain::time::format_time;
+use crate::metadata::{ApiKeyRecord, KeyOrigin, MetadataStore, Role};
 use crate::{Error, Result};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
 
 /// Who is calling, and for which project (the owner of what they create or read).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub user_id: String,
     pub project_id: String,
+    /// The API key used.
+    pub api_key: String,
+    /// What the key may do.
+    pub role: Role,
+}
+
+impl Caller {
+    /// Refuses what the caller's role does not allow: a `reader` only reads.
+    pub fn require_write(&self, what: &str) -> Result<()> {
+        match self.role {
+            Role::Reader => Err(Error::Forbidden(format!(
+                "this API key has the reader role, which may only read; {what} needs an editor or admin key"
+            ))),
+            Role::Editor | Role::Admin => Ok(()),
+        }
+    }
 }
 
 /// A key given in configuration: `key:secret:project[;project…]`.
@@ -43,12 +64,18 @@ impl KeySpec {
             .collect()
     }
 
-    fn record(&self) -> ApiKeyRecord {
+    /// The key as the database records it: an admin of its projects.
+    fn record(&self, origin: KeyOrigin) -> ApiKeyRecord {
         ApiKeyRecord {
             api_key: self.api_key.clone(),
             secret_sha256: sha256_hex(&self.api_secret),
-            user_id: format!("user_{}", &sha256_hex(&self.api_key)[..22]),
+            user_id: user_id_of(&self.api_key),
             projects: self.projects.clone(),
+            role: Role::Admin,
+            name: String::new(),
+            origin,
+            created_at: format_time(chrono::Utc::now()),
+            revoked_at: None,
         }
     }
 }
@@ -57,9 +84,36 @@ fn sha256_hex(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-/// Checks credentials against a fixed set of keys, loaded at startup.
+/// The user behind a key: one per key, derived from it.
+fn user_id_of(api_key: &str) -> String {
+    format!("user_{}", &sha256_hex(api_key)[..22])
+}
+
+/// A new key for `projects` (the first its default) with `role`, and its secret: the
+/// secret is shown once and only its hash is kept.
+pub fn new_key(projects: Vec<String>, role: Role, name: String) -> (ApiKeyRecord, String) {
+    let spec = KeySpec { api_key: new_id(IdKind::Key), api_secret: random_base62(40), projects };
+    let mut record = spec.record(KeyOrigin::Database);
+    record.role = role;
+    record.name = name;
+    (record, spec.api_secret)
+}
+
+/// Checks credentials against the configured keys and those kept in the database.
 pub struct Authenticator {
-    keys: HashMap<String, Key>,
+    /// `INTAKE_API_KEYS`, fixed for the process's life.
+    configured: HashMap<String, Key>,
+    /// What the database holds, replaced by [`Authenticator::reload`].
+    stored: RwLock<Arc<Stored>>,
+}
+
+/// The database's keys as last read.
+#[derive(Default)]
+struct Stored {
+    /// Keys that may authenticate: kept in the database, not revoked.
+    active: HashMap<String, Key>,
+    /// Every key row, revoked and environment ones too (what `GET /v1/projects` shows).
+    all: Vec<ApiKeyRecord>,
 }
 
 /// A key as [`Authenticator`] checks it: the record, and its secret's SHA-256 decoded once
@@ -87,41 +141,73 @@ pub struct CreatedKey {
 }
 
 impl Authenticator {
-    /// The keys to accept: exactly `configured` when any are configured; otherwise the keys
-    /// kept in the metadata store, creating one on first start (returned once, so the
-    /// caller can print it; only its hash is kept).
+    /// The configured keys (recorded in the database as coming from the environment) and
+    /// the keys kept in the database. With no key configured and none ever kept, creates
+    /// one (returned once, so the caller can print it; only its hash is kept).
     pub async fn load(meta: &dyn MetadataStore, configured: &[KeySpec]) -> Result<(Self, Option<CreatedKey>)> {
-        if !configured.is_empty() {
-            let keys = configured.iter().map(|k| Key::entry(k.record())).collect();
-            return Ok((Self { keys }, None));
+        for spec in configured {
+            meta.put_api_key(&spec.record(KeyOrigin::Environment)).await?;
         }
-        let mut stored = meta.api_keys().await?;
         let mut created = None;
-        if stored.is_empty() {
-            let spec = KeySpec {
-                api_key: new_id(IdKind::Key),
-                api_secret: random_base62(40),
-                projects: vec![format!("proj_{}", random_base62(22))],
-            };
-            meta.put_api_key(&spec.record()).await?;
-            created = Some(CreatedKey {
-                api_key: spec.api_key.clone(),
-                api_secret: spec.api_secret.clone(),
-                project_id: spec.projects[0].clone(),
-            });
-            stored = meta.api_keys().await?;
+        let kept = meta.api_keys().await?;
+        if configured.is_empty() && !kept.iter().any(|k| k.origin == KeyOrigin::Database) {
+            let project = format!("proj_{}", random_base62(22));
+            let (record, secret) = new_key(vec![project.clone()], Role::Admin, "first start".into());
+            meta.put_api_key(&record).await?;
+            created = Some(CreatedKey { api_key: record.api_key, api_secret: secret, project_id: project });
         }
-        let keys = stored.into_iter().map(Key::entry).collect();
-        Ok((Self { keys }, created))
+        let auth = Self {
+            configured: configured.iter().map(|k| Key::entry(k.record(KeyOrigin::Environment))).collect(),
+            stored: RwLock::default(),
+        };
+        auth.reload(meta).await?;
+        Ok((auth, created))
+    }
+
+    /// Reads the database's keys again (after `intake keys create` or `revoke`).
+    pub async fn reload(&self, meta: &dyn MetadataStore) -> Result<()> {
+        let all = meta.api_keys().await?;
+        let active = all
+            .iter()
+            .filter(|k| k.origin == KeyOrigin::Database && k.revoked_at.is_none())
+            .cloned()
+            .map(Key::entry)
+            .collect();
+        *self.stored.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(Stored { active, all });
+        Ok(())
+    }
+
+    fn stored(&self) -> Arc<Stored> {
+        self.stored.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// The key `caller` used (its projects, default first, and its role).
+    pub fn key_of(&self, caller: &Caller) -> Option<ApiKeyRecord> {
+        if let Some(k) = self.configured.get(&caller.api_key) {
+            return Some(k.record.clone());
+        }
+        self.stored().active.get(&caller.api_key).map(|k| k.record.clone())
     }
 
     /// The projects the key of `caller` may act for, its default first.
     pub fn projects_of(&self, caller: &Caller) -> Vec<String> {
-        self.keys
-            .values()
-            .find(|k| k.record.user_id == caller.user_id)
-            .map(|k| k.record.projects.clone())
-            .unwrap_or_default()
+        self.key_of(caller).map(|k| k.projects).unwrap_or_default()
+    }
+
+    /// The keys of `project` that `caller` may see, at most `limit`: every key of the project
+    /// (revoked ones too) for an admin, only its own key for the others.
+    pub fn keys_visible_in(&self, caller: &Caller, project: &str, limit: usize) -> Vec<ApiKeyRecord> {
+        let stored = self.stored();
+        let mut seen = std::collections::HashSet::new();
+        let configured = self.configured.values().map(|k| &k.record);
+        configured
+            .chain(stored.all.iter())
+            .filter(|k| k.projects.iter().any(|p| p == project))
+            .filter(|k| caller.role == Role::Admin || k.api_key == caller.api_key)
+            .filter(|k| seen.insert(k.api_key.clone()))
+            .take(limit)
+            .cloned()
+            .collect()
     }
 
     /// Authenticates an `Authorization` header value and resolves the project: `project`
@@ -145,14 +231,15 @@ impl Authenticator {
         let (key, secret) = decoded
             .split_once(':')
             .ok_or_else(|| unauthenticated("the Basic credentials lack a ':' between key and secret"))?;
-        let key = self.keys.get(key);
+        let stored = self.stored();
+        let key = self.configured.get(key).or_else(|| stored.active.get(key));
         // Hash and compare even for unknown keys so timing does not reveal which keys exist.
         let presented = Sha256::digest(secret.as_bytes());
         let expected = key.and_then(|k| k.secret_sha256);
         let matches = constant_time_eq(&presented, &expected.unwrap_or_default()) && expected.is_some();
         let record = match key {
             Some(k) if matches => &k.record,
-            _ => return Err(unauthenticated("the API key or secret is wrong")),
+            _ => return Err(unauthenticated("the API key or secret is wrong (or was revoked)")),
         };
         let project_id = match project {
             None | Some("") => record.projects[0].clone(),
@@ -163,7 +250,7 @@ impl Authenticator {
                 )))
             }
         };
-        Ok(Caller { user_id: record.user_id.clone(), project_id })
+        Ok(Caller { user_id: record.user_id.clone(), project_id, api_key: record.api_key.clone(), role: record.role })
     }
 }
 
@@ -174,6 +261,7 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metadata::KeyStore;
 
     fn basic(user: &str, pass: &str) -> String {
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}")))
@@ -192,7 +280,7 @@ mod tests {
     #[tokio::test]
     async fn credentials_and_projects_are_checked() {
         let dir = tempfile::tempdir().unwrap();
-        let meta = crate::metadata::sqlite::SqliteStore::open(&dir.path().join("m.db")).await.unwrap();
+        let meta = crate::metadata::open_sqlite(&dir.path().join("m.db")).await.unwrap();
         let specs = KeySpec::parse_list("alice:secret:projA;projB").unwrap();
         let (auth, created) = Authenticator::load(&meta, &specs).await.unwrap();
         assert!(created.is_none());
@@ -211,7 +299,7 @@ mod tests {
     #[tokio::test]
     async fn a_key_is_created_once_and_kept() {
         let dir = tempfile::tempdir().unwrap();
-        let meta = crate::metadata::sqlite::SqliteStore::open(&dir.path().join("m.db")).await.unwrap();
+        let meta = crate::metadata::open_sqlite(&dir.path().join("m.db")).await.unwrap();
         let (auth, created) = Authenticator::load(&meta, &[]).await.unwrap();
         let created = created.expect("first start creates a key");
         let caller = auth.authenticate(Some(&basic(&created.api_key, &created.api_secret)), None).unwrap();
@@ -221,15 +309,51 @@ mod tests {
         assert!(again.authenticate(Some(&basic(&created.api_key, &created.api_secret)), None).is_ok());
     }
 
+    #[tokio::test]
+    async fn database_keys_carry_their_role_and_a_revoked_one_stops_at_the_next_reload() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = crate::metadata::open_sqlite(&dir.path().join("m.db")).await.unwrap();
+        let specs = KeySpec::parse_list("env:env-secret:projA").unwrap();
+        let (auth, created) = Authenticator::load(&meta, &specs).await.unwrap();
+        assert!(created.is_none(), "configured keys: no first-start key");
+        let (reader, secret) = new_key(vec!["projA".into()], Role::Reader, "ci".into());
+        meta.put_api_key(&reader).await.unwrap();
+        assert!(auth.authenticate(Some(&basic(&reader.api_key, &secret)), None).is_err(), "not read yet");
+        auth.reload(&meta).await.unwrap();
+        let caller = auth.authenticate(Some(&basic(&reader.api_key, &secret)), None).unwrap();
+        assert_eq!((caller.role, caller.project_id.as_str()), (Role::Reader, "projA"));
+        let refusal = caller.require_write("creating an upload").unwrap_err().to_string();
+        assert!(refusal.contains("reader role"), "{refusal}");
+        let env = auth.authenticate(Some(&basic("env", "env-secret")), None).unwrap();
+        assert_eq!(env.role, Role::Admin);
+        assert_eq!(auth.keys_visible_in(&env, "projA", 10).len(), 2, "an admin sees every key of the project");
+        assert_eq!(auth.keys_visible_in(&caller, "projA", 10).len(), 1, "a reader sees its own key");
+
+        let now = format_time(chrono::Utc::now());
+        assert_eq!(meta.revoke_api_key(&reader.api_key, &now).await.unwrap(), crate::metadata::Revocation::Revoked);
+        assert_eq!(meta.revoke_api_key("env", &now).await.unwrap(), crate::metadata::Revocation::FromEnvironment);
+        auth.reload(&meta).await.unwrap();
+        assert!(matches!(
+            auth.authenticate(Some(&basic(&reader.api_key, &secret)), None),
+            Err(Error::Unauthenticated(_))
+        ));
+        assert!(auth.authenticate(Some(&basic("env", "env-secret")), None).is_ok());
+    }
+
     #[test]
     fn a_key_whose_stored_hash_is_not_hex_never_authenticates() {
-        let record = KeySpec { api_key: "k".into(), api_secret: "s".into(), projects: vec!["p".into()] }.record();
-        let good = Authenticator { keys: [Key::entry(record.clone())].into_iter().collect() };
+        let record = KeySpec { api_key: "k".into(), api_secret: "s".into(), projects: vec!["p".into()] }
+            .record(KeyOrigin::Environment);
+        let with = |record: ApiKeyRecord| Authenticator {
+            configured: [Key::entry(record)].into_iter().collect(),
+            stored: RwLock::default(),
+        };
+        let good = with(record.clone());
         assert!(good.authenticate(Some(&basic("k", "s")), None).is_ok());
         for corrupt in ["", "zz", &record.secret_sha256[..62]] {
             let mut damaged = record.clone();
             damaged.secret_sha256 = corrupt.to_string();
-            let auth = Authenticator { keys: [Key::entry(damaged)].into_iter().collect() };
+            let auth = with(damaged);
             assert!(matches!(auth.authenticate(Some(&basic("k", "s")), None), Err(Error::Unauthenticated(_))));
         }
     }

@@ -7,7 +7,7 @@ use crate::domain::ids::{looks_like, IdKind};
 use crate::metadata::{AssetRecord, ModelRecord};
 use crate::signing::{Grant, SignatureError};
 use crate::{Error, Result};
-use intake_api::{Asset, AssetMetadata, Model};
+use intake_api::{Asset, AssetMetadata, AssetThumbnail, Model, ModelProperties};
 
 /// A file that a signed URL grants, ready to stream.
 #[derive(Debug, Clone)]
@@ -21,7 +21,7 @@ pub struct FileDownload {
 impl Service {
     fn file_url(&self, entity_id: &str) -> String {
         let expires = chrono::Utc::now().timestamp() + self.config.file_url_ttl.as_secs() as i64;
-        let signature = self.signer.sign(Grant::ReadFile { entity_id }, expires);
+        let signature = self.signer().sign(Grant::ReadFile { entity_id }, expires);
         format!("{}/files/{entity_id}?expires={expires}&signature={signature}", self.config.public_url)
     }
 
@@ -59,7 +59,17 @@ impl Service {
             is_hidden: Some(a.hidden),
             parent_id: a.parent_id.clone(),
             description: None,
+            thumbnail: a
+                .thumbnail
+                .as_ref()
+                .map(|_| AssetThumbnail { asset_id: a.id.clone(), url: self.thumbnail_url(&a.id) }),
         }
+    }
+
+    /// The project with this id, as `intake projects create` recorded it (callers check
+    /// that the caller's key belongs to it).
+    pub async fn project(&self, id: &str) -> Result<Option<crate::metadata::ProjectRecord>> {
+        self.meta.project(id).await
     }
 
     /// `GET /v1/models/{id}` for the model's owner.
@@ -94,6 +104,7 @@ impl Service {
             owner_id: Some(m.owner_id.clone()),
             name: Some(m.name.clone()),
             short_description: Some(describe_weights(m)),
+            properties: Some(model_properties(m)),
         }
     }
 
@@ -106,7 +117,7 @@ impl Service {
     ) -> Result<FileDownload> {
         let expires: i64 = expires.and_then(|e| e.parse().ok()).ok_or(SignatureError::Malformed)?;
         let signature = signature.ok_or(SignatureError::Malformed)?;
-        self.signer.verify(Grant::ReadFile { entity_id }, expires, signature, chrono::Utc::now().timestamp())?;
+        self.signer().verify(Grant::ReadFile { entity_id }, expires, signature, chrono::Utc::now().timestamp())?;
         let gone = || Error::NotFound(format!("{entity_id:?} no longer exists"));
         if looks_like(IdKind::Asset, entity_id) {
             let a = self.meta.asset(entity_id).await?.ok_or_else(gone)?;
@@ -129,9 +140,42 @@ impl Service {
         }
     }
 
+    /// Checks a thumbnail URL's signature and finds the thumbnail it grants.
+    pub async fn thumbnail_for_url(
+        &self,
+        asset_id: &str,
+        expires: Option<&str>,
+        signature: Option<&str>,
+    ) -> Result<FileDownload> {
+        let expires: i64 = expires.and_then(|e| e.parse().ok()).ok_or(SignatureError::Malformed)?;
+        let signature = signature.ok_or(SignatureError::Malformed)?;
+        self.signer().verify(Grant::ReadThumbnail { asset_id }, expires, signature, chrono::Utc::now().timestamp())?;
+        let gone = || Error::NotFound(format!("{asset_id:?} has no thumbnail"));
+        let a = self.meta.asset(asset_id).await?.ok_or_else(gone)?;
+        let t = a.thumbnail.ok_or_else(gone)?;
+        let stem = a.file_name.rsplit_once('.').map(|(stem, _)| stem).unwrap_or(&a.file_name);
+        Ok(FileDownload {
+            blob_key: t.blob_key,
+            size: t.size,
+            mime_type: "image/png".into(),
+            file_name: format!("{stem}.thumbnail.png"),
+        })
+    }
+
     /// Streams bytes `start..end` of a granted file.
     pub async fn file_bytes(&self, file: &FileDownload, start: u64, end: u64) -> Result<ByteStream> {
         self.blobs.read_range(&file.blob_key, start, end).await
+    }
+}
+
+/// What validation found in the model's file, from the findings kept with it.
+fn model_properties(m: &ModelRecord) -> ModelProperties {
+    let info = &m.info;
+    ModelProperties {
+        format: info["format"].as_str().map(String::from),
+        pickle_imports: info["pickleImports"]
+            .as_array()
+            .map(|list| list.iter().filter_map(|v| v.as_str().map(String::from)).collect()),
     }
 }
 

@@ -58,7 +58,9 @@ impl Service {
         if !Self::is_expired(upload) {
             return Ok(false);
         }
-        let expired = self.meta.expire_upload(&upload.id, &self.expiry_message(), now_ms()).await?;
+        let message = self.expiry_message();
+        let expired =
+            self.meta.apply(&upload.id, crate::metadata::Change::Expired { message: &message }, now_ms()).await?;
         if expired {
             if upload.source == intake_api::Source::Multipart {
                 self.blobs.abort_multipart(&upload.id, upload.store_handle.as_deref()).await?;
@@ -107,7 +109,12 @@ impl Service {
         };
         let mut report =
             SweepReport { temp_files: self.blobs.remove_stale_temp(temp_min_age).await?, ..Default::default() };
-        let keys = self.blobs.stored_keys().await?;
+        // Every stored file only when this process starts alone; while running, only what is
+        // in flight (failed uploads drop their files themselves, see `Service::fail`).
+        let keys = match scope {
+            SweepScope::OnlyProcessStarting => self.blobs.stored_keys().await?,
+            SweepScope::Running => self.blobs.unfinished_keys().await?,
+        };
         for (key, age) in keys.multipart {
             let upload = self.meta.upload(&key).await?;
             let orphaned = match &upload {
@@ -131,12 +138,15 @@ impl Service {
             }
         }
         for (key, age) in keys.objects {
-            let upload = self.meta.upload(&key).await?;
+            // A thumbnail lives and dies with its upload's file.
+            let thumbnail_of = crate::blob::thumbnail_of(&key);
+            let upload = self.meta.upload(thumbnail_of.unwrap_or(&key)).await?;
             match upload {
                 // An import's object exists while it is still pending (committed, not yet
                 // recorded): its job finishes it, so it is neither reopened nor deleted.
                 Some(u)
-                    if u.status == Status::Pending
+                    if thumbnail_of.is_none()
+                        && u.status == Status::Pending
                         && u.source == intake_api::Source::Multipart
                         && scope == SweepScope::OnlyProcessStarting =>
                 {

@@ -12,9 +12,10 @@ use crate::domain::create::sanitize_file_name;
 use crate::domain::ids::{new_id, IdKind};
 use crate::domain::time::format_time;
 use crate::import::client::redact;
-use crate::import::download::{self, url_file_name, Progress};
+use crate::import::download::{self, url_file_name, Progress, SizeCap, SizeGate};
+use crate::import::pace::Pace;
 use crate::import::{civitai, content_type, huggingface, DownloadPlan, ImportError, ImportResult};
-use crate::metadata::{Admission, ImportedFile, UploadRecord};
+use crate::metadata::{Admission, Change, ImportedFile, Lane, MetadataStore, Reservation, UploadRecord};
 use crate::validate;
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
@@ -123,12 +124,14 @@ impl Service {
             updated_at: stamp,
             // A backstop only: the job ends every import long before, in success or failure.
             expires_at_ms: now + self.config.upload_ttl.as_millis() as i64,
+            // Reserved once the size is known (see `QuotaGate`).
+            reserved_bytes: 0,
         };
-        match self.meta.insert_import(&record, now, self.config.max_pending_uploads).await? {
+        match self.meta.insert_import(&record, now, &self.project_limits()).await? {
             Admission::Stored => {}
-            Admission::ProjectFull { pending } => return Err(super::uploads::project_full(caller, pending)),
+            refused => return Err(super::uploads::refusal(caller, refused, 0)),
         }
-        self.jobs_waiting.notify_one();
+        self.jobs_waiting(Lane::Download).notify_one();
         Ok(record)
     }
 
@@ -141,7 +144,7 @@ impl Service {
             Ok(()) => Ok(true),
             Err(ImportError::Refused(message)) | Err(ImportError::Transient(message)) => {
                 tracing::info!(upload = %upload.id, %message, "import failed");
-                self.meta.fail_upload(&upload.id, &message, now_ms()).await?;
+                self.fail(&upload.id, &message).await?;
                 self.blobs.discard_staged(&upload.id).await?;
                 Ok(true)
             }
@@ -152,7 +155,9 @@ impl Service {
 
     async fn run_import(&self, upload: &UploadRecord) -> ImportResult<()> {
         let base_config = upload.config.clone().unwrap_or_else(|| json!({}));
-        let (plan, description, model_name) = self.resolve_with_retries(upload, &base_config).await?;
+        let progress = Arc::new(Progress::default());
+        let pace = Pace::start(&self.config.import, progress.clone());
+        let (plan, description, model_name) = pace.guard(self.resolve_with_retries(upload, &base_config)).await?;
         let mut config = base_config;
         match upload.source {
             Source::HuggingFace => config["huggingFace"] = description,
@@ -163,7 +168,6 @@ impl Service {
             config["modelName"] = json!(name);
         }
 
-        let progress = Arc::new(Progress::default());
         let reporter = {
             let (meta, progress, id, config) = (self.meta.clone(), progress.clone(), upload.id.clone(), config.clone());
             tokio::spawn(async move {
@@ -183,16 +187,24 @@ impl Service {
                 }
             })
         };
-        let result = download::download(
-            &self.importer,
-            self.blobs.as_ref(),
-            &self.config.import,
-            &upload.id,
-            &plan,
-            &progress,
-            self.stopping.subscribe(),
-        )
-        .await;
+        let gate = QuotaGate {
+            meta: self.meta.as_ref(),
+            upload_id: &upload.id,
+            project_id: &upload.owner_id,
+            quota: self.config.project_quota_bytes,
+        };
+        let result = pace
+            .guard(download::download(
+                &self.importer,
+                self.blobs.as_ref(),
+                &self.config.import,
+                &upload.id,
+                &plan,
+                &progress,
+                &gate,
+                self.stopping.subscribe(),
+            ))
+            .await;
         reporter.abort();
         let done = result?;
 
@@ -228,7 +240,7 @@ impl Service {
             file_size: size,
             config,
         };
-        self.meta.complete_import(&upload.id, &file, now_ms()).await?;
+        self.meta.apply(&upload.id, Change::Downloaded { file: &file }, now_ms()).await?;
         Ok(())
     }
 
@@ -313,6 +325,45 @@ impl Service {
                     sha256: None,
                 };
                 Ok((plan, Value::Null, None))
+            }
+        }
+    }
+}
+
+/// Holds an import to its project's quota: a known size is reserved before the bytes come
+/// (and refused when it does not fit); an unknown size may take what is left of the quota.
+struct QuotaGate<'a> {
+    meta: &'a dyn MetadataStore,
+    upload_id: &'a str,
+    project_id: &'a str,
+    quota: Option<u64>,
+}
+
+impl QuotaGate<'_> {
+    fn refusal(&self, size: &str, used: u64, quota: u64) -> String {
+        format!(
+            "the file ({size}) does not fit in project {}'s quota: it holds {used} of its {quota} bytes (INTAKE_PROJECT_QUOTA_BYTES); free space in the project or ask the operator for a larger quota",
+            self.project_id
+        )
+    }
+}
+
+#[async_trait::async_trait]
+impl SizeGate for QuotaGate<'_> {
+    async fn admit(&self, total: Option<u64>) -> ImportResult<SizeCap> {
+        match total {
+            Some(total) => match self.meta.reserve_import_bytes(self.upload_id, total, self.quota).await? {
+                Reservation::Reserved | Reservation::NotPending => Ok(SizeCap { max_bytes: u64::MAX, refusal: None }),
+                Reservation::OverQuota { used, quota } => {
+                    Err(ImportError::Refused(self.refusal(&format!("{total} bytes"), used, quota)))
+                }
+            },
+            None => {
+                let Some(quota) = self.quota else { return Ok(SizeCap { max_bytes: u64::MAX, refusal: None }) };
+                let used = self.meta.project_usage(self.project_id).await?.bytes;
+                let room = quota.saturating_sub(used);
+                let size = format!("more than the {room} bytes left");
+                Ok(SizeCap { max_bytes: room, refusal: Some(self.refusal(&size, used, quota)) })
             }
         }
     }

@@ -17,6 +17,19 @@ pub struct PartRequest<'a> {
     pub signature: Option<&'a str>,
     /// The request's `Content-Length`, when it has one.
     pub content_length: Option<u64>,
+    /// The request's `Content-MD5` (base64 of the part's MD5, as S3 takes it), when it has one.
+    pub content_md5: Option<&'a str>,
+}
+
+/// A `Content-MD5` header as lowercase hex, or why it is not one.
+fn content_md5_hex(header: &str) -> Result<String> {
+    use base64::Engine;
+    match base64::engine::general_purpose::STANDARD.decode(header.trim()) {
+        Ok(digest) if digest.len() == 16 => Ok(hex::encode(digest)),
+        _ => Err(Error::BadRequest(format!(
+            "Content-MD5 {header:?} is not the base64 of a 16-byte MD5 digest; send the part's MD5 in base64, or no Content-MD5"
+        ))),
+    }
 }
 
 impl Service {
@@ -25,12 +38,13 @@ impl Service {
     /// issued for another upload or part, nor for a part that breaks the size rules.
     pub async fn put_part(&self, req: PartRequest<'_>, body: PartBody) -> Result<PartInfo> {
         let number: u32 = req.part_number.parse().map_err(|_| SignatureError::Malformed)?;
+        let expected_md5 = req.content_md5.map(content_md5_hex).transpose()?;
         let expires: i64 = req.expires.and_then(|e| e.parse().ok()).ok_or(SignatureError::Malformed)?;
         let signature = req.signature.ok_or(SignatureError::Malformed)?;
         if !looks_like(IdKind::Upload, req.upload_id) {
             return Err(SignatureError::Malformed.into());
         }
-        self.signer.verify(
+        self.signer().verify(
             Grant::PutPart { upload_id: req.upload_id, part: number },
             expires,
             signature,
@@ -59,8 +73,18 @@ impl Service {
         if let Some(len) = req.content_length {
             check_part(part, len, parts_count, file_size)?;
         }
+        self.check_free_space()?;
         let max_size = MAX_PART_SIZE.min(file_size);
-        let check = move |size: u64| check_part(part, size, parts_count, file_size).map_err(Error::from);
+        let check = move |size: u64, md5: &str| {
+            check_part(part, size, parts_count, file_size)?;
+            match &expected_md5 {
+                Some(expected) if expected != md5 => Err(Error::BadRequest(format!(
+                    "part {number} arrived damaged: its MD5 is {md5} but Content-MD5 says {expected}; nothing was \
+                     stored, send the part again"
+                ))),
+                _ => Ok(()),
+            }
+        };
         self.blobs.put_part(&upload.id, part, body, max_size, &check).await
     }
 }

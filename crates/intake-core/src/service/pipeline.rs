@@ -5,10 +5,11 @@
 //! Every step is a compare-and-set on the status it starts from, so a step that is run
 //! twice (a worker died and the job was claimed again) does nothing the second time.
 
+use super::thumbnails::ThumbnailResult;
 use super::{now_ms, Service};
 use crate::domain::ids::{new_id, IdKind};
 use crate::domain::time::format_time;
-use crate::metadata::{AssetRecord, ModelRecord, UploadRecord};
+use crate::metadata::{AssetRecord, Change, ModelRecord, ThumbnailRecord, UploadRecord};
 use crate::validate::{self, Family, Findings, ValidateError};
 use crate::{Error, Result};
 use intake_api::{AssetProperties, Kind, Source, Status};
@@ -33,6 +34,12 @@ pub struct StoredFindings {
     pub dtypes: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub model_type: Option<String>,
+    /// For files that hold pickles: every object they import (sorted `module.name`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pickle_imports: Option<Vec<String>>,
+    /// The image's thumbnail, stored beside its file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub thumbnail: Option<ThumbnailRecord>,
 }
 
 impl StoredFindings {
@@ -62,15 +69,20 @@ impl StoredFindings {
             parameter_count: w.and_then(|w| w.parameter_count),
             dtypes: w.map(|w| w.dtypes.clone()).unwrap_or_default(),
             model_type: w.and_then(|w| w.model_type).map(String::from),
+            pickle_imports: f.pickle_imports.clone(),
+            thumbnail: None,
         }
     }
 }
 
-/// How processing one job ended.
+/// How one job's turn ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ProcessOutcome {
     /// The upload reached a terminal status (or already had one).
     Finished(Status),
+    /// The download is done and the upload `complete`: its job now waits in the processing
+    /// lane (moved there in the same transaction), so the download worker lets it go.
+    HandedOff,
     /// The upload is still pending: nothing to do until it is completed.
     NotReady,
     /// The server is stopping: the work stopped where it can resume (a download keeps its
@@ -79,30 +91,74 @@ pub enum ProcessOutcome {
 }
 
 impl Service {
-    /// Drives upload `upload_id` from its current status as far as it goes. An `Err` is a
-    /// transient failure (storage, database): the job runner retries it.
+    /// The upload a job is for.
+    async fn job_upload(&self, upload_id: &str) -> Result<UploadRecord> {
+        self.meta.upload(upload_id).await?.ok_or_else(|| Error::internal(format!("job for missing upload {upload_id}")))
+    }
+
+    /// A download job's turn ([`crate::metadata::Lane::Download`]): downloads a pending
+    /// import, which ends `complete` (the job handed to the processing lane) or `failed`.
+    /// An `Err` is a transient failure of our own (storage, database): the runner retries it.
+    pub async fn download_upload(&self, upload_id: &str) -> Result<ProcessOutcome> {
+        let upload = self.job_upload(upload_id).await?;
+        match upload.status {
+            Status::Pending if upload.source == Source::Multipart => Ok(ProcessOutcome::NotReady),
+            Status::Pending => {
+                if !self.download_step(&upload).await? {
+                    return Ok(ProcessOutcome::Interrupted);
+                }
+                match self.job_upload(upload_id).await?.status {
+                    status @ (Status::Failed | Status::Imported) => Ok(ProcessOutcome::Finished(status)),
+                    Status::Pending => {
+                        Err(Error::internal("the download ended without completing or failing the upload"))
+                    }
+                    _ => Ok(ProcessOutcome::HandedOff),
+                }
+            }
+            Status::Imported | Status::Failed => Ok(ProcessOutcome::Finished(upload.status)),
+            // Already downloaded: the job belongs to the processing lane now.
+            _ => Ok(ProcessOutcome::HandedOff),
+        }
+    }
+
+    /// A processing job's turn ([`crate::metadata::Lane::Process`]): drives a complete
+    /// upload through validation to `imported` or `failed`. An `Err` is a transient failure
+    /// (storage, database): the job runner retries it.
     pub async fn process_upload(&self, upload_id: &str) -> Result<ProcessOutcome> {
         loop {
-            let upload = self
-                .meta
-                .upload(upload_id)
-                .await?
-                .ok_or_else(|| Error::internal(format!("job for missing upload {upload_id}")))?;
+            let upload = self.job_upload(upload_id).await?;
             match upload.status {
                 Status::Pending if upload.source == Source::Multipart => return Ok(ProcessOutcome::NotReady),
-                Status::Pending => {
-                    if !self.download_step(&upload).await? {
-                        return Ok(ProcessOutcome::Interrupted);
-                    }
-                }
+                // Its download job moves it here in the transaction that completes it.
+                Status::Pending => return Err(Error::internal("a processing job found its import still downloading")),
                 Status::Imported | Status::Failed => return Ok(ProcessOutcome::Finished(upload.status)),
                 Status::Complete => {
-                    self.meta.set_status(&upload.id, Status::Complete, Status::Validating, now_ms()).await?;
+                    self.meta.apply(&upload.id, Change::ValidationStarted, now_ms()).await?;
                 }
                 Status::Validating => self.validate_step(&upload).await?,
                 Status::Validated => self.import_step(&upload).await?,
             }
         }
+    }
+
+    /// Ends the upload `failed` with `message` (if it is not already over), and drops the
+    /// bytes it stored (its file and thumbnail, or its staged download): nothing will read
+    /// them again. Dropping them here, when the upload fails, is what lets the periodic sweep
+    /// leave finished files alone instead of walking every one of them.
+    pub(crate) async fn fail(&self, upload_id: &str, message: &str) -> Result<bool> {
+        let failed = self.meta.apply(upload_id, Change::Failed { message }, now_ms()).await?;
+        if failed {
+            let dropped = async {
+                self.blobs.delete(upload_id).await?;
+                self.blobs.delete(&crate::blob::thumbnail_key(upload_id)).await?;
+                self.blobs.discard_staged(upload_id).await
+            };
+            if let Err(e) = dropped.await {
+                // The next start's full sweep removes what is left.
+                tracing::warn!(upload = %upload_id, error = %e, "could not drop a failed upload's bytes");
+            }
+        }
+        Ok(failed)
     }
 
     async fn validate_step(&self, upload: &UploadRecord) -> Result<()> {
@@ -113,24 +169,45 @@ impl Service {
                     "the stored file is {} bytes but fileSize announced {expected}; upload the file again",
                     source.len()
                 );
-                self.meta.fail_upload(&upload.id, &msg, now_ms()).await?;
+                self.fail(&upload.id, &msg).await?;
                 return Ok(());
             }
         }
         let kind = upload.kind;
-        let verdict = tokio::task::spawn_blocking(move || validate::validate(kind, source.as_ref()))
-            .await
-            .map_err(Error::internal)?;
+        let limit = self.config.validate_timeout;
+        let policy = self.config.pickle_policy.clone();
+        let thumbnail_source = source.clone();
+        let verdict =
+            tokio::task::spawn_blocking(move || validate::validate_within(kind, source.as_ref(), &policy, limit))
+                .await
+                .map_err(Error::internal)?;
         match verdict {
             Ok(findings) => {
-                let stored = StoredFindings::from_findings(kind, &findings);
+                let mut stored = StoredFindings::from_findings(kind, &findings);
+                if kind != Kind::Text && findings.format.family() == Family::Image {
+                    match self.make_thumbnail(upload, thumbnail_source, findings.format).await? {
+                        ThumbnailResult::Stored(t) => stored.thumbnail = Some(t),
+                        ThumbnailResult::Skipped(why) => stored.properties.thumbnail_skipped = Some(why),
+                        ThumbnailResult::NotAnImage => {}
+                    }
+                }
                 let json = serde_json::to_value(&stored).map_err(Error::internal)?;
-                self.meta.set_validated(&upload.id, &json, now_ms()).await?;
+                self.meta.apply(&upload.id, Change::Validated { findings: &json }, now_ms()).await?;
             }
             Err(ValidateError::Rejected(r)) => {
-                self.meta.fail_upload(&upload.id, &format!("{} was refused: {r}", upload.file_name), now_ms()).await?;
+                self.fail(&upload.id, &format!("{} was refused: {r}", upload.file_name)).await?;
             }
             Err(ValidateError::Io(e)) => return Err(e.into()),
+            Err(ValidateError::TimedOut(limit)) => {
+                let msg = format!(
+                    "{} could not be checked: validation took longer than {}, this server's limit \
+                     (INTAKE_VALIDATE_TIMEOUT), and was stopped; a file this slow to check is usually \
+                     damaged or built to be slow, so re-export it, or ask the operator to raise the limit",
+                    upload.file_name,
+                    validate::seconds(limit)
+                );
+                self.fail(&upload.id, &msg).await?;
+            }
         }
         Ok(())
     }
@@ -172,7 +249,7 @@ impl Service {
                 created_at: stamp.clone(),
                 updated_at: stamp,
             };
-            self.meta.import_model(&model, now).await?;
+            self.meta.apply(&upload.id, Change::ImportedModel { model: &model }, now).await?;
         } else {
             let options = upload.asset_options.clone().unwrap_or_default();
             let asset = AssetRecord {
@@ -191,8 +268,9 @@ impl Service {
                 hidden: options.hide.unwrap_or(false),
                 created_at: stamp.clone(),
                 updated_at: stamp,
+                thumbnail: findings.thumbnail.clone(),
             };
-            self.meta.import_asset(&asset, now).await?;
+            self.meta.apply(&upload.id, Change::ImportedAsset { asset: &asset }, now).await?;
         }
         Ok(())
     }

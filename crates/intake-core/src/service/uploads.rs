@@ -7,27 +7,16 @@ use crate::domain::ids::{looks_like, new_id, IdKind};
 use crate::domain::parts::{check_part, PartNumber, MIN_PART_SIZE};
 use crate::domain::time::format_time;
 use crate::domain::{parse_create_request, CreateMode, MultipartSpec};
-use crate::metadata::{Admission, ListCursor, UploadListQuery, UploadRecord};
+use crate::metadata::{Admission, Change, Lane, ListCursor, UploadListQuery, UploadRecord};
 use crate::signing::Grant;
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
-use intake_api::{Kind, Source, Status, Upload, UploadList, UploadPart};
+use intake_api::{Source, Status, Upload, UploadList, UploadPart};
 
-/// The most uploads one page of `GET /v1/uploads` holds.
-pub const MAX_PAGE_SIZE: u32 = 100;
-/// A page's size when the client names none.
-pub const DEFAULT_PAGE_SIZE: u32 = 20;
+pub use intake_api::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
-/// A parsed `GET /v1/uploads` request.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ListRequest {
-    /// 1..=[`MAX_PAGE_SIZE`]; `None` is [`DEFAULT_PAGE_SIZE`].
-    pub page_size: Option<u32>,
-    /// The previous page's `nextPaginationToken`.
-    pub pagination_token: Option<String>,
-    pub status: Option<Status>,
-    pub kind: Option<Kind>,
-}
+/// A `GET /v1/uploads` request: the contract's query type.
+pub type ListRequest = intake_api::ListUploadsQuery;
 
 /// What a create call produced.
 #[derive(Debug)]
@@ -59,6 +48,7 @@ impl Service {
                 if dry_run {
                     return Ok(CreateOutcome::DryRun { creative_units_cost: 0.0 });
                 }
+                self.check_free_space()?;
                 let record = self.new_multipart(caller, spec).await?;
                 return Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(record)?)));
             }
@@ -70,6 +60,7 @@ impl Service {
         if dry_run {
             return Ok(CreateOutcome::DryRun { creative_units_cost: 0.0 });
         }
+        self.check_free_space()?;
         self.check_pending_limit(caller).await?;
         let record = self.new_import(caller, import).await?;
         Ok(CreateOutcome::Created(Box::new(self.upload_to_wire(record)?)))
@@ -80,9 +71,9 @@ impl Service {
     /// (imports count too: they are pending while they download). The insert checks again,
     /// exactly, in its own transaction.
     async fn check_pending_limit(&self, caller: &Caller) -> Result<()> {
-        let pending = self.meta.count_pending_uploads(&caller.project_id).await?;
+        let pending = self.meta.project_usage(&caller.project_id).await?.pending;
         if pending >= self.config.max_pending_uploads {
-            return Err(project_full(caller, pending));
+            return Err(refusal(caller, Admission::ProjectFull { pending }, 0));
         }
         Ok(())
     }
@@ -116,10 +107,11 @@ impl Service {
             created_at: stamp.clone(),
             updated_at: stamp,
             expires_at_ms: now + self.config.upload_ttl.as_millis() as i64,
+            reserved_bytes: spec.file_size,
         };
-        let refused = match self.meta.insert_upload_within(&record, self.config.max_pending_uploads).await {
+        let refused = match self.meta.insert_upload(&record, &self.project_limits()).await {
             Ok(Admission::Stored) => return Ok(record),
-            Ok(Admission::ProjectFull { pending }) => project_full(caller, pending),
+            Ok(refused) => refusal(caller, refused, record.reserved_bytes),
             Err(e) => e,
         };
         let _ = self.blobs.abort_multipart(&id, handle.as_deref()).await;
@@ -205,8 +197,8 @@ impl Service {
             CompleteOutcome::Sealed { .. } => {}
         }
         let job_id = new_id(IdKind::Job);
-        if self.meta.complete_upload(&record.id, &job_id, now_ms()).await? {
-            self.jobs_waiting.notify_one();
+        if self.meta.apply(&record.id, Change::Completed { job_id: &job_id }, now_ms()).await? {
+            self.jobs_waiting(Lane::Process).notify_one();
         }
         let current =
             self.meta.upload(&record.id).await?.ok_or_else(|| Error::internal("upload vanished while completing"))?;
@@ -252,6 +244,7 @@ impl Service {
     fn part_urls(&self, u: &UploadRecord) -> Result<Vec<UploadPart>> {
         let now = Utc::now();
         let ttl = self.config.part_url_ttl;
+        let signer = self.signer();
         let expires = now.timestamp() + ttl.as_secs() as i64;
         let expires_iso = format_time(Utc.timestamp_opt(expires, 0).single().unwrap_or(now));
         (1..=u.parts_count.unwrap_or(1))
@@ -271,7 +264,7 @@ impl Service {
                         url.push_str("?expires=");
                         url.push_str(digits.format(expires));
                         url.push_str("&signature=");
-                        self.signer.sign_into(Grant::PutPart { upload_id: &u.id, part: number }, expires, &mut url);
+                        signer.sign_into(Grant::PutPart { upload_id: &u.id, part: number }, expires, &mut url);
                         url
                     }
                 };
@@ -281,12 +274,19 @@ impl Service {
     }
 }
 
-/// The answer to a create when the project has the most pending uploads allowed.
-pub(crate) fn project_full(caller: &Caller, pending: u64) -> Error {
-    Error::Conflict(format!(
-        "project {:?} already has {pending} pending uploads, the most allowed at once; complete them (or let them expire) before starting more",
-        caller.project_id
-    ))
+/// The answer to a create that its project's limits refused (`bytes`: what it asked for).
+pub(crate) fn refusal(caller: &Caller, admission: Admission, bytes: u64) -> Error {
+    match admission {
+        Admission::Stored => Error::internal("a stored upload is no refusal"),
+        Admission::ProjectFull { pending } => Error::Conflict(format!(
+            "project {:?} already has {pending} pending uploads, the most allowed at once; complete them (or let them expire) before starting more",
+            caller.project_id
+        )),
+        Admission::OverQuota { used, quota } => Error::TooLarge(format!(
+            "project {:?} would pass its quota: it holds {used} of its {quota} bytes, and this upload needs {bytes} more; free space in the project (failed and expired uploads give theirs back) or ask the operator for a larger quota",
+            caller.project_id
+        )),
+    }
 }
 
 /// Do the received `parts` make the whole file of `file_size` bytes in `parts_count` parts?

@@ -8,23 +8,36 @@
 //!   truncated file would otherwise pass, the last bytes) through [`ByteSource`] random
 //!   access. Inspecting a multi-gigabyte file reads kilobytes, not the file; only `text`
 //!   reads every byte, since UTF-8 validity is a property of the whole file.
+//!
+//! Every validator runs in time linear in the bytes it reads, with every count a file
+//! declares capped before anything is allocated for it; [`work`] counts that work (tests
+//! prove it grows linearly) and stops a validation at its deadline ([`validate_within`]).
 
 pub mod source;
+pub mod work;
 
 mod archive;
 mod audio;
 mod bmff;
 mod image;
+#[cfg(test)]
+mod linearity;
 mod mesh;
 #[cfg(test)]
 mod test_support;
 mod text;
 mod video;
 mod weights;
+pub mod worst_case;
 
 pub use source::{read_exact_at, read_up_to, ByteSource, CountingSource};
+pub use weights::pickle::{
+    never_allowed as pickle_import_never_allowed, PickleFindings, PicklePolicy, PicklePolicyError, PickleVerdict,
+    RefusedImport, DEFAULT_ALLOWED as DEFAULT_PICKLE_IMPORTS,
+};
 
 use intake_api::{AssetProperties, Kind};
+use std::time::{Duration, Instant};
 
 /// How many leading bytes sniffing looks at.
 pub const SNIFF_LEN: usize = 64 * 1024;
@@ -222,6 +235,8 @@ pub struct Findings {
     pub format: Format,
     pub properties: AssetProperties,
     pub weights: Option<WeightsInfo>,
+    /// For files that hold pickles: every object they import, sorted and distinct.
+    pub pickle_imports: Option<Vec<String>>,
 }
 
 /// Why a file was refused: a sentence a person can act on.
@@ -243,6 +258,18 @@ pub enum ValidateError {
     Rejected(#[from] Rejection),
     #[error("reading the stored file failed: {0}")]
     Io(#[from] std::io::Error),
+    /// The validation ran past its time limit and was stopped (see [`validate_within`]).
+    #[error("validation took longer than {} and was stopped", seconds(*.0))]
+    TimedOut(Duration),
+}
+
+/// A duration for people: "300 s", "0.25 s".
+pub fn seconds(d: Duration) -> String {
+    if d.subsec_nanos() == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} s", d.as_secs_f64())
+    }
 }
 
 /// Recognises the format of `src` from its first bytes.
@@ -308,14 +335,47 @@ fn kind_accepts(kind: Kind, format: Format) -> bool {
     }
 }
 
-/// Validates `src` as a file of `kind`: sniffs its format, refuses it if the kind does not
-/// accept that format, then parses it and returns what was found.
-pub fn validate(kind: Kind, src: &dyn ByteSource) -> Result<Findings, ValidateError> {
-    let size = src.len();
-    if size == 0 && kind != Kind::Asset {
-        return Err(Rejection(format!("expected {}, found an empty file", expected(kind))).into());
+/// Like [`validate_with`], but stops once `limit` has gone by: reads of `src` then fail and
+/// the validators' loops give up (see [`work`]), so the calling thread really comes back,
+/// with [`ValidateError::TimedOut`]. A validation that finished in time keeps its answer.
+pub fn validate_within(
+    kind: Kind,
+    src: &dyn ByteSource,
+    pickles: &PicklePolicy,
+    limit: Duration,
+) -> Result<Findings, ValidateError> {
+    let limits = work::Limits { deadline: Instant::now().checked_add(limit), max_steps: None };
+    let (result, report) = work::run(limits, || validate_with(kind, src, pickles));
+    match result {
+        Err(_) if report.stopped => Err(ValidateError::TimedOut(limit)),
+        other => other,
     }
-    let sniffed = sniff(src)?;
+}
+
+/// Validates `src` as a file of `kind` with the default pickle policy (see
+/// [`validate_with`]).
+pub fn validate(kind: Kind, src: &dyn ByteSource) -> Result<Findings, ValidateError> {
+    validate_with(kind, src, &PicklePolicy::default())
+}
+
+/// Validates `src` as a file of `kind`: sniffs its format, refuses it if the kind does not
+/// accept that format, then parses it and returns what was found. A model whose pickles
+/// import anything `pickles` does not allow, or that cannot be read to their end, is
+/// refused with what it imports and why. Reads are metered (see [`work`]); without an
+/// enclosing [`work::run`] nothing limits them.
+pub fn validate_with(kind: Kind, src: &dyn ByteSource, pickles: &PicklePolicy) -> Result<Findings, ValidateError> {
+    let metered = work::Metered::new(src);
+    let src: &dyn ByteSource = &metered;
+    let size = src.len();
+    if size == 0 && !matches!(kind, Kind::Asset | Kind::Text) {
+        return Err(Rejection(format!(
+            "expected {}, found an empty file (only kinds asset and text accept an empty file)",
+            expected(kind)
+        ))
+        .into());
+    }
+    // An empty text is a text (of no characters), not a file of unknown format.
+    let sniffed = if size == 0 && kind == Kind::Text { Format::Text } else { sniff(src)? };
     // Sniffing sees only the brand; when the index sits at the end of the file a
     // sound-only MP4 looks like a video. For kind audio, judge it by its sound track.
     let format =
@@ -340,32 +400,86 @@ pub fn validate(kind: Kind, src: &dyn ByteSource) -> Result<Findings, ValidateEr
         }
         Err(InspectError::Io(e)) => return Err(e.into()),
     };
-    if kind == Kind::Model && format == Format::Zip {
-        require_weights_inside(src)?;
+    // Pickles are read whatever the kind (a damaged one is refused as damaged), and judged
+    // for models: what they import decides.
+    let found_pickles = match format {
+        Format::Pickle => Some(inspected(weights::pickle::read_bare(src).map_err(InspectError::Io), format)?),
+        Format::TorchZip => Some(inspected(weights::pickle::read_file(src, format), format)?.unwrap_or_default()),
+        Format::Zip if kind == Kind::Model => {
+            let directory = require_weights_inside(src)?;
+            Some(inspected(weights::pickle::read_weights_zip(src, &directory), format)?)
+        }
+        _ => None,
+    };
+    if let Some(found) = &found_pickles {
+        if kind == Kind::Model {
+            if let Some(why) = pickles.judge(found).refusal() {
+                return Err(Rejection(why).into());
+            }
+        } else if let Some(where_) = &found.unreadable {
+            return Err(Rejection::corrupt(format, where_).into());
+        }
     }
     inspection.properties.size = size;
     if inspection.properties.format.is_none() {
         inspection.properties.format = Some(format.name().to_string());
     }
-    Ok(Findings { format, properties: inspection.properties, weights: inspection.weights })
+    Ok(Findings {
+        format,
+        properties: inspection.properties,
+        weights: inspection.weights,
+        pickle_imports: found_pickles.map(|found| found.imports),
+    })
 }
 
 /// File name endings that hold model weights inside a ZIP.
 const WEIGHTS_ENDINGS: [&str; 8] = [".safetensors", ".ckpt", ".pt", ".pth", ".bin", ".gguf", ".onnx", ".pkl"];
 
-/// A ZIP uploaded as `kind: model` must hold at least one weights file.
-fn require_weights_inside(src: &dyn ByteSource) -> Result<(), ValidateError> {
-    let directory = match archive::read_central_directory(src, Format::Zip) {
-        Ok(d) => d,
-        Err(InspectError::Rejected(r)) => return Err(r.into()),
-        Err(InspectError::Io(e)) => return Err(e.into()),
-    };
+/// The result of a parser, with a file that ends too early told as truncated.
+fn inspected<T>(result: Result<T, InspectError>, format: Format) -> Result<T, ValidateError> {
+    match result {
+        Ok(t) => Ok(t),
+        Err(InspectError::Rejected(r)) => Err(r.into()),
+        Err(InspectError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+            Err(Rejection::corrupt(format, "it ends too early (truncated)").into())
+        }
+        Err(InspectError::Io(e)) => Err(e.into()),
+    }
+}
+
+/// Reads `src` as a bare pickle stream, whatever its format sniffs as (every pickle back to
+/// back, a legacy `torch.save` file's five): what they import and where reading stopped.
+/// For fuzzing and tools; validation reads pickles where each format keeps them.
+pub fn read_pickle_stream(src: &dyn ByteSource) -> std::io::Result<PickleFindings> {
+    weights::pickle::read_bare(src)
+}
+
+/// What `policy` makes of the pickles in a stored file (for `intake models scan`): `None`
+/// when the file's format holds no pickles. A file too damaged to be read is a verdict with
+/// `unreadable` set, not an error; errors are failures to read the stored bytes.
+pub fn audit_pickles(src: &dyn ByteSource, policy: &PicklePolicy) -> Result<Option<PickleVerdict>, ValidateError> {
+    let format = sniff(src)?;
+    match inspected(weights::pickle::read_file(src, format), format) {
+        Ok(found) => Ok(found.map(|f| policy.judge(&f))),
+        Err(ValidateError::Rejected(r)) => Ok(Some(PickleVerdict {
+            imports: Vec::new(),
+            refused: Vec::new(),
+            unreadable: Some(format!("the file cannot be read: {r}")),
+        })),
+        Err(e) => Err(e),
+    }
+}
+
+/// A ZIP uploaded as `kind: model` must hold at least one weights file; returns its
+/// directory.
+fn require_weights_inside(src: &dyn ByteSource) -> Result<archive::CentralDirectory, ValidateError> {
+    let directory = inspected(archive::read_central_directory(src, Format::Zip), Format::Zip)?;
     let has_weights = directory.entries.iter().any(|e| {
         let name = e.name.to_ascii_lowercase();
         WEIGHTS_ENDINGS.iter().any(|ending| name.ends_with(ending))
     });
     if has_weights {
-        Ok(())
+        Ok(directory)
     } else {
         Err(Rejection(format!(
             "expected {}, found a ZIP archive with no weights file in it (none of its {} files ends in {})",
@@ -440,10 +554,67 @@ mod tests {
         assert_eq!(err, "expected audio (WAV, MP3, FLAC, Ogg or M4A), found an MP4 video");
     }
 
+    /// A stored file that takes `delay` per read, as a slow store would; counts its reads.
+    struct SlowSource {
+        bytes: Vec<u8>,
+        delay: Duration,
+        reads: std::sync::atomic::AtomicU64,
+    }
+
+    impl ByteSource for SlowSource {
+        fn len(&self) -> u64 {
+            self.bytes.len() as u64
+        }
+
+        fn read_at(&self, offset: u64, buf: &mut [u8]) -> std::io::Result<usize> {
+            std::thread::sleep(self.delay);
+            self.reads.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.bytes.read_at(offset, buf)
+        }
+    }
+
     #[test]
-    fn empty_files_are_refused_except_as_assets() {
+    fn a_validation_stops_at_its_time_limit_and_says_so() {
+        // An MP4 of 20,000 small boxes before its index: walking them takes a read each,
+        // 40 s at 2 ms a read.
+        let mp4 = include_bytes!("fixtures/video_h264_moov_end.mp4");
+        let mut bytes = mp4[..32].to_vec();
+        for _ in 0..20_000 {
+            bytes.extend_from_slice(b"\0\0\0\x08free");
+        }
+        bytes.extend_from_slice(&mp4[32..]);
+        let slow = SlowSource { bytes, delay: Duration::from_millis(2), reads: 0.into() };
+        let limit = Duration::from_millis(100);
+        match validate_within(Kind::Video, &slow, &PicklePolicy::default(), limit) {
+            Err(e @ ValidateError::TimedOut(_)) => {
+                assert_eq!(e.to_string(), "validation took longer than 0.1 s and was stopped")
+            }
+            other => panic!("expected a timeout, got {other:?}"),
+        }
+        // The validation really stopped: it did not go on reading the other boxes.
+        let reads = slow.reads.load(std::sync::atomic::Ordering::Relaxed);
+        assert!(reads < 1000, "{reads} reads after the deadline");
+        // In time, the same file is fine.
+        let fast = SlowSource { delay: Duration::ZERO, ..slow };
+        assert_eq!(
+            validate_within(Kind::Video, &fast, &PicklePolicy::default(), Duration::from_secs(3600)).unwrap().format,
+            Format::Mp4
+        );
+    }
+
+    #[test]
+    fn empty_files_are_refused_except_as_assets_and_texts() {
         let empty: Vec<u8> = Vec::new();
-        assert!(validate(Kind::Image, &empty).unwrap_err().to_string().contains("found an empty file"));
+        for kind in [Kind::Image, Kind::Avatar, Kind::Video, Kind::Audio, Kind::ThreeD, Kind::Model] {
+            let reason = validate(kind, &empty).unwrap_err().to_string();
+            assert!(reason.contains("found an empty file") && reason.contains("asset and text"), "{kind}: {reason}");
+        }
         assert_eq!(validate(Kind::Asset, &empty).unwrap().properties.size, 0);
+        let text = validate(Kind::Text, &empty).unwrap();
+        assert_eq!(text.format, Format::Text);
+        assert_eq!(
+            (text.properties.size, text.properties.char_count, text.properties.word_count),
+            (0, Some(0), Some(0))
+        );
     }
 }

@@ -16,6 +16,7 @@ use std::io::{self, Read};
 use serde::de::IgnoredAny;
 use serde::Deserialize;
 
+use super::work::steps;
 use super::{read_exact_at, ByteSource, Format, InspectError, Inspection, Rejection};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -138,6 +139,8 @@ impl<'a> Scanner<'a> {
         self.pos += n as u64;
         let start = if base == 0 && self.buf.starts_with(BOM) { BOM.len() } else { 0 };
         let bytes = &self.buf[start..];
+        // Validated as UTF-8, then walked character by character (and parsed, for JSON).
+        steps(3 * bytes.len() as u64)?;
         let text = match std::str::from_utf8(bytes) {
             Ok(text) => text,
             Err(e) if e.error_len().is_some() => {

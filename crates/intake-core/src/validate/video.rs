@@ -13,6 +13,7 @@
 //! Codecs are named as ffprobe names them (`vp8`, `vp9`, `av1`, `h264`, `hevc`, `opus`, …).
 //! The frame count is not reported: it would take reading every Cluster.
 
+use super::work::{step, steps};
 use super::{read_exact_at, read_up_to, ByteSource, Format, InspectError, Inspection, Rejection};
 use intake_api::AssetProperties;
 
@@ -40,8 +41,7 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     let (size, size_len) = read_size(head.get(id_len..)?)?;
     let start = id_len + size_len;
     let end = start.checked_add(usize::try_from(size?).ok()?)?;
-    let header = elements(head.get(start..end)?).ok()?;
-    let doc_type = header.iter().find(|(id, _)| *id == DOC_TYPE)?.1;
+    let doc_type = elements(head.get(start..end)?).ok()?.find(|(id, _)| *id == DOC_TYPE)?.1;
     format_of(doc_type)
 }
 
@@ -85,25 +85,54 @@ fn read_size(b: &[u8]) -> Option<(Option<u64>, usize)> {
     Some(((value != all_ones).then_some(value), len))
 }
 
-/// The child elements of an in-memory master element, as `(id, body)`.
-fn elements(data: &[u8]) -> Result<Vec<(u32, &[u8])>, String> {
-    let mut out = Vec::new();
-    let mut pos = 0usize;
-    while pos < data.len() {
-        let (id, id_len) =
-            read_id(&data[pos..]).ok_or_else(|| format!("an unreadable element ID at byte {pos} of its parent"))?;
-        let (size, size_len) = read_size(&data[pos + id_len..])
-            .ok_or_else(|| format!("an unreadable element size at byte {pos} of its parent"))?;
-        let size = size.ok_or_else(|| format!("element 0x{id:X} has an unknown size where one is required"))?;
-        let start = pos + id_len + size_len;
-        if size > (data.len() - start) as u64 {
-            return Err(format!("element 0x{id:X} runs past the end of its parent"));
-        }
-        let end = start + size as usize;
-        out.push((id, &data[start..end]));
-        pos = end;
+/// The child elements of an in-memory master element, as `(id, body)`, once every one of
+/// them has been checked to fit. They are walked again rather than collected, so a parent of
+/// millions of two-byte elements costs no memory.
+fn elements(data: &[u8]) -> Result<Elements<'_>, String> {
+    let mut pos = 0;
+    while let Some((_, next)) = element_at(data, pos)? {
+        step()?;
+        pos = next;
     }
-    Ok(out)
+    Ok(Elements { data, pos: 0 })
+}
+
+/// An element's ID and body.
+type ElementRef<'a> = (u32, &'a [u8]);
+
+/// The element at `pos` of `data` and where the next one starts; `None` at the end.
+fn element_at(data: &[u8], pos: usize) -> Result<Option<(ElementRef<'_>, usize)>, String> {
+    if pos >= data.len() {
+        return Ok(None);
+    }
+    let (id, id_len) =
+        read_id(&data[pos..]).ok_or_else(|| format!("an unreadable element ID at byte {pos} of its parent"))?;
+    let (size, size_len) = read_size(&data[pos + id_len..])
+        .ok_or_else(|| format!("an unreadable element size at byte {pos} of its parent"))?;
+    let size = size.ok_or_else(|| format!("element 0x{id:X} has an unknown size where one is required"))?;
+    let start = pos + id_len + size_len;
+    if size > (data.len() - start) as u64 {
+        return Err(format!("element 0x{id:X} runs past the end of its parent"));
+    }
+    let end = start + size as usize;
+    Ok(Some(((id, &data[start..end]), end)))
+}
+
+/// The children of a master element that [`elements`] has checked.
+struct Elements<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = ElementRef<'a>;
+
+    fn next(&mut self) -> Option<ElementRef<'a>> {
+        // Every element was checked by `elements`: no error can come up here.
+        let (found, next) = element_at(self.data, self.pos).ok().flatten()?;
+        self.pos = next;
+        Some(found)
+    }
 }
 
 fn uint(b: &[u8]) -> Result<u64, String> {
@@ -166,12 +195,12 @@ fn header_at(src: &dyn ByteSource, pos: u64) -> Result<(u32, Option<u64>, u64), 
 
 /// Checks the CRC-32 element that may open a master element's body.
 fn check_crc(body: &[u8]) -> Result<(), String> {
-    let children = elements(body)?;
-    if let Some((CRC32, crc)) = children.first() {
+    if let Some((CRC32, crc)) = elements(body)?.next() {
         if crc.len() != 4 {
             return Err("a CRC-32 element is not 4 bytes long".into());
         }
         let covered = &body[crc.as_ptr() as usize - body.as_ptr() as usize + 4..];
+        steps(covered.len() as u64)?;
         if super::image::crc32(covered) != u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]) {
             return Err("bad checksum".into());
         }
@@ -204,8 +233,8 @@ pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, Inspe
     let size = size.filter(|&s| id == EBML && s <= 4096).ok_or_else(|| corrupt("its EBML header is damaged".into()))?;
     let header = read_vec(src, body, size)?;
     let fields = elements(&header).map_err(|e| corrupt(format!("its EBML header is damaged ({e})")))?;
-    for (id, value) in &fields {
-        let bad = match *id {
+    for (id, value) in fields {
+        let bad = match id {
             0x4286 | 0x42F7 => uint(value).map_err(corrupt)? != 1, // EBML (read) version
             0x42F2 => !(1..=4).contains(&uint(value).map_err(corrupt)?), // max ID length
             0x42F3 => !(1..=8).contains(&uint(value).map_err(corrupt)?), // max size length
@@ -220,6 +249,7 @@ pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, Inspe
     // The Segment, after any Void elements.
     let mut pos = body + size;
     let (seg_start, seg_end) = loop {
+        step()?;
         let (id, size, body) = header_at(src, pos).map_err(rename)?;
         match (id, size) {
             (SEGMENT, None) => break (body, total),
@@ -238,6 +268,7 @@ pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, Inspe
     let mut pos = seg_start;
     let mut walked = 0;
     while pos < seg_end {
+        step()?;
         walked += 1;
         if walked > MAX_ELEMENTS {
             break;

@@ -10,12 +10,17 @@
 //! - **GGUF** (`weights/gguf.rs`): header, every metadata key/value (skipped by length), every
 //!   tensor info; each tensor's data (size from its ggml type) must be aligned and lie inside
 //!   the file, which catches truncated downloads without reading the data.
-//! - **PyTorch zip** (`torch.save`): the ZIP directory is verified with `archive`'s helpers,
-//!   `data.pkl` must exist and (when stored) be a pickle that starts with `PROTO` and ends with
-//!   `STOP`; the storages under `…/data/` are counted as `tensor_count`.
-//! - **bare pickle**: only cheap checks (see [`inspect_pickle`]); pickles are never executed.
+//! - **PyTorch zip** (`torch.save`): the ZIP directory is verified with `archive`'s helpers
+//!   (and its bomb rules) and `data.pkl` must exist; the storages under `…/data/` are counted
+//!   as `tensor_count`.
+//! - **bare pickle** (protocols 0 to 5, legacy `torch.save` files too).
+//!
+//! The pickles of both (every `*.pkl` record of a torch ZIP) are read opcode by opcode by
+//! `weights/pickle/`, never executed, from [`super::validate_with`], which judges what
+//! they import.
 
 mod gguf;
+pub(super) mod pickle;
 mod safetensors;
 
 use std::io::{self, Read};
@@ -23,10 +28,6 @@ use std::io::{self, Read};
 use super::archive;
 use super::{read_exact_at, ByteSource, Format, InspectError, Inspection, Rejection, WeightsInfo};
 use safetensors::MAX_HEADER;
-
-/// The first pickle of a legacy (pre-1.6) `torch.save` file: protocol 2, the magic number
-/// 0x1950a86a20f9469cfc6c as a LONG1, STOP.
-const LEGACY_TORCH_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.";
 
 /// Recognises weights from the first bytes:
 /// - safetensors: u64 LE header length N, 2 ≤ N ≤ min(100 MiB, file − 8), then `{`;
@@ -36,7 +37,10 @@ const LEGACY_TORCH_MAGIC: &[u8] = b"\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a
 /// - bare pickle: `0x80` (PROTO) + protocol 2..=5. Any file starting with these two bytes
 ///   is claimed, a real false-positive risk, accepted because this sniffer runs after every
 ///   image/video/audio/mesh sniffer, `0x80` cannot start UTF-8 text, and inspection then
-///   wants a pickle-shaped file (a legacy torch magic or a final STOP opcode).
+///   reads it opcode by opcode. Pickles of protocols 0 and 1 (and `PROTO 0`/`PROTO 1`) have
+///   no magic number: they are claimed when their first bytes read as pickles (see
+///   [`pickle::looks_like_pickle`]), so a protocol 0 pickle, which is ASCII, is not taken
+///   for text.
 pub fn sniff(head: &[u8], total_len: u64) -> Option<Format> {
     if head.len() >= 9 && head[8] == b'{' {
         let n = u64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
@@ -60,6 +64,9 @@ pub fn sniff(head: &[u8], total_len: u64) -> Option<Format> {
         return Some(Format::TorchZip);
     }
     if head.len() >= 2 && head[0] == 0x80 && (2..=5).contains(&head[1]) {
+        return Some(Format::Pickle);
+    }
+    if pickle::looks_like_pickle(head, total_len) {
         return Some(Format::Pickle);
     }
     None
@@ -98,7 +105,8 @@ pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, Inspe
         Format::Safetensors => safetensors::inspect(src)?,
         Format::Gguf => gguf::inspect(src)?,
         Format::TorchZip => inspect_torch_zip(src)?,
-        Format::Pickle => inspect_pickle(src)?,
+        // Every pickle is read, and judged, in `validate_with`.
+        Format::Pickle => WeightsInfo::default(),
         _ => return Ok(Inspection::default()),
     };
     Ok(Inspection { weights: Some(weights), ..Inspection::default() })
@@ -201,29 +209,15 @@ impl Read for Cursor<'_> {
 fn inspect_torch_zip(src: &dyn ByteSource) -> Result<WeightsInfo, InspectError> {
     let format = Format::TorchZip;
     let directory = archive::read_central_directory(src, format)?;
-    let Some(pickle) = directory
+    archive::check_bomb(&directory.entries)?;
+    let Some(data_pkl) = directory
         .entries
         .iter()
         .find(|e| e.name == "data.pkl" || (e.name.ends_with("/data.pkl") && e.name.matches('/').count() == 1))
     else {
         return Err(Rejection::corrupt(format, "it has no data.pkl record").into());
     };
-    if pickle.method == 0 && !pickle.encrypted() {
-        if pickle.uncompressed_size < 3 {
-            return Err(Rejection::corrupt(format, "its data.pkl record is too short to be a pickle").into());
-        }
-        let start = archive::local_data_offset(src, format, &directory, pickle)?;
-        let (mut first, mut last) = ([0u8; 2], [0u8; 1]);
-        read_exact_at(src, start, &mut first)?;
-        read_exact_at(src, start + pickle.uncompressed_size - 1, &mut last)?;
-        if first[0] != 0x80 || !(2..=5).contains(&first[1]) {
-            return Err(Rejection::corrupt(format, "its data.pkl record is not a pickle").into());
-        }
-        if last[0] != b'.' {
-            return Err(Rejection::corrupt(format, "its data.pkl pickle does not end with the STOP opcode").into());
-        }
-    }
-    let prefix = &pickle.name[..pickle.name.len() - "data.pkl".len()];
+    let prefix = &data_pkl.name[..data_pkl.name.len() - "data.pkl".len()];
     let storages = directory
         .entries
         .iter()
@@ -235,30 +229,6 @@ fn inspect_torch_zip(src: &dyn ByteSource) -> Result<WeightsInfo, InspectError> 
         })
         .count() as u64;
     Ok(WeightsInfo { tensor_count: Some(storages), ..WeightsInfo::default() })
-}
-
-/// A bare pickle is checked cheaply, never unpickled: a legacy `torch.save` file starts with
-/// the pickled torch magic number (the rest is more pickles then raw storage bytes, with no
-/// end marker to check); any other pickle stream must end with the STOP opcode (`.`), which
-/// catches most truncated downloads. Deeper checks would mean interpreting the opcode stream.
-fn inspect_pickle(src: &dyn ByteSource) -> Result<WeightsInfo, InspectError> {
-    let len = src.len();
-    let mut head = [0u8; LEGACY_TORCH_MAGIC.len()];
-    let head_len = head.len().min(len as usize);
-    read_exact_at(src, 0, &mut head[..head_len])?;
-    if head[..head_len] == *LEGACY_TORCH_MAGIC {
-        return Ok(WeightsInfo::default());
-    }
-    let mut last = [0u8; 1];
-    read_exact_at(src, len.saturating_sub(1), &mut last)?;
-    if len < 3 || last[0] != b'.' {
-        return Err(Rejection::corrupt(
-            Format::Pickle,
-            "it does not end with the pickle STOP opcode, so it is truncated or not a complete pickle",
-        )
-        .into());
-    }
-    Ok(WeightsInfo::default())
 }
 
 #[cfg(test)]
@@ -332,19 +302,27 @@ mod tests {
         let mut file = sample_torch();
         let at = file.windows(DATA_PKL.len()).position(|w| w == DATA_PKL).unwrap();
         file[at + DATA_PKL.len() - 1] = b's';
-        assert!(rejection(inspect(Format::TorchZip, &file)).contains("does not end with the STOP opcode"));
+        let err = validate(Kind::Model, &file).unwrap_err().to_string();
+        assert!(err.starts_with("the file could not be proven safe: its record \"archive/data.pkl\""), "{err}");
+        let err = validate(Kind::Asset, &file).unwrap_err().to_string();
+        assert!(err.starts_with("the file looks like a PyTorch checkpoint but is damaged: its record"), "{err}");
     }
 
     #[test]
     fn pickles() {
         let pickle = b"\x80\x04\x95\n\x00\x00\x00\x00\x00\x00\x00}\x94\x8c\x01a\x94K\x01s.";
         assert_eq!(weights(pickle, Format::Pickle), WeightsInfo::default());
-        let mut legacy = LEGACY_TORCH_MAGIC.to_vec();
-        legacy.extend_from_slice(b"\x80\x02M\xe9\x03.\x80\x02}q\x00(X\x10\x00\x00\x00protocol_version");
-        legacy.extend_from_slice(&[0x11; 100]);
-        assert!(inspect(Format::Pickle, &legacy).is_ok());
-        let msg = rejection(inspect(Format::Pickle, &pickle[..pickle.len() - 2].to_vec()));
-        assert!(msg.contains("does not end with the pickle STOP opcode"), "{msg}");
+        let found = pickle::read_bare(&pickle.to_vec()).unwrap();
+        assert_eq!((found.imports.len(), found.unreadable, found.pickles), (0, None, 1));
+        assert_eq!(validate(Kind::Model, &pickle.to_vec()).unwrap().pickle_imports, Some(vec![]));
+        let legacy = pickle::testpickle::legacy_torch(None);
+        let found = pickle::read_bare(&legacy).unwrap();
+        assert_eq!((found.unreadable, found.pickles), (None, 5));
+        let cut = pickle[..pickle.len() - 2].to_vec();
+        let found = pickle::read_bare(&cut).unwrap();
+        assert!(found.unreadable.unwrap().contains("the file is truncated"));
+        let msg = validate(Kind::Model, &cut).unwrap_err().to_string();
+        assert!(msg.starts_with("the file could not be proven safe: its pickle cannot be read to its end"), "{msg}");
         assert_eq!(sniff(b"\x80\x01abc", 5), None);
         assert_eq!(sniff(b"\x80\x06abc", 5), None);
     }

@@ -10,6 +10,7 @@ use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 #[allow(unused_imports)]
 use intake_api::ErrorBody;
+use intake_core::service::FileDownload;
 use intake_core::Error;
 
 /// The bytes of an asset or model, through a signed URL (single `Range` supported).
@@ -29,6 +30,34 @@ pub async fn get(
         .service
         .file_for_url(&entity_id, query.get("expires").map(String::as_str), query.get("signature").map(String::as_str))
         .await?;
+    serve(&state, file, method, &headers).await
+}
+
+/// The thumbnail of an image asset (PNG, longest side 512 px), through a signed URL.
+#[utoipa::path(get, path = "/files/{assetId}/thumbnail", tag = "files",
+    params(("assetId" = String, Path), ("expires" = Option<String>, Query), ("signature" = Option<String>, Query)),
+    responses((status = 200, description = "The thumbnail", content_type = "image/png"),
+              (status = 403, description = "Tampered or expired URL", body = ErrorBody), (status = 404, description = "Gone", body = ErrorBody)))]
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    Path(asset_id): Path<String>,
+    QueryMap(query): QueryMap,
+    method: Method,
+    headers: HeaderMap,
+) -> ApiResult<Response> {
+    let file = state
+        .service
+        .thumbnail_for_url(
+            &asset_id,
+            query.get("expires").map(String::as_str),
+            query.get("signature").map(String::as_str),
+        )
+        .await?;
+    serve(&state, file, method, &headers).await
+}
+
+/// Answers with `file`'s bytes (or the range `headers` asks for).
+async fn serve(state: &AppState, file: FileDownload, method: Method, headers: &HeaderMap) -> ApiResult<Response> {
     let range = match headers.get(header::RANGE).and_then(|v| v.to_str().ok()) {
         None => None,
         Some(spec) => match parse_range(spec, file.size) {
@@ -104,6 +133,9 @@ enum RangeSpec {
     Unsatisfiable,
 }
 
+/// A single `bytes=` range (RFC 9110, 14.1.2), whatever its numbers: a position past
+/// `u64` is as far as any file goes (so a first byte there is past the end: 416, and a last
+/// byte there means the end), never an overflow.
 fn parse_range(spec: &str, size: u64) -> RangeSpec {
     let Some(ranges) = spec.trim().strip_prefix("bytes=") else { return RangeSpec::Ignored };
     if ranges.contains(',') {
@@ -111,14 +143,22 @@ fn parse_range(spec: &str, size: u64) -> RangeSpec {
     }
     let Some((a, b)) = ranges.trim().split_once('-') else { return RangeSpec::Ignored };
     let (a, b) = (a.trim(), b.trim());
-    match (a.parse::<u64>().ok(), b.parse::<u64>().ok()) {
+    match (position(a), position(b)) {
         (Some(start), _) if start >= size => RangeSpec::Unsatisfiable,
         (Some(start), None) if b.is_empty() => RangeSpec::Satisfiable(start, size),
-        (Some(start), Some(last)) if last >= start => RangeSpec::Satisfiable(start, (last + 1).min(size)),
+        (Some(start), Some(last)) if last >= start => RangeSpec::Satisfiable(start, last.min(size - 1) + 1),
         (None, Some(0)) if a.is_empty() => RangeSpec::Unsatisfiable,
         (None, Some(suffix)) if a.is_empty() => RangeSpec::Satisfiable(size.saturating_sub(suffix), size),
         _ => RangeSpec::Ignored,
     }
+}
+
+/// A byte position: ASCII digits only (no sign, no space), saturating at `u64::MAX`.
+fn position(digits: &str) -> Option<u64> {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(digits.bytes().fold(0u64, |n, d| n.saturating_mul(10).saturating_add(u64::from(d - b'0'))))
 }
 
 #[cfg(test)]
@@ -135,6 +175,18 @@ mod tests {
         assert_eq!(parse_range("bytes=0-1,5-6", 100), RangeSpec::Ignored);
         assert_eq!(parse_range("items=0-1", 100), RangeSpec::Ignored);
         assert_eq!(parse_range("bytes=9-3", 100), RangeSpec::Ignored);
+        assert_eq!(parse_range("bytes=+5-9", 100), RangeSpec::Ignored);
+    }
+
+    #[test]
+    fn positions_past_u64_neither_overflow_nor_drop_the_connection() {
+        assert_eq!(parse_range("bytes=5-18446744073709551615", 100), RangeSpec::Satisfiable(5, 100));
+        assert_eq!(parse_range("bytes=5-99999999999999999999999", 100), RangeSpec::Satisfiable(5, 100));
+        assert_eq!(parse_range("bytes=18446744073709551615-", 100), RangeSpec::Unsatisfiable);
+        assert_eq!(parse_range("bytes=18446744073709551616-", 100), RangeSpec::Unsatisfiable);
+        assert_eq!(parse_range("bytes=18446744073709551616-18446744073709551617", 100), RangeSpec::Unsatisfiable);
+        assert_eq!(parse_range("bytes=-18446744073709551616", 100), RangeSpec::Satisfiable(0, 100));
+        assert_eq!(parse_range("bytes=0-18446744073709551615", u64::MAX), RangeSpec::Satisfiable(0, u64::MAX));
     }
 
     #[test]

@@ -10,17 +10,20 @@
 //! | POST | `/v1/uploads` | [`uploads::create`] |
 //! | GET | `/v1/uploads` (intake extension) | [`uploads::list`] |
 //! | GET | `/v1/uploads/{id}` | [`uploads::retrieve`] |
-//! | GET | `/v1/projects` (intake extension) | [`uploads::projects`] |
+//! | GET | `/v1/projects` | [`projects::list`] |
+//! | GET | `/v1/projects/{id}` | [`projects::retrieve`] |
 //! | POST | `/v1/uploads/{id}/action` | [`uploads::action`] |
 //! | GET | `/v1/assets/{id}` | [`entities::asset`] |
 //! | GET | `/v1/models/{id}` | [`entities::model`] |
 //! | PUT | `/parts/{uploadId}/{number}` (signed) | [`parts::put`] |
 //! | GET, HEAD | `/files/{entityId}` (signed) | [`files::get`] |
+//! | GET, HEAD | `/files/{assetId}/thumbnail` (signed) | [`files::thumbnail`] |
 
 pub(crate) mod entities;
 pub(crate) mod files;
-mod health;
+pub(crate) mod health;
 pub(crate) mod parts;
+pub(crate) mod projects;
 pub(crate) mod uploads;
 pub(crate) mod web;
 
@@ -64,6 +67,12 @@ pub struct Shared {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// The upload page's Content-Security-Policy ([`web::content_security_policy`]).
     pub web_csp: Arc<str>,
+    /// Failed authentications per client address ([`crate::failed_logins`]).
+    pub failed_logins: crate::failed_logins::FailedLogins,
+    /// `/readyz`'s last verdict ([`health::Readiness`]).
+    pub readiness: health::Readiness,
+    /// The Bearer token `/metrics` needs, when one is set.
+    pub metrics_token: Option<String>,
 }
 
 /// The whole HTTP surface.
@@ -77,12 +86,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/openapi.json", get(openapi_json))
         .route("/v1/uploads", post(uploads::create).get(uploads::list))
         .route("/v1/uploads/{id}", get(uploads::retrieve))
-        .route("/v1/projects", get(uploads::projects))
+        .route("/v1/projects", get(projects::list))
+        .route("/v1/projects/{id}", get(projects::retrieve))
         .route("/v1/uploads/{id}/action", post(uploads::action))
         .route("/v1/assets/{id}", get(entities::asset))
         .route("/v1/models/{id}", get(entities::model))
         .route("/parts/{upload_id}/{number}", put(parts::put))
         .route("/files/{entity_id}", get(files::get))
+        .route("/files/{asset_id}/thumbnail", get(files::thumbnail))
         .fallback(no_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(middleware::from_fn(edge))

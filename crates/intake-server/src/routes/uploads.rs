@@ -6,18 +6,14 @@ use crate::error::{ApiError, ApiResult};
 use crate::extract::{json_body, Authed, QueryMap};
 use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use intake_api::{
-    ActionRequest, CreateUploadRequest, DryRunResponse, ErrorBody, Kind, ProjectList, Status, Upload, UploadList,
+    ActionRequest, CreateUploadRequest, DryRunResponse, ErrorBody, Kind, ListUploadsQuery, Status, Upload, UploadList,
     UploadResponse,
 };
-use intake_core::service::{CreateOutcome, ListRequest, MAX_PAGE_SIZE};
-use std::collections::HashMap;
-
-/// Scenario's status for a dry run's answer.
-const DRY_RUN_STATUS: u16 = 269;
+use intake_core::service::CreateOutcome;
 
 /// Creates an upload (multipart; `dryRun` answers 269 with the cost and creates nothing).
 #[utoipa::path(post, path = "/v1/uploads", tag = "uploads", request_body = CreateUploadRequest,
@@ -25,12 +21,13 @@ const DRY_RUN_STATUS: u16 = 269;
            ("dryRun" = Option<String>, Query, description = "`true` or `api`: estimate only")),
     responses((status = 200, description = "The new upload", body = UploadResponse),
               (status = 269, description = "Dry run: the cost", body = DryRunResponse),
-              (status = 400, description = "Bad request", body = ErrorBody), (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 403, description = "Forbidden", body = ErrorBody), (status = 409, description = "Conflict", body = ErrorBody), (status = 413, description = "Too large", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
+              (status = 400, description = "Bad request", body = ErrorBody), (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 403, description = "Forbidden", body = ErrorBody), (status = 409, description = "Conflict", body = ErrorBody), (status = 413, description = "Too large", body = ErrorBody), (status = 415, description = "The body is not sent as application/json", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
     security(("basic" = [])))]
 pub async fn create(
     State(state): State<AppState>,
     Authed(caller): Authed,
     QueryMap(query): QueryMap,
+    headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
     let dry_run = match query.get("dryRun").map(String::as_str) {
@@ -38,11 +35,11 @@ pub async fn create(
         Some("true") | Some("api") => true,
         Some(other) => return Err(ApiError::bad_request(format!("dryRun must be true or api, got {other:?}"))),
     };
-    let body = json_body(body).await?;
+    let body = json_body(&headers, body).await?;
     match state.service.create_upload(&caller, &body, dry_run).await? {
         CreateOutcome::Created(upload) => Ok(upload_response(*upload)),
         CreateOutcome::DryRun { creative_units_cost } => {
-            let status = StatusCode::from_u16(DRY_RUN_STATUS).expect("269 is a valid status");
+            let status = StatusCode::from_u16(DryRunResponse::STATUS).expect("269 is a valid status");
             Ok((status, Json(DryRunResponse { creative_units_cost })).into_response())
         }
     }
@@ -165,53 +162,8 @@ pub async fn list(
     Authed(caller): Authed,
     QueryMap(query): QueryMap,
 ) -> ApiResult<Json<UploadList>> {
-    let request = parse_list_query(&query)?;
+    let request = ListUploadsQuery::from_pairs(&query).map_err(ApiError::bad_request)?;
     Ok(Json(state.service.list_uploads(&caller, &request).await?))
-}
-
-/// The projects this API key may act for (an intake extension; the upload page's project picker).
-#[utoipa::path(get, path = "/v1/projects", tag = "uploads",
-    responses((status = 200, description = "The key's projects, its default first", body = ProjectList),
-              (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
-    security(("basic" = [])))]
-pub async fn projects(State(state): State<AppState>, Authed(caller): Authed) -> Json<ProjectList> {
-    Json(ProjectList { projects: state.auth.projects_of(&caller) })
-}
-
-/// The query of `GET /v1/uploads`; each mistake's reason names the parameter.
-fn parse_list_query(query: &HashMap<String, String>) -> ApiResult<ListRequest> {
-    let page_size = match query.get("pageSize") {
-        None => None,
-        Some(v) => match v.parse::<u32>() {
-            Ok(n) if (1..=MAX_PAGE_SIZE).contains(&n) => Some(n),
-            _ => {
-                return Err(ApiError::bad_request(format!(
-                    "pageSize must be a whole number from 1 to {MAX_PAGE_SIZE}, got {v:?}"
-                )))
-            }
-        },
-    };
-    let status = match query.get("status") {
-        None => None,
-        Some(v) => Some(v.parse::<Status>().map_err(|_| {
-            let all: Vec<&str> = Status::ALL.iter().map(|s| s.as_str()).collect();
-            ApiError::bad_request(format!("status must be one of {}, got {v:?}", all.join(", ")))
-        })?),
-    };
-    let kind = match query.get("kind") {
-        None => None,
-        Some(v) => Some(v.parse::<Kind>().map_err(|_| {
-            let all: Vec<&str> = Kind::ALL.iter().map(|k| k.as_str()).collect();
-            ApiError::bad_request(format!("kind must be one of {}, got {v:?}", all.join(", ")))
-        })?),
-    };
-    let pagination_token = match query.get("paginationToken") {
-        Some(t) if t.is_empty() => {
-            return Err(ApiError::bad_request("paginationToken is empty; leave it out to read the first page"))
-        }
-        other => other.cloned(),
-    };
-    Ok(ListRequest { page_size, pagination_token, status, kind })
 }
 
 /// The upload; while pending, with freshly signed part URLs.
@@ -233,21 +185,18 @@ pub async fn retrieve(
 #[utoipa::path(post, path = "/v1/uploads/{uploadId}/action", tag = "uploads", request_body = ActionRequest,
     params(("uploadId" = String, Path), ("projectId" = Option<String>, Query)),
     responses((status = 200, description = "The upload", body = UploadResponse),
-              (status = 400, description = "Bad request (names missing parts)", body = ErrorBody), (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 403, description = "Forbidden", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict", body = ErrorBody), (status = 413, description = "Too large", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
+              (status = 400, description = "Bad request (names missing parts)", body = ErrorBody), (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 403, description = "Forbidden", body = ErrorBody), (status = 404, description = "Not found", body = ErrorBody), (status = 409, description = "Conflict", body = ErrorBody), (status = 413, description = "Too large", body = ErrorBody), (status = 415, description = "The body is not sent as application/json", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
     security(("basic" = [])))]
 pub async fn action(
     State(state): State<AppState>,
     Authed(caller): Authed,
     Path(id): Path<String>,
+    headers: HeaderMap,
     body: Body,
 ) -> ApiResult<Response> {
-    let body = json_body(body).await?;
-    let action = match body.get("action") {
-        Some(serde_json::Value::String(a)) => a.clone(),
-        Some(_) => return Err(ApiError::bad_request("action must be a string: \"complete\"")),
-        None => return Err(ApiError::bad_request("the body needs an action: {\"action\": \"complete\"}")),
-    };
-    if action != "complete" {
+    let body = json_body(&headers, body).await?;
+    let ActionRequest { action } = ActionRequest::from_json(&body).map_err(ApiError::bad_request)?;
+    if action != ActionRequest::COMPLETE {
         return Err(ApiError::bad_request(format!("unknown action {action:?}: the only action is \"complete\"")));
     }
     let upload = state.service.complete_upload(&caller, &id).await?;

@@ -25,18 +25,35 @@ macro_rules! bundled {
 }
 
 const JS: &str = "text/javascript; charset=utf-8";
+const SVG: &str = "image/svg+xml";
 
-/// Everything the page loads. `web/package.json` records where the vendored file comes from.
+/// Everything the page loads. `web/package.json` records where the vendored files come from
+/// (the 3D viewer, and the file-type icons in `vendor/icons/`, shown as images: `img-src 'self'`).
 static FILES: &[Bundled] = &[
     bundled!("index.html", "text/html; charset=utf-8"),
     bundled!("app.css", "text/css; charset=utf-8"),
-    bundled!("favicon.svg", "image/svg+xml"),
+    bundled!("favicon.svg", SVG),
     bundled!("js/app.js", JS),
     bundled!("js/api.js", JS),
     bundled!("js/upload.js", JS),
     bundled!("js/preview.js", JS),
     bundled!("js/kinds.js", JS),
+    bundled!("js/words.js", JS),
+    bundled!("js/dom.js", JS),
+    bundled!("js/session.js", JS),
+    bundled!("js/transfers.js", JS),
+    bundled!("js/recent.js", JS),
     bundled!("vendor/model-viewer.min.js", JS),
+    bundled!("vendor/spark-md5.min.js", JS),
+    bundled!("vendor/icons/image.svg", SVG),
+    bundled!("vendor/icons/video.svg", SVG),
+    bundled!("vendor/icons/audio.svg", SVG),
+    bundled!("vendor/icons/3d.svg", SVG),
+    bundled!("vendor/icons/model.svg", SVG),
+    bundled!("vendor/icons/text.svg", SVG),
+    bundled!("vendor/icons/avatar.svg", SVG),
+    bundled!("vendor/icons/asset.svg", SVG),
+    bundled!("vendor/icons/upload.svg", SVG),
 ];
 
 /// The SHA-256 of the one `<style>` element the vendored `<model-viewer>` (4.4.0) writes into

@@ -70,8 +70,18 @@ impl From<CallError> for Error {
 }
 
 impl From<reqwest::Error> for CallError {
+    /// Without the request's URL: a presigned URL carries a signature that grants access
+    /// until it expires, and this text reaches logs and the job's `last_error`.
     fn from(e: reqwest::Error) -> Self {
-        CallError::Transport(e.to_string())
+        let e = e.without_url();
+        let mut text = e.to_string();
+        let mut cause = std::error::Error::source(&e);
+        while let Some(inner) = cause {
+            text.push_str(": ");
+            text.push_str(&inner.to_string());
+            cause = inner.source();
+        }
+        CallError::Transport(text)
     }
 }
 
@@ -205,6 +215,20 @@ pub(super) fn unreadable(what: &str, e: impl std::fmt::Display) -> Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn transport_errors_never_carry_the_presigned_url() {
+        // A port nobody listens on: the request fails before any answer.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        drop(listener);
+        let url = format!("http://127.0.0.1:{port}/bucket/key?partNumber=1&X-Amz-Signature=s3cr3tsignature");
+        let error = reqwest::Client::new().put(&url).send().await.unwrap_err();
+        assert!(error.to_string().contains("s3cr3tsignature"), "reqwest's own text names the URL: {error}");
+        let CallError::Transport(text) = CallError::from(error) else { panic!("not a transport error") };
+        assert!(!text.contains("s3cr3tsignature") && !text.contains("X-Amz"), "{text}");
+        assert!(text.contains("error sending request"), "{text}");
+    }
 
     #[test]
     fn part_lists_are_read_whatever_the_root_element() {

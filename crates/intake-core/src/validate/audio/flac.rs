@@ -2,7 +2,13 @@
 //! walked by their sizes, a valid frame header after them, and at the end a last frame whose
 //! header CRC-8 and frame CRC-16 check out and that reaches the last sample STREAMINFO
 //! promises (so a cut-off file or a damaged last frame is refused).
+//!
+//! The last frame is looked for backwards through the tail, checking the CRC-16 of every
+//! candidate up to the end; those CRCs are kept as one running suffix CRC
+//! ([`SuffixCrc16`]), so the search is linear in the tail, however many candidates a
+//! crafted tail holds.
 
+use super::super::work::{step, steps};
 use super::super::{read_exact_at, read_up_to, ByteSource, Format, InspectError};
 use super::wav::MAX_RIFF_CHUNKS;
 use super::{audio_end, bitrate_of, corrupt, eof, u16be, u24be, u32be};
@@ -47,8 +53,45 @@ fn crc8(data: &[u8]) -> u8 {
     data.iter().fold(0u8, |c, &b| CRC8[(c ^ b) as usize])
 }
 
+#[cfg(test)]
 fn crc16(data: &[u8]) -> u16 {
     data.iter().fold(0u16, |c, &b| (c << 8) ^ CRC16[((c >> 8) as u8 ^ b) as usize])
+}
+
+/// The CRC-16 of a suffix `data[i..]`, grown one byte at a time towards the front at a
+/// constant cost per byte.
+///
+/// FLAC's CRC-16 starts from zero and has no final XOR, so it is linear over GF(2):
+/// `crc(b ‖ rest) = crc([b]) · x^(8·|rest|) ⊕ crc(rest) (mod P)`. The running value keeps
+/// `crc(rest)` and `shift = x^(8·|rest|) mod P`.
+struct SuffixCrc16 {
+    crc: u16,
+    shift: u16,
+}
+
+impl SuffixCrc16 {
+    fn new() -> Self {
+        SuffixCrc16 { crc: 0, shift: 1 }
+    }
+
+    /// Puts `b` in front of the suffix.
+    fn push_front(&mut self, b: u8) {
+        self.crc ^= mul_mod_crc16(CRC16[b as usize], self.shift);
+        // shift · x^8 mod P: the table step with a zero byte.
+        self.shift = (self.shift << 8) ^ CRC16[(self.shift >> 8) as usize];
+    }
+}
+
+/// `a · b mod P`, P the CRC-16 polynomial x^16 + x^15 + x^2 + 1 (0x8005).
+fn mul_mod_crc16(a: u16, b: u16) -> u16 {
+    let mut r = 0u16;
+    for bit in (0..16).rev() {
+        r = (r << 1) ^ if r & 0x8000 != 0 { 0x8005 } else { 0 };
+        if (a >> bit) & 1 != 0 {
+            r ^= b;
+        }
+    }
+    r
 }
 
 /// What a FLAC STREAMINFO block says.
@@ -144,6 +187,7 @@ pub(super) fn inspect_flac(src: &dyn ByteSource, base: u64, f: Format) -> Result
     let mut off = base + 4;
     let mut info = None;
     for i in 0.. {
+        step()?;
         if i > MAX_RIFF_CHUNKS {
             return Err(corrupt(f, "it holds too many metadata blocks"));
         }
@@ -211,13 +255,19 @@ fn check_flac_tail(
         return Err(corrupt(f, "its last audio frame is incomplete (truncated)"));
     }
     let stored = u16be(&w[w.len() - 2..]);
+    // Backwards from the end: `covered` is the CRC-16 of w[i..len - 2], the frame that
+    // would start at i, without its own CRC.
+    steps(w.len() as u64)?;
+    let candidates_below = w.len().saturating_sub(6);
+    let mut covered = SuffixCrc16::new();
     let mut last = None;
-    for i in (0..w.len().saturating_sub(6)).rev() {
-        if w[i] != 0xFF {
+    for i in (0..w.len() - 2).rev() {
+        covered.push_front(w[i]);
+        if i >= candidates_below || w[i] != 0xFF {
             continue;
         }
         if let Some((_, block, var, number)) = flac_frame_header(&w[i..]) {
-            if var == variable && crc16(&w[i..w.len() - 2]) == stored {
+            if var == variable && covered.crc == stored {
                 last = Some((block, number));
                 break;
             }
@@ -250,6 +300,25 @@ mod tests {
 
     // Made by ffmpeg (padding block removed), see fixtures/README.md.
     const FLAC: &[u8] = include_bytes!("../fixtures/audio.flac");
+
+    #[test]
+    fn suffix_crc_matches_the_direct_crc_of_every_suffix() {
+        let mut x = 0x2545_F491u32;
+        let data: Vec<u8> = (0..3000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                x as u8
+            })
+            .collect();
+        let mut suffix = SuffixCrc16::new();
+        assert_eq!(suffix.crc, crc16(&[]));
+        for i in (0..data.len()).rev() {
+            suffix.push_front(data[i]);
+            assert_eq!(suffix.crc, crc16(&data[i..]), "suffix from {i}");
+        }
+    }
 
     #[test]
     fn flac_valid() {

@@ -5,6 +5,7 @@
 //! bitrate (CBR). The frames in the last 16 KiB are walked: one that runs past the end of the
 //! file means the file was cut off.
 
+use super::super::work::steps;
 use super::super::{read_up_to, ByteSource, Format, InspectError};
 use super::flac::inspect_flac;
 use super::{audio_end, bitrate_of, corrupt, eof, u32be};
@@ -234,6 +235,9 @@ fn check_mp3_tail(src: &dyn ByteSource, start: u64, end: u64, first: &MpegHeader
     let win_start = if end - start <= WINDOW { start } else { end - WINDOW };
     let w = read_up_to(src, win_start, (end - win_start) as usize)?;
     let n = w.len();
+    // Each byte is looked at a bounded number of times: as a header start, and along the
+    // chain of frames (which only moves forward).
+    steps(2 * n as u64)?;
     let header_at = |p: usize| MpegHeader::parse(w.get(p..)?).filter(|h| h.consistent_with(first));
     // Find where a chain begins: a header followed by another one (or by the end).
     let mut chain = None;

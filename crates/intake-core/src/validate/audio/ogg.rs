@@ -3,7 +3,13 @@
 //! pre-skip) or FLAC-in-Ogg. The last pages are found by scanning the tail backwards for
 //! `OggS`: the last page must be whole and pass its CRC, the stream's last page must carry
 //! the end-of-stream flag, and its granule position gives the duration.
+//!
+//! Every `OggS` found in the tail may be a page whose checksum must be computed over up to
+//! 64 KiB; a crafted tail packed with false capture patterns would make that quadratic, so
+//! the checksummed bytes are capped at [`OGG_CRC_BUDGET`] (real files use at most the tail
+//! once: their pages do not overlap).
 
+use super::super::work::steps;
 use super::super::{read_up_to, ByteSource, Format, InspectError, Rejection};
 use super::flac::parse_streaminfo;
 use super::{bitrate_of, corrupt, eof, u16le, u32le, u64le};
@@ -48,6 +54,8 @@ fn ogg_page(b: &[u8]) -> Option<(u8, u64, u32, usize, usize)> {
 
 /// Bytes read from the end of an Ogg file to find its last pages (a page is < 64 KiB).
 const OGG_TAIL: u64 = 128 * 1024;
+/// Most bytes checksummed while looking for the last pages.
+const OGG_CRC_BUDGET: u64 = 4 * OGG_TAIL;
 
 enum OggCodec {
     Vorbis { rate: u32 },
@@ -123,6 +131,8 @@ pub(super) fn inspect_ogg(src: &dyn ByteSource) -> Result<AssetProperties, Inspe
     let mut seen_last = false;
     let mut last_of_stream: Option<(u8, u64)> = None;
     let mut granule = None;
+    let mut checksummed = 0u64;
+    steps(tail.len() as u64)?;
     let mut i = tail.len().saturating_sub(4);
     loop {
         if &tail[i..i + 4] == b"OggS" {
@@ -137,6 +147,8 @@ pub(super) fn inspect_ogg(src: &dyn ByteSource) -> Result<AssetProperties, Inspe
                     if !seen_last {
                         return Err(corrupt(F, "its last page is cut off (truncated)"));
                     }
+                } else if !within_budget(&mut checksummed, plen)? {
+                    return Err(corrupt(F, "its last pages cannot be found among the damaged page headers of its end"));
                 } else if ogg_crc(&at[..plen]) == u32le(&at[22..26]) {
                     seen_last = true;
                     if pserial == serial {
@@ -175,6 +187,13 @@ pub(super) fn inspect_ogg(src: &dyn ByteSource) -> Result<AssetProperties, Inspe
         channels: Some(u64::from(channels)),
         ..Default::default()
     })
+}
+
+/// Counts `len` more bytes to checksum; false once that passes [`OGG_CRC_BUDGET`].
+fn within_budget(checksummed: &mut u64, len: usize) -> Result<bool, InspectError> {
+    steps(len as u64)?;
+    *checksummed += len as u64;
+    Ok(*checksummed <= OGG_CRC_BUDGET)
 }
 
 #[cfg(test)]

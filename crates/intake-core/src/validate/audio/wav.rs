@@ -2,6 +2,7 @@
 //! must fit in the file; the `fmt ` chunk gives channels, sample rate, bits and byte rate
 //! (checked against each other for PCM), and the `data` size over the byte rate the duration.
 
+use super::super::work::step;
 use super::super::{read_exact_at, ByteSource, Format, InspectError};
 use super::{corrupt, u16le, u32le};
 use intake_api::AssetProperties;
@@ -30,6 +31,7 @@ pub(super) fn inspect_wav(src: &dyn ByteSource) -> Result<AssetProperties, Inspe
     let mut off = 12u64;
     let mut chunks = 0usize;
     while off + 8 <= riff_end && (fmt.is_none() || data.is_none()) {
+        step()?;
         chunks += 1;
         if chunks > MAX_RIFF_CHUNKS {
             return Err(corrupt(F, "it holds too many RIFF chunks"));

@@ -13,6 +13,7 @@
 //! ASCII: a `; FBX` comment, an `FBXHeaderExtension` section near the top, and a last
 //! section that is closed.
 
+use super::super::work::{step, steps};
 use super::super::{read_up_to, ByteSource, Format, InspectError, SNIFF_LEN};
 use super::{corrupt, eof};
 use intake_api::AssetProperties;
@@ -98,6 +99,7 @@ impl Node {
 
 /// The node record at `off`, or `None` for a null record; it must lie within `[off, limit]`.
 fn read_node(r: &mut Reader, off: u64, limit: u64, wide: bool) -> Result<Option<Node>, InspectError> {
+    step()?;
     let hl = if wide { 25 } else { 13 };
     let h = r.get(off, hl)?;
     let (end, num_props, props_len, name_len) = if wide {
@@ -254,6 +256,7 @@ fn scan_objects(r: &mut Reader, objects: &Node, wide: bool, visited: &mut u64) -
                                     if child.props_start + 13 + bytes > child.children_start {
                                         return Err(corrupt(F, "a PolygonVertexIndex array overruns its node"));
                                     }
+                                    steps(n)?;
                                     let data = r.get(child.props_start + 13, bytes as usize)?;
                                     Some(data.chunks_exact(4).filter(|c| c[3] & 0x80 != 0).count() as u64)
                                 }
@@ -280,6 +283,7 @@ fn scan_objects(r: &mut Reader, objects: &Node, wide: bool, visited: &mut u64) -
 
 fn inspect_ascii(src: &dyn ByteSource) -> Result<AssetProperties, InspectError> {
     let head = read_up_to(src, 0, SNIFF_LEN)?;
+    steps(2 * head.len() as u64)?;
     if head.contains(&0) {
         return Err(corrupt(F, "its ASCII text holds binary data (a NUL byte)"));
     }

@@ -7,6 +7,7 @@
 //! inside their buffers, and the GLB buffer inside the BIN chunk (embedded `data:` buffers
 //! must hold the bytes they declare; external `.bin` files cannot be checked).
 
+use super::super::work::{step, steps};
 use super::super::{read_up_to, ByteSource, Format, InspectError, Rejection};
 use super::{corrupt, eof};
 use intake_api::AssetProperties;
@@ -185,6 +186,7 @@ pub(super) fn inspect_glb(src: &dyn ByteSource) -> Result<AssetProperties, Inspe
     let mut bin = None;
     let mut off = 20 + json_len;
     for _ in 0..MAX_CHUNKS {
+        step()?;
         if off + 8 > length {
             break;
         }
@@ -231,6 +233,8 @@ fn count_values(bytes: &[u8]) -> usize {
 
 fn parse_json(bytes: &[u8], f: Format) -> Result<Value, InspectError> {
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    // Counting the values, then parsing: each byte is looked at twice.
+    steps(2 * bytes.len() as u64)?;
     if count_values(bytes) > MAX_VALUES {
         return Err(Rejection(format!(
             "the {} holds more than {MAX_VALUES} JSON values; intake does not check glTF this large",
@@ -300,6 +304,7 @@ fn analyze(json: &Value, f: Format, glb: Option<Option<u64>>) -> Result<AssetPro
     let buffers = array(root, "buffers", f)?;
     let mut buffer_len = Vec::with_capacity(buffers.len());
     for (i, b) in buffers.iter().enumerate() {
+        step()?;
         let len = uint(b.get("byteLength")).ok_or_else(|| corrupt(f, format!("buffer {i} has no valid byteLength")))?;
         // A meshopt fallback buffer holds no data: its views are decoded from another buffer.
         let fallback = b.pointer("/extensions/EXT_meshopt_compression/fallback") == Some(&Value::Bool(true));
@@ -335,6 +340,7 @@ fn analyze(json: &Value, f: Format, glb: Option<Option<u64>>) -> Result<AssetPro
     let views = array(root, "bufferViews", f)?;
     let mut view_len = Vec::with_capacity(views.len());
     for (i, v) in views.iter().enumerate() {
+        step()?;
         let b = index(v.get("buffer"), buffers.len(), || format!("bufferView {i}"), "buffer", f)?
             .ok_or_else(|| corrupt(f, format!("bufferView {i} has no buffer")))?;
         let len =
@@ -349,6 +355,7 @@ fn analyze(json: &Value, f: Format, glb: Option<Option<u64>>) -> Result<AssetPro
     let accessors = array(root, "accessors", f)?;
     let mut accessor_count = Vec::with_capacity(accessors.len());
     for (i, a) in accessors.iter().enumerate() {
+        step()?;
         let count = uint(a.get("count")).ok_or_else(|| corrupt(f, format!("accessor {i} has no valid count")))?;
         let component = match uint(a.get("componentType")) {
             Some(5120 | 5121) => 1u64,
@@ -392,12 +399,14 @@ fn analyze(json: &Value, f: Format, glb: Option<Option<u64>>) -> Result<AssetPro
             .filter(|p| !p.is_empty())
             .ok_or_else(|| corrupt(f, format!("mesh {m} has no primitives")))?;
         for (p, prim) in prims.iter().enumerate() {
+            step()?;
             let attrs = prim
                 .get("attributes")
                 .and_then(Value::as_object)
                 .ok_or_else(|| corrupt(f, format!("mesh {m} primitive {p} has no attributes")))?;
             let mut position = None;
             for (name, value) in attrs {
+                step()?;
                 let what = || format!("mesh {m} primitive {p} attribute {name}");
                 let a = index(Some(value), accessors.len(), what, "accessor", f)?;
                 match name.as_str() {
@@ -423,17 +432,20 @@ fn analyze(json: &Value, f: Format, glb: Option<Option<u64>>) -> Result<AssetPro
 
     let skins = array(root, "skins", f)?;
     for (s, skin) in skins.iter().enumerate() {
+        step()?;
         index(skin.get("inverseBindMatrices"), accessors.len(), || format!("skin {s}"), "accessor", f)?;
     }
     let animations = array(root, "animations", f)?;
     for (n, anim) in animations.iter().enumerate() {
         for (k, sampler) in anim.get("samplers").and_then(Value::as_array).into_iter().flatten().enumerate() {
+            step()?;
             let what = || format!("animation {n} sampler {k}");
             index(sampler.get("input"), accessors.len(), what, "accessor", f)?;
             index(sampler.get("output"), accessors.len(), what, "accessor", f)?;
         }
     }
     for (n, node) in array(root, "nodes", f)?.iter().enumerate() {
+        step()?;
         index(node.get("mesh"), meshes.len(), || format!("node {n}"), "mesh", f)?;
         index(node.get("skin"), skins.len(), || format!("node {n}"), "skin", f)?;
     }

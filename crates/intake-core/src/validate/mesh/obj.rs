@@ -4,7 +4,13 @@
 //! one `v x y z` vertex. Inspection streams the file in bounded chunks (never holding it in
 //! memory), counts `v` (vertices), `f` (faces), `vn` and `vt`, and rejects malformed
 //! vertices and faces whose vertex, UV or normal indices are 0 or out of range.
+//!
+//! A line ending in `\` continues on the next one. Whether the joined (logical) line is a
+//! comment is decided by its first non-blank byte, found once ([`LogicalLine`]), not by
+//! rescanning the whole line at every continuation, which made a long line of
+//! continuations after a run of blanks quadratic.
 
+use super::super::work::{step, steps};
 use super::super::{read_up_to, ByteSource, Format, InspectError, SNIFF_LEN};
 use super::corrupt;
 use intake_api::AssetProperties;
@@ -209,11 +215,52 @@ impl Counts {
     }
 }
 
+/// The logical line being joined from physical lines (across chunks), and where its first
+/// non-blank byte is, found by looking at each byte once.
+#[derive(Default)]
+struct LogicalLine {
+    bytes: Vec<u8>,
+    /// Index of the first byte that is not ASCII whitespace, once found.
+    first_mark: Option<usize>,
+    /// Bytes before this index are known to be blank.
+    blank_up_to: usize,
+}
+
+impl LogicalLine {
+    /// True when the line so far is a comment: its first non-blank byte is `#`.
+    fn is_comment(&mut self) -> Result<bool, InspectError> {
+        if self.first_mark.is_none() {
+            let unseen = &self.bytes[self.blank_up_to..];
+            steps(unseen.len() as u64)?;
+            match unseen.iter().position(|b| !b.is_ascii_whitespace()) {
+                Some(p) => {
+                    self.blank_up_to += p;
+                    self.first_mark = Some(self.blank_up_to);
+                }
+                None => self.blank_up_to = self.bytes.len(),
+            }
+        }
+        Ok(self.first_mark.is_some_and(|i| self.bytes[i] == b'#'))
+    }
+
+    fn truncate(&mut self, len: usize) {
+        self.bytes.truncate(len);
+        if self.first_mark.is_some_and(|i| i >= len) {
+            self.first_mark = None;
+        }
+        self.blank_up_to = self.blank_up_to.min(len);
+    }
+
+    fn clear(&mut self) {
+        self.truncate(0);
+    }
+}
+
 pub(super) fn inspect(src: &dyn ByteSource) -> Result<AssetProperties, InspectError> {
     let f = Format::Obj;
     let len = src.len();
     let mut counts = Counts::default();
-    let mut pending: Vec<u8> = Vec::new(); // the current (logical) line, across chunks
+    let mut pending = LogicalLine::default(); // the current (logical) line, across chunks
     let mut line_no = 1u64; // number of the line `pending` started on
     let mut lines_seen = 0u64;
     let mut off = 0u64;
@@ -222,32 +269,34 @@ pub(super) fn inspect(src: &dyn ByteSource) -> Result<AssetProperties, InspectEr
         if chunk.is_empty() {
             break;
         }
+        steps(chunk.len() as u64)?;
         off += chunk.len() as u64;
         let mut rest = &chunk[..];
         while let Some(nl) = rest.iter().position(|&b| b == b'\n') {
-            pending.extend_from_slice(&rest[..nl]);
+            step()?;
+            pending.bytes.extend_from_slice(&rest[..nl]);
             rest = &rest[nl + 1..];
             lines_seen += 1;
-            if pending.len() > MAX_LINE {
+            if pending.bytes.len() > MAX_LINE {
                 return Err(corrupt(f, format!("line {line_no} is longer than 1 MiB")));
             }
-            let trimmed_len = pending.trim_ascii_end().len();
-            if pending[..trimmed_len].ends_with(b"\\") && !pending.trim_ascii_start().starts_with(b"#") {
+            let trimmed_len = pending.bytes.trim_ascii_end().len();
+            if pending.bytes[..trimmed_len].ends_with(b"\\") && !pending.is_comment()? {
                 // A continuation: join with the next line.
                 pending.truncate(trimmed_len - 1);
-                pending.push(b' ');
+                pending.bytes.push(b' ');
             } else {
-                counts.statement(&pending, line_no)?;
+                counts.statement(&pending.bytes, line_no)?;
                 pending.clear();
                 line_no = lines_seen + 1;
             }
         }
-        pending.extend_from_slice(rest);
-        if pending.len() > MAX_LINE {
+        pending.bytes.extend_from_slice(rest);
+        if pending.bytes.len() > MAX_LINE {
             return Err(corrupt(f, format!("line {line_no} is longer than 1 MiB")));
         }
     }
-    counts.statement(&pending, line_no)?;
+    counts.statement(&pending.bytes, line_no)?;
 
     if counts.v == 0 {
         return Err(corrupt(f, "it defines no vertices"));
@@ -296,6 +345,19 @@ mod tests {
             Err(ValidateError::Rejected(r)) => Err(r.0),
             Err(e) => panic!("{e}"),
         }
+    }
+
+    #[test]
+    fn a_comment_is_never_continued_wherever_its_mark_is() {
+        let vertices = |text: &str| inspect(&text.as_bytes().to_vec()).map(|p| p.vertex_count).ok().flatten();
+        // A comment ending in a backslash does not swallow the next line.
+        assert_eq!(vertices("v 0 0 0\n# note \\\nv 1 0 0\nv 0 1 0\n"), Some(3));
+        // Nor does one whose '#' comes after blanks joined by a continuation.
+        assert_eq!(vertices("v 0 0 0\n   \\\n  \\\n # note \\\nv 1 0 0\nv 0 1 0\n"), Some(3));
+        // A statement continued after blanks is one statement.
+        assert_eq!(vertices("   \\\n \\\nv 0 0 \\\n 0\nv 1 0 0\nv 0 1 0\n"), Some(3));
+        // Blanks then a continued comment mark: the whole joined line is a comment.
+        assert_eq!(vertices("v 0 0 0\n \\\n#v 1 0 0 \\\nv 1 0 0\n"), Some(2));
     }
 
     #[test]

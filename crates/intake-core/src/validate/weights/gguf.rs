@@ -6,6 +6,7 @@ use std::io;
 
 use super::archive::quoted;
 use super::Cursor;
+use crate::validate::work::{step, steps};
 use crate::validate::{ByteSource, Format, InspectError, Rejection, WeightsInfo};
 
 /// Sanity caps.
@@ -18,6 +19,8 @@ const MAX_ARRAY_DEPTH: u32 = 3;
 const MAX_ITEMS: u64 = 8_000_000;
 /// Bytes of tensor names kept for messages.
 const MAX_NAME_BYTES: usize = 16 << 20;
+/// Distinct dtypes reported at most (a file may name any number of unknown ggml types).
+const MAX_DTYPES: usize = 64;
 
 /// ggml tensor types: (name, elements per block, bytes per block).
 fn ggml_type(t: u32) -> Option<(&'static str, u64, u64)> {
@@ -91,6 +94,7 @@ impl Gguf<'_> {
     }
 
     fn tick(&mut self) -> Result<(), InspectError> {
+        step()?;
         self.items += 1;
         if self.items > MAX_ITEMS {
             return Err(gguf_corrupt(format!("its metadata holds more than {MAX_ITEMS} values")));
@@ -159,6 +163,7 @@ pub(super) fn inspect(src: &dyn ByteSource) -> Result<WeightsInfo, InspectError>
 
     let mut alignment = 32u64;
     for _ in 0..kv_count {
+        step()?;
         let key = g.string(MAX_KEY, "a metadata key")?;
         let ty = g.cursor.u32()?;
         if key == b"general.alignment" {
@@ -181,6 +186,7 @@ pub(super) fn inspect(src: &dyn ByteSource) -> Result<WeightsInfo, InspectError>
     let mut parameters = 0u64;
     let mut dtypes = BTreeSet::new();
     for index in 0..tensor_count {
+        step()?;
         let name = g.string(MAX_KEY, "a tensor name")?;
         let name = String::from_utf8_lossy(&name).into_owned();
         let n_dims = g.cursor.u32()?;
@@ -216,7 +222,9 @@ pub(super) fn inspect(src: &dyn ByteSource) -> Result<WeightsInfo, InspectError>
                 }
                 // A ggml type newer than this table: its size is not checked.
                 None => {
-                    dtypes.insert(format!("type {ty}"));
+                    if dtypes.len() < MAX_DTYPES {
+                        dtypes.insert(format!("type {ty}"));
+                    }
                     None
                 }
             };
@@ -236,6 +244,8 @@ pub(super) fn inspect(src: &dyn ByteSource) -> Result<WeightsInfo, InspectError>
         return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
     }
     let data_len = len.saturating_sub(data_start);
+    // Checking the tensors, then sorting their spans: n log n comparisons, counted as n.
+    steps(2 * tensors.len() as u64)?;
     for (offset, size, label) in &tensors {
         if offset % alignment != 0 {
             return Err(gguf_corrupt(format!(

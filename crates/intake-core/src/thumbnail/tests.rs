@@ -1,0 +1,88 @@
+use super::*;
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/src/validate/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn made(outcome: Outcome) -> Thumbnail {
+    match outcome {
+        Outcome::Made(t) => t,
+        Outcome::Skipped(why) => panic!("no thumbnail: {why}"),
+    }
+}
+
+/// A `w`×`h` RGB gradient as PNG.
+fn png(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x % 256) as u8, (y % 256) as u8, 128]));
+    let mut out = io::Cursor::new(Vec::new());
+    img.write_to(&mut out, ImageFormat::Png).unwrap();
+    out.into_inner()
+}
+
+#[test]
+fn fit_keeps_the_aspect_and_never_scales_up() {
+    assert_eq!(fit(6000, 4000), (512, 341));
+    assert_eq!(fit(4000, 6000), (341, 512));
+    assert_eq!(fit(3840, 2160), (512, 288));
+    assert_eq!(fit(100_000, 1), (512, 1));
+    assert_eq!(fit(64, 48), (64, 48));
+    assert_eq!(fit(512, 512), (512, 512));
+}
+
+#[test]
+fn every_decodable_fixture_gets_a_png_thumbnail() {
+    for (name, format) in [
+        ("image_64x48.png", Format::Png),
+        ("image_64x48.jpg", Format::Jpeg),
+        ("image_64x48_lossy.webp", Format::Webp),
+        ("image_64x48_lossless.webp", Format::Webp),
+        ("image_64x48_anim.webp", Format::Webp),
+        ("image_64x48.gif", Format::Gif),
+        ("image_64x48_anim.png", Format::Png),
+    ] {
+        let bytes = fixture(name);
+        let t = made(make(&bytes, decodable(format).unwrap(), ThumbnailLimits::default()).unwrap());
+        assert_eq!((t.width, t.height), (64, 48), "{name}");
+        let back = image::load_from_memory_with_format(&t.png, ImageFormat::Png).unwrap();
+        assert_eq!((back.width(), back.height()), (64, 48), "{name}");
+    }
+}
+
+#[test]
+fn a_large_image_is_scaled_to_512_on_its_longest_side() {
+    let bytes = png(2000, 1000);
+    let t = made(make(&bytes, ImageFormat::Png, ThumbnailLimits::default()).unwrap());
+    assert_eq!((t.width, t.height), (512, 256));
+    let back = image::load_from_memory_with_format(&t.png, ImageFormat::Png).unwrap().to_rgb8();
+    // The gradient survives the scaling: red grows left to right.
+    assert!(back.get_pixel(10, 128)[0] < back.get_pixel(60, 128)[0]);
+}
+
+#[test]
+fn the_pixel_limit_and_the_memory_budget_skip_the_thumbnail() {
+    let bytes = png(300, 200);
+    let tight = ThumbnailLimits { max_pixels: 59_999, ..ThumbnailLimits::default() };
+    match make(&bytes, ImageFormat::Png, tight).unwrap() {
+        Outcome::Skipped(why) => {
+            assert!(why.contains("INTAKE_THUMBNAIL_MAX_PIXELS") && why.contains("300×200"), "{why}")
+        }
+        other => panic!("{other:?}"),
+    }
+    let poor = ThumbnailLimits { max_memory: 100_000, ..ThumbnailLimits::default() };
+    match make(&bytes, ImageFormat::Png, poor).unwrap() {
+        Outcome::Skipped(why) => assert!(why.contains("INTAKE_THUMBNAIL_MAX_MEMORY"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let enough = ThumbnailLimits { max_pixels: 60_000, max_memory: 1024 * 1024 };
+    made(make(&bytes, ImageFormat::Png, enough).unwrap());
+}
+
+#[test]
+fn a_truncated_image_is_skipped_with_a_reason() {
+    let bytes = png(300, 200);
+    let cut = &bytes[..bytes.len() / 2];
+    match make(&cut.to_vec(), ImageFormat::Png, ThumbnailLimits::default()).unwrap() {
+        Outcome::Skipped(why) => assert!(why.contains("could not be decoded"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+}

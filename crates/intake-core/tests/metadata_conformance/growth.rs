@@ -1,0 +1,116 @@
+//! Cost stays flat as the data grows (issue 17): with 20,000 uploads in the database, every
+//! query a request or a periodic task makes on them is an index range, on both engines:
+//! the first page of `GET /v1/uploads`, a status-filtered page, a page deep in the listing
+//! (reached by cursor), and the expiry sweep's batch. Plans, not timings: a plan that scans
+//! the table or sorts it grows with the data whatever the machine.
+
+use intake_api::{Kind, Status};
+use intake_core::metadata::{ListCursor, SqlStore, UploadListQuery, UploadStore};
+
+const OWNER: &str = "proj_growth";
+
+/// 20,000 uploads of one project (and none of others'): mostly imported, some failed, some
+/// pending, one a second, inserted in one statement and analyzed.
+const SQLITE_FILL: &str = "
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+INSERT INTO uploads (id, owner_id, author_id, kind, source, status, file_name, created_at, updated_at, expires_at_ms)
+SELECT printf('upload_%06d', i), 'proj_growth', 'user_g',
+       CASE WHEN i % 3 = 0 THEN 'image' ELSE 'asset' END, 'multipart',
+       CASE WHEN i % 25 = 0 THEN 'failed' WHEN i % 100 = 1 THEN 'pending' ELSE 'imported' END,
+       'f.bin', strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i, 'unixepoch'),
+       strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i, 'unixepoch'), (1700000000 + i) * 1000
+FROM n";
+
+const POSTGRES_FILL: &str = "
+INSERT INTO uploads (id, owner_id, author_id, kind, source, status, file_name, created_at, updated_at, expires_at_ms)
+SELECT 'upload_' || lpad(i::text, 6, '0'), 'proj_growth', 'user_g',
+       CASE WHEN i % 3 = 0 THEN 'image' ELSE 'asset' END, 'multipart',
+       CASE WHEN i % 25 = 0 THEN 'failed' WHEN i % 100 = 1 THEN 'pending' ELSE 'imported' END,
+       'f.bin', to_char(to_timestamp(1700000000 + i) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+       to_char(to_timestamp(1700000000 + i) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+       (1700000000 + i)::bigint * 1000
+FROM generate_series(1, 20000) AS i";
+
+/// Each engine, filled.
+async fn filled() -> Vec<(&'static str, SqlStore, Option<tempfile::TempDir>)> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("growth.db");
+    let sqlite = SqlStore::open_sqlite(&path).await.unwrap();
+    {
+        let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        sqlx::query(SQLITE_FILL).execute(&pool).await.unwrap();
+        sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let mut all = vec![("sqlite", sqlite, Some(dir))];
+    if let Ok(admin) = std::env::var("INTAKE_TEST_DATABASE_URL") {
+        if !admin.is_empty() {
+            let name = format!("intake_growth_{}", intake_core::domain::ids::random_base62(12).to_lowercase());
+            let url = SqlStore::create_postgres_database(&admin, &name).await.unwrap();
+            let store = SqlStore::connect_postgres(&url, 4).await.unwrap();
+            let pool = sqlx::PgPool::connect(&url).await.unwrap();
+            sqlx::query(POSTGRES_FILL).execute(&pool).await.unwrap();
+            sqlx::query("ANALYZE").execute(&pool).await.unwrap();
+            pool.close().await;
+            all.push(("postgres", store, None));
+        }
+    }
+    all
+}
+
+/// Panics unless `plan` reads through an index (a range of it) and neither scans the table
+/// nor sorts: SQLite's `EXPLAIN QUERY PLAN` lines or PostgreSQL's `EXPLAIN` lines.
+fn assert_index_range(engine: &str, what: &str, plan: &[String], must_name: &[&str]) {
+    let text = plan.join("\n");
+    match engine {
+        "sqlite" => {
+            assert!(
+                plan.iter().all(|l| l.contains("USING INDEX") || l.contains("USING COVERING INDEX")),
+                "{what}:\n{text}"
+            );
+            assert!(!text.contains("SCAN") && !text.contains("TEMP B-TREE"), "{what}:\n{text}");
+        }
+        _ => {
+            assert!(text.contains("Index Scan") || text.contains("Index Only Scan"), "{what}:\n{text}");
+            assert!(!text.contains("Seq Scan") && !text.contains("Sort"), "{what}:\n{text}");
+            assert!(!text.contains("Filter: "), "{what}: rows read and dropped:\n{text}");
+        }
+    }
+    for needle in must_name {
+        assert!(text.contains(needle), "{what}: the plan should use {needle}:\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn every_listing_page_and_the_expiry_batch_are_index_ranges_at_20000_uploads() {
+    let deep = ListCursor { created_at: "2023-11-15T01:00:00.000Z".into(), id: "upload_010000".into() };
+    for (engine, store, _dir) in filled().await {
+        let query = |status: Option<Status>, kind: Option<Kind>, after: Option<ListCursor>| UploadListQuery {
+            owner_id: OWNER.into(),
+            status,
+            kind,
+            after,
+            limit: 20,
+        };
+        let plan = store.explain_list_uploads(&query(None, None, None)).await.unwrap();
+        assert_index_range(engine, "first page", &plan, &["uploads_by_owner"]);
+        let plan = store.explain_list_uploads(&query(None, None, Some(deep.clone()))).await.unwrap();
+        // The cursor bounds the index range itself, not a filter on what was read.
+        let cursor_in_range = if engine == "sqlite" { "(created_at,id)<(?,?)" } else { "ROW(created_at, id) < ROW(" };
+        assert_index_range(engine, "a deep page", &plan, &["uploads_by_owner", cursor_in_range]);
+        let plan = store.explain_list_uploads(&query(Some(Status::Failed), None, None)).await.unwrap();
+        let status_index = if engine == "sqlite" { "uploads_unfinished_by_owner" } else { "uploads_by_owner_status" };
+        assert_index_range(engine, "?status=failed", &plan, &[status_index]);
+        let plan = store.explain_list_uploads(&query(Some(Status::Failed), None, Some(deep.clone()))).await.unwrap();
+        assert_index_range(engine, "?status=failed, a deep page", &plan, &[status_index, cursor_in_range]);
+        let plan = store.explain_expired_uploads().await.unwrap();
+        assert_index_range(engine, "the expiry batch", &plan, &["uploads_by_status"]);
+
+        // The answers are right, too: the failed ones in listing order, deep pages included.
+        let page = store.list_uploads(&query(Some(Status::Failed), None, Some(deep.clone()))).await.unwrap();
+        let ids: Vec<&str> = page.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(ids.first().copied(), Some("upload_009975"), "{engine}");
+        assert!(page.iter().all(|u| u.status == Status::Failed), "{engine}");
+        assert!(ids.windows(2).all(|w| w[0] > w[1]), "{engine}: {ids:?}");
+    }
+}
