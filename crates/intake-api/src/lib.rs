@@ -23,7 +23,10 @@ pub use error::{ErrorBody, ErrorCode};
 pub use limits::{MAX_FILE_SIZE, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
 pub use list::{only_known_parameters, ListUploadsQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 pub use model::{Model, ModelProperties, ModelResponse};
-pub use project::{Project, ProjectKey, ProjectKeyProject, ProjectList, ProjectResponse, ProjectUser};
+pub use project::{
+    CreateKeyRequest, CreatedKeyResponse, Project, ProjectKey, ProjectKeyProject, ProjectKeyResponse, ProjectList,
+    ProjectResponse, ProjectUser,
+};
 pub use upload::{
     ActionRequest, AssetOptions, CreateUploadRequest, DryRunResponse, Upload, UploadList, UploadPart, UploadResponse,
 };

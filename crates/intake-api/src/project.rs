@@ -84,3 +84,36 @@ pub struct ProjectList {
 pub struct ProjectResponse {
     pub project: Project,
 }
+
+/// `POST /v1/projects/{projectId}/keys` (an admin key of the project): a new key for
+/// that project alone.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct CreateKeyRequest {
+    /// `admin`, `editor` or `reader`.
+    pub role: String,
+    /// A label for people (at most 100 characters).
+    #[serde(default)]
+    pub name: String,
+}
+
+/// The answer to [`CreateKeyRequest`]: the key, and its secret, shown only this once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedKeyResponse {
+    pub key: ProjectKey,
+    /// The Basic user name.
+    pub api_key: String,
+    /// The Basic password: intake keeps only its hash.
+    pub api_secret: String,
+}
+
+/// `DELETE /v1/projects/{projectId}/keys/{apiKeyId}`: the key, now `inactive`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ProjectKeyResponse {
+    pub key: ProjectKey,
+}

@@ -5,9 +5,9 @@
 use crate::routes;
 use intake_api::{
     ActionRequest, Asset, AssetMetadata, AssetOptions, AssetProperties, AssetResponse, AssetThumbnail,
-    CreateUploadRequest, DryRunResponse, ErrorBody, Kind, Model, ModelProperties, ModelResponse, Project, ProjectKey,
-    ProjectKeyProject, ProjectList, ProjectResponse, ProjectUser, Provider, Source, Status, Upload, UploadList,
-    UploadPart, UploadResponse,
+    CreateKeyRequest, CreateUploadRequest, CreatedKeyResponse, DryRunResponse, ErrorBody, Kind, Model, ModelProperties,
+    ModelResponse, Project, ProjectKey, ProjectKeyProject, ProjectKeyResponse, ProjectList, ProjectResponse,
+    ProjectUser, Provider, Source, Status, Upload, UploadList, UploadPart, UploadResponse,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -25,6 +25,8 @@ use utoipa::{Modify, OpenApi};
         routes::uploads::list,
         routes::projects::list,
         routes::projects::retrieve,
+        routes::projects::create_key,
+        routes::projects::revoke_key,
         routes::uploads::retrieve,
         routes::uploads::action,
         routes::entities::asset,
@@ -34,8 +36,8 @@ use utoipa::{Modify, OpenApi};
         routes::files::thumbnail,
     ),
     components(schemas(
-        ActionRequest, Asset, AssetMetadata, AssetOptions, AssetProperties, AssetResponse, AssetThumbnail, CreateUploadRequest,
-        DryRunResponse, ErrorBody, Kind, Model, ModelProperties, ModelResponse, Project, ProjectKey, ProjectKeyProject, ProjectList, ProjectResponse,
+        ActionRequest, Asset, AssetMetadata, AssetOptions, AssetProperties, AssetResponse, AssetThumbnail, CreateKeyRequest, CreateUploadRequest, CreatedKeyResponse,
+        DryRunResponse, ErrorBody, Kind, Model, ModelProperties, ModelResponse, Project, ProjectKey, ProjectKeyProject, ProjectKeyResponse, ProjectList, ProjectResponse,
         ProjectUser, Provider, Source, Status, Upload, UploadList, UploadPart, UploadResponse
     )),
     modifiers(&BasicAuth)

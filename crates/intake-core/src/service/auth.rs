@@ -33,6 +33,17 @@ impl Caller {
             Role::Editor | Role::Admin => Ok(()),
         }
     }
+
+    /// Refuses what only an admin key may do (managing a project's keys).
+    pub fn require_admin(&self, what: &str) -> Result<()> {
+        match self.role {
+            Role::Admin => Ok(()),
+            role => Err(Error::Forbidden(format!(
+                "this API key has the {} role; {what} needs an admin key of the project",
+                role.as_str()
+            ))),
+        }
+    }
 }
 
 /// A key given in configuration: `key:secret:project[;project…]`.
@@ -208,6 +219,25 @@ impl Authenticator {
             .take(limit)
             .cloned()
             .collect()
+    }
+
+    /// Every key row as last read, revoked and `INTAKE_API_KEYS` ones too, with `api_key`.
+    pub fn record(&self, api_key: &str) -> Option<ApiKeyRecord> {
+        if let Some(k) = self.configured.get(api_key) {
+            return Some(k.record.clone());
+        }
+        self.stored().all.iter().find(|k| k.api_key == api_key).cloned()
+    }
+
+    /// How many keys name `project`: `(active, all)`, revoked ones counted in `all` only.
+    pub fn keys_in(&self, project: &str) -> (usize, usize) {
+        let stored = self.stored();
+        let in_project = |k: &&ApiKeyRecord| k.projects.iter().any(|p| p == project);
+        let configured = self.configured.values().map(|k| &k.record).filter(in_project).count();
+        let rows: Vec<&ApiKeyRecord> =
+            stored.all.iter().filter(in_project).filter(|k| k.origin == KeyOrigin::Database).collect();
+        let active = rows.iter().filter(|k| k.revoked_at.is_none()).count();
+        (configured + active, configured + rows.len())
     }
 
     /// Authenticates an `Authorization` header value and resolves the project: `project`

@@ -12,6 +12,8 @@
 //! | GET | `/v1/uploads/{id}` | [`uploads::retrieve`] |
 //! | GET | `/v1/projects` | [`projects::list`] |
 //! | GET | `/v1/projects/{id}` | [`projects::retrieve`] |
+//! | POST | `/v1/projects/{id}/keys` (admin key) | [`projects::create_key`] |
+//! | DELETE | `/v1/projects/{id}/keys/{apiKeyId}` (admin key) | [`projects::revoke_key`] |
 //! | POST | `/v1/uploads/{id}/action` | [`uploads::action`] |
 //! | GET | `/v1/assets/{id}` | [`entities::asset`] |
 //! | GET | `/v1/models/{id}` | [`entities::model`] |
@@ -32,7 +34,7 @@ use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
+use axum::routing::{delete, get, post, put};
 use axum::Router;
 use intake_core::service::{Authenticator, Service};
 use intake_core::Error;
@@ -88,6 +90,8 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/uploads/{id}", get(uploads::retrieve))
         .route("/v1/projects", get(projects::list))
         .route("/v1/projects/{id}", get(projects::retrieve))
+        .route("/v1/projects/{id}/keys", post(projects::create_key))
+        .route("/v1/projects/{id}/keys/{api_key}", delete(projects::revoke_key))
         .route("/v1/uploads/{id}/action", post(uploads::action))
         .route("/v1/assets/{id}", get(entities::asset))
         .route("/v1/models/{id}", get(entities::model))

@@ -1,14 +1,21 @@
 //! `GET /v1/projects` and `GET /v1/projects/{projectId}`: the projects the caller's key
-//! belongs to, in the official SDK's shape, with the keys the caller may see.
+//! belongs to, in the official SDK's shape, with the keys the caller may see; and an admin
+//! key managing its projects' keys (`POST …/keys`, `DELETE …/keys/{apiKeyId}`).
 
 use super::AppState;
 use crate::error::{ApiError, ApiResult};
+use crate::extract::json_body;
 use crate::extract::{Authed, QueryMap};
+use axum::body::Body;
 use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use base64::Engine;
-use intake_api::{ErrorBody, Project, ProjectKey, ProjectKeyProject, ProjectList, ProjectResponse};
-use intake_core::metadata::ApiKeyRecord;
+use intake_api::{
+    CreateKeyRequest, CreatedKeyResponse, ErrorBody, Project, ProjectKey, ProjectKeyProject, ProjectKeyResponse,
+    ProjectList, ProjectResponse,
+};
+use intake_core::metadata::{ApiKeyRecord, Role};
 use intake_core::service::Caller;
 use intake_core::Error;
 
@@ -79,6 +86,47 @@ pub async fn retrieve(
         return Err(ApiError(Error::NotFound(format!("no project {id:?} among this API key's projects"))));
     };
     Ok(Json(ProjectResponse { project: project(&state, &caller, &key, &id).await? }))
+}
+
+/// Creates a key for the project (the caller's key must be an admin of it); its secret is
+/// in this answer only.
+#[utoipa::path(post, path = "/v1/projects/{projectId}/keys", tag = "projects", request_body = CreateKeyRequest,
+    params(("projectId" = String, Path)),
+    responses((status = 201, description = "The new key and its secret (shown only this once)", body = CreatedKeyResponse),
+              (status = 400, description = "Bad request", body = ErrorBody), (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 403, description = "The caller's key is not an admin key (names its role)", body = ErrorBody), (status = 404, description = "Not one of the key's projects", body = ErrorBody), (status = 409, description = "The project has as many keys as it may", body = ErrorBody), (status = 415, description = "The body is not sent as application/json", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
+    security(("basic" = [])))]
+pub async fn create_key(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> ApiResult<(StatusCode, Json<CreatedKeyResponse>)> {
+    let request: CreateKeyRequest = serde_json::from_value(json_body(&headers, body).await?)
+        .map_err(|e| ApiError::bad_request(format!("the body is not a key request: {e}")))?;
+    let role = Role::parse(&request.role).ok_or_else(|| {
+        ApiError::bad_request(format!("role must be admin, editor or reader, got {:?}", request.role))
+    })?;
+    let (record, secret) = state.service.create_key(&state.auth, &caller, &id, role, request.name).await?;
+    let response = CreatedKeyResponse { key: project_key(&record), api_key: record.api_key, api_secret: secret };
+    Ok((StatusCode::CREATED, Json(response)))
+}
+
+/// Revokes a key of the project: every instance refuses it within seconds; the part and
+/// file URLs it obtained stay valid until they expire. The caller's key must be an admin of
+/// every project the revoked key belongs to.
+#[utoipa::path(delete, path = "/v1/projects/{projectId}/keys/{apiKeyId}", tag = "projects",
+    params(("projectId" = String, Path), ("apiKeyId" = String, Path, description = "The API key (the Basic user name)")),
+    responses((status = 200, description = "The key, now inactive", body = ProjectKeyResponse),
+              (status = 401, description = "Unauthenticated", body = ErrorBody), (status = 403, description = "The caller's key is not an admin key of every project of the key (names why)", body = ErrorBody), (status = 404, description = "No such key in a project of the caller's key", body = ErrorBody), (status = 409, description = "The key comes from INTAKE_API_KEYS", body = ErrorBody), (status = 429, description = "Rate limited", body = ErrorBody)),
+    security(("basic" = [])))]
+pub async fn revoke_key(
+    State(state): State<AppState>,
+    Authed(caller): Authed,
+    Path((id, api_key)): Path<(String, String)>,
+) -> ApiResult<Json<ProjectKeyResponse>> {
+    let record = state.service.revoke_key(&state.auth, &caller, &id, &api_key).await?;
+    Ok(Json(ProjectKeyResponse { key: project_key(&record) }))
 }
 
 /// Project `id` of `key`, with the keys `caller` may see.

@@ -24,8 +24,8 @@ enum KeysCommand {
         /// Projects, comma-separated (made with `intake projects create`).
         #[arg(long, value_delimiter = ',', required = true)]
         project: Vec<String>,
-        /// reader: only reads; editor: also creates and completes uploads; admin: also sees
-        /// every key of its projects.
+        /// reader: only reads; editor: also creates and completes uploads; admin: also manages
+        /// the keys of its projects (over the API too).
         #[arg(long, value_parser = ["admin", "editor", "reader"])]
         role: String,
         /// A label for people.

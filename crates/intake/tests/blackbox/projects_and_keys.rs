@@ -1,13 +1,14 @@
 //! Black-box, both backends: projects and API keys made with the CLI while servers run
 //! (two instances sharing PostgreSQL on scale-out, one on the embedded default); each role's
 //! allowed and refused calls; `GET /v1/projects` in the SDK's shape; a revoked key refused by
-//! every instance within 5 s while the part URLs it obtained keep working; and
-//! `intake signing rotate` with signed URLs outstanding.
+//! every instance within 5 s while the part URLs it obtained keep working; an admin key
+//! creating and revoking its projects' keys over the API; and `intake signing rotate` with
+//! signed URLs outstanding.
 
 use crate::common;
 
 use common::process::IntakeProcess;
-use common::{backend, media, send, API_KEYS};
+use common::{assert_error, backend, media, send, API_KEYS};
 use serde_json::{json, Value};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -202,6 +203,112 @@ async fn keys_made_with_the_cli_work_by_role_and_a_revoked_one_is_refused_everyw
     );
     assert!(!keys.to_string().contains(&reader.secret), "no secret is ever listed");
     assert_eq!(API_KEYS.split(',').count(), 2);
+}
+
+#[tokio::test]
+async fn an_admin_key_creates_and_revokes_the_keys_of_its_projects_over_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let instances = start_instances(&data_dir);
+    let bases: Vec<String> = instances.iter().map(|i| i.base.clone()).collect();
+    let (first, last) = (&bases[0], bases.last().unwrap());
+    let project =
+        |name: &str| cli_json(&data_dir, &["projects", "create", name, "--json"])["id"].as_str().unwrap().to_string();
+    let (p, q) = (project("P"), project("Q"));
+    let key = |projects: &str, role: &str| {
+        Key::of(&cli_json(&data_dir, &["keys", "create", "--project", projects, "--role", role, "--json"]))
+    };
+    let (admin, editor, shared) = (key(&p, "admin"), key(&p, "editor"), key(&format!("{p},{q}"), "reader"));
+    for k in [&admin, &editor, &shared] {
+        until(Duration::from_secs(5), "a CLI key is accepted", || async {
+            k.request(reqwest::Method::GET, format!("{first}/v1/projects")).send().await.unwrap().status() == 200
+        })
+        .await;
+    }
+    let keys_of = |project: &str| format!("{first}/v1/projects/{project}/keys");
+    let post = |k: &Key, url: String, body: Value| k.request(reqwest::Method::POST, url).json(&body);
+
+    // Only an admin of the project may, and only with a role and name that make sense.
+    let (status, body) = send(post(&editor, keys_of(&p), json!({"role": "reader"}))).await;
+    assert_error(status, &body, 403, "editor role");
+    let (status, body) = send(post(&shared, keys_of(&p), json!({"role": "reader"}))).await;
+    assert_error(status, &body, 403, "reader role");
+    let (status, body) = send(post(&admin, keys_of(&q), json!({"role": "reader"}))).await;
+    assert_error(status, &body, 404, "among this API key's projects");
+    let (status, body) = send(post(&admin, keys_of(&p), json!({"role": "owner"}))).await;
+    assert_error(status, &body, 400, "role must be admin, editor or reader");
+    let (status, body) = send(post(&admin, keys_of(&p), json!({"role": "reader", "scope": "team"}))).await;
+    assert_error(status, &body, 400, "scope");
+    let (status, body) = send(post(&admin, keys_of(&p), json!({"role": "reader", "name": "n".repeat(101)}))).await;
+    assert_error(status, &body, 400, "at most 100 characters");
+
+    // A new editor key: its secret once, and it works on every instance within seconds.
+    let (status, body) = send(post(&admin, keys_of(&p), json!({"role": "editor", "name": "ci"}))).await;
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(
+        (body["key"]["role"].clone(), body["key"]["name"].clone(), body["key"]["apiKeyStatus"].clone()),
+        (json!("editor"), json!("ci"), json!("active"))
+    );
+    assert_eq!(body["key"]["projects"], json!([{"projectId": p, "role": "editor"}]));
+    let made = Key::of(&body);
+    assert_eq!(body["key"]["apiKeyId"], made.key.as_str());
+    for base in &bases {
+        until(Duration::from_secs(5), "a key made over the API is accepted everywhere", || async {
+            let create =
+                json!({"fileName": "a.png", "contentType": "image/png", "fileSize": 10, "parts": 1, "kind": "image"});
+            post(&made, format!("{base}/v1/uploads"), create).send().await.unwrap().status() == 200
+        })
+        .await;
+    }
+    let (_, body) = send(admin.request(reqwest::Method::GET, format!("{last}/v1/projects/{p}"))).await;
+    let listed: Vec<&str> =
+        body["project"]["keys"].as_array().unwrap().iter().map(|k| k["apiKeyId"].as_str().unwrap()).collect();
+    assert!(listed.contains(&made.key.as_str()), "{body}");
+    assert!(!body.to_string().contains(&made.secret), "the secret is never shown again");
+
+    // Revoking: not a key that also belongs to a project the admin does not administer, not
+    // one from INTAKE_API_KEYS, not as an editor; then the new key, refused everywhere.
+    let delete = |k: &Key, base: &str, project: &str, target: &str| {
+        k.request(reqwest::Method::DELETE, format!("{base}/v1/projects/{project}/keys/{target}"))
+    };
+    let (status, body) = send(delete(&admin, first, &p, &shared.key)).await;
+    assert_error(status, &body, 403, &format!("also belongs to project {q}"));
+    let alice = Key { key: "alice".into(), secret: "alice-secret".into() };
+    let (status, body) = send(delete(&alice, first, "proj_a", "alice")).await;
+    assert_error(status, &body, 409, "INTAKE_API_KEYS");
+    let (status, body) = send(delete(&admin, first, &p, "api_nosuchkey")).await;
+    assert_error(status, &body, 404, "no API key");
+    let (status, body) = send(delete(&editor, first, &p, &made.key)).await;
+    assert_error(status, &body, 403, "editor role");
+    let (status, body) = send(delete(&admin, last, &p, &made.key)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["key"]["apiKeyStatus"], "inactive", "{body}");
+    for base in &bases {
+        until(Duration::from_secs(5), "a key revoked over the API is refused everywhere", || async {
+            made.request(reqwest::Method::GET, format!("{base}/v1/uploads")).send().await.unwrap().status() == 401
+        })
+        .await;
+    }
+    let (status, body) = send(delete(&admin, first, &p, &made.key)).await;
+    assert_eq!((status, body["key"]["apiKeyStatus"].clone()), (200, json!("inactive")), "revoking twice: {body}");
+
+    // A project holds at most 100 active keys: the 101st is refused until one is revoked.
+    let mut made_keys = Vec::new();
+    loop {
+        let (status, body) = send(post(&admin, keys_of(&p), json!({"role": "reader"}))).await;
+        if status != 201 {
+            assert_error(status, &body, 409, "revoke one first");
+            break;
+        }
+        made_keys.push(body["key"]["apiKeyId"].as_str().unwrap().to_string());
+        assert!(made_keys.len() <= 100, "no cap on a project's keys");
+    }
+    // admin, editor, shared and the keys made here fill the 100.
+    assert_eq!(made_keys.len(), 97);
+    let (status, _) = send(delete(&admin, first, &p, &made_keys[0])).await;
+    assert_eq!(status, 200);
+    let (status, body) = send(post(&admin, keys_of(&p), json!({"role": "reader"}))).await;
+    assert_eq!(status, 201, "{body}");
 }
 
 /// The download URL `GET /v1/assets/{id}` hands out now, as alice.
