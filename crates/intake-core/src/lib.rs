@@ -4,7 +4,10 @@
 //! - [`domain`]: pure values and rules (ids, the upload state machine, create-request
 //!   parsing, part-size rules); no I/O.
 //! - [`metadata`]: the [`metadata::MetadataStore`] trait and its SQLite implementation.
-//! - [`blob`]: the [`blob::BlobStore`] trait and its local-disk implementation.
+//! - [`blob`]: the [`blob::BlobStore`] trait, the part-delivery capabilities, and its
+//!   local-disk and S3 implementations.
+//! - [`signing`] and [`links`]: what a signed URL grants, and the port through which the
+//!   server writes the URLs of its own routes.
 //! - [`validate`]: content sniffing and per-kind validation.
 //! - [`import`]: downloads from a URL, Hugging Face or Civitai, with the SSRF defence.
 //! - [`jobs`]: the background runner that claims jobs and drives the pipeline.
@@ -15,6 +18,7 @@ pub mod domain;
 pub mod error;
 pub mod import;
 pub mod jobs;
+pub mod links;
 pub mod metadata;
 pub mod service;
 pub mod signing;

@@ -74,7 +74,7 @@ impl Application {
         let local_addr = listener.local_addr()?;
         let public_url = config.public_url.clone().unwrap_or_else(|| default_public_url(local_addr));
         let service_config = ServiceConfig {
-            public_url: public_url.trim_end_matches('/').to_string(),
+            links: Arc::new(crate::links::RouteLinks::new(&public_url)),
             part_url_ttl: config.part_url_ttl,
             file_url_ttl: config.file_url_ttl,
             upload_ttl: config.upload_ttl,

@@ -16,6 +16,7 @@ mod error;
 mod extract;
 mod failed_logins;
 mod http;
+mod links;
 mod metrics;
 pub mod openapi;
 mod rate_limit;

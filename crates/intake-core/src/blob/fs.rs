@@ -14,7 +14,10 @@
 //! on a part still in flight cannot land (its rename finds no directory), and no byte is
 //! copied whatever the file's size.
 
-use super::{BlobStore, ByteStream, CompleteOutcome, PartBody, PartCheck, PartInfo, PartsCheck, StoredKeys};
+use super::{
+    BlobStore, ByteStream, CompleteOutcome, PartBody, PartCheck, PartDelivery, PartInfo, PartsCheck, ReceivesParts,
+    StoredKeys,
+};
 use crate::domain::ids::random_base62;
 use crate::domain::PartNumber;
 use crate::validate::ByteSource;
@@ -168,101 +171,8 @@ impl BlobStore for FsStore {
         Ok(None)
     }
 
-    fn presigned_part_url(
-        &self,
-        _key: &str,
-        _handle: Option<&str>,
-        _part: PartNumber,
-        _ttl: Duration,
-    ) -> Result<Option<String>> {
-        Ok(None)
-    }
-
-    async fn put_part(
-        &self,
-        key: &str,
-        part: PartNumber,
-        mut body: PartBody,
-        max_size: u64,
-        check: PartCheck<'_>,
-    ) -> Result<PartInfo> {
-        let dir = self.multipart_dir(key)?;
-        let tmp = dir.join("tmp").join(random_base62(16));
-        // The network side gathers bytes; the blocking pool writes and hashes them a
-        // megabyte at a time ([`writer`]), so a body waiting for bytes holds no thread.
-        let mut writer = BodyWriter::new(PartSink::new(dir.clone(), tmp.clone(), self.object_dir(key)?));
-        let mut received = 0u64;
-        let failure = loop {
-            let chunk = match writer.next_from(&mut body).await {
-                Ok(Some(Ok(chunk))) => chunk,
-                Ok(None) => break None,
-                Ok(Some(Err(e))) if e.kind() == io::ErrorKind::TimedOut => {
-                    break Some(Error::Timeout(format!("the part's body stalled after {received} bytes: {e}")));
-                }
-                Ok(Some(Err(e))) => {
-                    break Some(Error::BodyAborted(format!("the part's body broke off after {received} bytes: {e}")));
-                }
-                Err(e) => break Some(e),
-            };
-            received += chunk.len() as u64;
-            if received > max_size {
-                break Some(Error::TooLarge(format!(
-                    "part {} is larger than {max_size} bytes, the most this part may hold",
-                    part.get()
-                )));
-            }
-            if let Err(e) = writer.push(&chunk).await {
-                break Some(e);
-            }
-        };
-        let (written, sink) = match failure {
-            Some(e) => (Err(e), writer.abandon().await),
-            None => writer.finish().await,
-        };
-        let Some(mut sink) = sink else {
-            let _ = tokio::fs::remove_file(&tmp).await;
-            return Err(written.err().unwrap_or_else(|| Error::internal("a write to the disk panicked")));
-        };
-        // Durable, with its size and MD5; or the reason it is not kept.
-        let finished = match written {
-            Ok(()) => {
-                let (finished, back) =
-                    tokio::task::spawn_blocking(move || (sink.finish(), sink)).await.map_err(Error::internal)?;
-                sink = back;
-                finished.map_err(Error::from).and_then(|(size, md5)| check(size, &md5).map(|()| (size, md5)))
-            }
-            Err(e) => Err(e),
-        };
-        let (size, md5) = match finished {
-            Ok(v) => v,
-            Err(_) if sink.sealed => return Err(Error::Conflict("this upload no longer accepts parts".into())),
-            Err(e) => {
-                let _ = tokio::fs::remove_file(&tmp).await;
-                return Err(e);
-            }
-        };
-        let target = dir.join("parts").join(part.get().to_string());
-        let parts_dir = dir.join("parts");
-        let renamed = tokio::task::spawn_blocking(move || -> io::Result<()> {
-            std::fs::rename(&tmp, &target).inspect_err(|_| {
-                let _ = std::fs::remove_file(&tmp);
-            })?;
-            // The part's name, and the directories that hold it (made without fsync by
-            // the first part; cheap once they are on disk).
-            fsync_dir(&parts_dir)?;
-            let upload_dir = parts_dir.parent().expect("multipart dir");
-            fsync_dir(upload_dir)?;
-            fsync_dir(upload_dir.parent().expect("multipart root"))
-        })
-        .await
-        .map_err(Error::internal)?;
-        match renamed {
-            Ok(()) => Ok(PartInfo { number: part.get(), size, etag: Some(format!("\"{md5}\"")) }),
-            Err(e) if is_not_found(&e) => Err(Error::Conflict(
-                "this upload was completed while the part was arriving; the part was not kept".into(),
-            )),
-            Err(e) => Err(e.into()),
-        }
+    fn part_delivery(&self) -> PartDelivery<'_> {
+        PartDelivery::ThroughIntake(self)
     }
 
     async fn list_parts(&self, key: &str, _handle: Option<&str>) -> Result<Vec<PartInfo>> {
@@ -486,6 +396,96 @@ impl BlobStore for FsStore {
         // Without listing `objects/`, which holds every finished file.
         let root = self.root.clone();
         tokio::task::spawn_blocking(move || list_keys(&root, false)).await.map_err(Error::internal)?.map_err(Into::into)
+    }
+}
+
+#[async_trait]
+impl ReceivesParts for FsStore {
+    async fn put_part(
+        &self,
+        key: &str,
+        part: PartNumber,
+        mut body: PartBody,
+        max_size: u64,
+        check: PartCheck<'_>,
+    ) -> Result<PartInfo> {
+        let dir = self.multipart_dir(key)?;
+        let tmp = dir.join("tmp").join(random_base62(16));
+        // The network side gathers bytes; the blocking pool writes and hashes them a
+        // megabyte at a time ([`writer`]), so a body waiting for bytes holds no thread.
+        let mut writer = BodyWriter::new(PartSink::new(dir.clone(), tmp.clone(), self.object_dir(key)?));
+        let mut received = 0u64;
+        let failure = loop {
+            let chunk = match writer.next_from(&mut body).await {
+                Ok(Some(Ok(chunk))) => chunk,
+                Ok(None) => break None,
+                Ok(Some(Err(e))) if e.kind() == io::ErrorKind::TimedOut => {
+                    break Some(Error::Timeout(format!("the part's body stalled after {received} bytes: {e}")));
+                }
+                Ok(Some(Err(e))) => {
+                    break Some(Error::BodyAborted(format!("the part's body broke off after {received} bytes: {e}")));
+                }
+                Err(e) => break Some(e),
+            };
+            received += chunk.len() as u64;
+            if received > max_size {
+                break Some(Error::TooLarge(format!(
+                    "part {} is larger than {max_size} bytes, the most this part may hold",
+                    part.get()
+                )));
+            }
+            if let Err(e) = writer.push(&chunk).await {
+                break Some(e);
+            }
+        };
+        let (written, sink) = match failure {
+            Some(e) => (Err(e), writer.abandon().await),
+            None => writer.finish().await,
+        };
+        let Some(mut sink) = sink else {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(written.err().unwrap_or_else(|| Error::internal("a write to the disk panicked")));
+        };
+        // Durable, with its size and MD5; or the reason it is not kept.
+        let finished = match written {
+            Ok(()) => {
+                let (finished, back) =
+                    tokio::task::spawn_blocking(move || (sink.finish(), sink)).await.map_err(Error::internal)?;
+                sink = back;
+                finished.map_err(Error::from).and_then(|(size, md5)| check(size, &md5).map(|()| (size, md5)))
+            }
+            Err(e) => Err(e),
+        };
+        let (size, md5) = match finished {
+            Ok(v) => v,
+            Err(_) if sink.sealed => return Err(Error::Conflict("this upload no longer accepts parts".into())),
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(e);
+            }
+        };
+        let target = dir.join("parts").join(part.get().to_string());
+        let parts_dir = dir.join("parts");
+        let renamed = tokio::task::spawn_blocking(move || -> io::Result<()> {
+            std::fs::rename(&tmp, &target).inspect_err(|_| {
+                let _ = std::fs::remove_file(&tmp);
+            })?;
+            // The part's name, and the directories that hold it (made without fsync by
+            // the first part; cheap once they are on disk).
+            fsync_dir(&parts_dir)?;
+            let upload_dir = parts_dir.parent().expect("multipart dir");
+            fsync_dir(upload_dir)?;
+            fsync_dir(upload_dir.parent().expect("multipart root"))
+        })
+        .await
+        .map_err(Error::internal)?;
+        match renamed {
+            Ok(()) => Ok(PartInfo { number: part.get(), size, etag: Some(format!("\"{md5}\"")) }),
+            Err(e) if is_not_found(&e) => Err(Error::Conflict(
+                "this upload was completed while the part was arriving; the part was not kept".into(),
+            )),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn remove_stale_temp(&self, min_age: Duration) -> Result<u64> {

@@ -1,10 +1,12 @@
 //! Blob storage: where the bytes of parts and finished files live.
 //!
-//! Handlers and jobs see only the [`BlobStore`] trait object. The local-disk store
-//! ([`fs::FsStore`]) receives parts through intake's own signed URLs; the S3-compatible store
-//! ([`s3::S3Store`]) hands out the store's own presigned URLs instead
-//! ([`BlobStore::presigned_part_url`]) and never sees the bytes of a part. Finishing a
-//! multipart upload never copies the file: the parts become the segments of the object.
+//! Handlers and jobs see only the [`BlobStore`] trait object: what every store does. How the
+//! bytes of a part reach the store is the one thing stores do differently, so it is a
+//! capability of its own ([`BlobStore::part_delivery`]): the local-disk store
+//! ([`fs::FsStore`]) [`ReceivesParts`] through intake's own signed URLs; the S3-compatible
+//! store ([`s3::S3Store`]) [`PresignsParts`] with the store's own URLs and never sees the
+//! bytes of a part. Finishing a multipart upload never copies the file: the parts become the
+//! segments of the object.
 //!
 //! Imports (a file intake downloads itself) go through a *staging area* instead: the bytes are
 //! appended to the staged object `key` as they arrive ([`BlobStore::append_staged`]), what is
@@ -55,23 +57,24 @@ pub enum CompleteOutcome {
     Refused { reason: String },
 }
 
-/// Where the bytes live.
+/// How the bytes of a part reach a store: the one thing stores do differently.
+pub enum PartDelivery<'a> {
+    /// Clients PUT each part straight to the store, at a URL the store presigns (S3).
+    Presigned(&'a dyn PresignsParts),
+    /// Clients PUT each part to intake (its `/parts` route), which streams it into the store
+    /// (the local disk).
+    ThroughIntake(&'a dyn ReceivesParts),
+}
+
+/// A store that hands out its own URLs for part PUTs and never sees their bytes.
+pub trait PresignsParts: Send + Sync {
+    /// The store's presigned URL for one part of the multipart upload `key`.
+    fn presigned_part_url(&self, key: &str, handle: Option<&str>, part: PartNumber, ttl: Duration) -> Result<String>;
+}
+
+/// A store that takes part bodies itself, from intake's `/parts` route.
 #[async_trait]
-pub trait BlobStore: Send + Sync {
-    /// Prepares a multipart upload for object `key`; returns the store's own id for it, if
-    /// the store has one (kept with the upload and passed back to every call below).
-    async fn begin_multipart(&self, key: &str, content_type: &str) -> Result<Option<String>>;
-
-    /// The store's own presigned URL for one part, or `None` when clients PUT parts to
-    /// intake itself (then [`BlobStore::put_part`] receives them).
-    fn presigned_part_url(
-        &self,
-        key: &str,
-        handle: Option<&str>,
-        part: PartNumber,
-        ttl: Duration,
-    ) -> Result<Option<String>>;
-
+pub trait ReceivesParts: Send + Sync {
     /// Streams one part to durable storage and commits it atomically, replacing an earlier
     /// part of the same number; a body that breaks off, or exceeds `max_size`, or that
     /// `check` refuses once its size is known, leaves no trace. Returns its size and ETag.
@@ -83,6 +86,21 @@ pub trait BlobStore: Send + Sync {
         max_size: u64,
         check: PartCheck<'_>,
     ) -> Result<PartInfo>;
+
+    /// Deletes what interrupted part PUTs left behind (temp files) that has not changed
+    /// for `min_age`; returns how many were removed.
+    async fn remove_stale_temp(&self, min_age: Duration) -> Result<u64>;
+}
+
+/// Where the bytes live.
+#[async_trait]
+pub trait BlobStore: Send + Sync {
+    /// Prepares a multipart upload for object `key`; returns the store's own id for it, if
+    /// the store has one (kept with the upload and passed back to every call below).
+    async fn begin_multipart(&self, key: &str, content_type: &str) -> Result<Option<String>>;
+
+    /// How clients deliver the bytes of a part to this store.
+    fn part_delivery(&self) -> PartDelivery<'_>;
 
     /// The parts received so far, sorted by number.
     async fn list_parts(&self, key: &str, handle: Option<&str>) -> Result<Vec<PartInfo>>;
@@ -152,10 +170,6 @@ pub trait BlobStore: Send + Sync {
         keys.objects.clear();
         Ok(keys)
     }
-
-    /// Deletes what interrupted part PUTs left behind (temp files) that has not changed
-    /// for `min_age`; returns how many were removed.
-    async fn remove_stale_temp(&self, min_age: Duration) -> Result<u64>;
 }
 
 /// The key of the thumbnail of the object `key`, stored beside it.

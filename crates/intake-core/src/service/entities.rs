@@ -20,9 +20,7 @@ pub struct FileDownload {
 
 impl Service {
     fn file_url(&self, entity_id: &str) -> String {
-        let expires = chrono::Utc::now().timestamp() + self.config.file_url_ttl.as_secs() as i64;
-        let signature = self.signer().sign(Grant::ReadFile { entity_id }, expires);
-        format!("{}/files/{entity_id}?expires={expires}&signature={signature}", self.config.public_url)
+        self.signed_url(Grant::ReadFile { entity_id }, self.config.file_url_ttl)
     }
 
     /// `GET /v1/assets/{id}` for the asset's owner.

@@ -4,6 +4,7 @@
 //! that are gone, files of failed uploads) are removed by the orphan sweep.
 
 use super::{now_ms, Service};
+use crate::blob::PartDelivery;
 use crate::metadata::UploadRecord;
 use crate::Result;
 use intake_api::Status;
@@ -107,8 +108,12 @@ impl Service {
             SweepScope::OnlyProcessStarting => Duration::ZERO,
             SweepScope::Running => ORPHAN_GRACE,
         };
-        let mut report =
-            SweepReport { temp_files: self.blobs.remove_stale_temp(temp_min_age).await?, ..Default::default() };
+        let temp_files = match self.blobs.part_delivery() {
+            PartDelivery::ThroughIntake(receiver) => receiver.remove_stale_temp(temp_min_age).await?,
+            // Parts go straight to the store: intake keeps no temp files for them.
+            PartDelivery::Presigned(_) => 0,
+        };
+        let mut report = SweepReport { temp_files, ..Default::default() };
         // Every stored file only when this process starts alone; while running, only what is
         // in flight (failed uploads drop their files themselves, see `Service::fail`).
         let keys = match scope {

@@ -26,8 +26,9 @@ pub use uploads::{CreateOutcome, ListRequest, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
 use crate::blob::BlobStore;
 use crate::import::{ImportClient, ImportConfig};
+use crate::links::Links;
 use crate::metadata::{Counters, JobQueue, Lane, MetadataStore, ProjectLimits};
-use crate::signing::Signer;
+use crate::signing::{Grant, Signer};
 use crate::thumbnail::ThumbnailLimits;
 use crate::validate::PicklePolicy;
 use std::sync::Arc;
@@ -37,8 +38,8 @@ use tokio::sync::Notify;
 /// Settings the use-cases need.
 #[derive(Debug, Clone)]
 pub struct ServiceConfig {
-    /// Base of the URLs intake hands out (part and file URLs), without a trailing slash.
-    pub public_url: String,
+    /// Writes the part, file and thumbnail URLs intake hands out (the server's routes).
+    pub links: Arc<dyn Links>,
     /// How long a part URL stays valid.
     pub part_url_ttl: Duration,
     /// How long a file download URL stays valid.
@@ -137,6 +138,15 @@ impl Service {
         self.signer.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The URL granting `grant` for `ttl` from now, signed with the current secret.
+    pub(crate) fn signed_url(&self, grant: Grant<'_>, ttl: Duration) -> String {
+        let expires = chrono::Utc::now().timestamp() + ttl.as_secs() as i64;
+        let signature = self.signer().sign(grant, expires);
+        let mut url = String::with_capacity(160);
+        self.config.links.write_url(grant, expires, &signature, &mut url);
+        url
+    }
+
     /// Reads the signing secrets again (after `intake signing rotate`, on any instance).
     pub async fn reload_signing(&self) -> crate::Result<()> {
         let fresh = Arc::new(signer_of(self.meta.as_ref(), &self.config).await?);
@@ -163,6 +173,11 @@ impl Service {
     /// The limits every new upload of a project is held to.
     pub(crate) fn project_limits(&self) -> ProjectLimits {
         ProjectLimits { max_pending: self.config.max_pending_uploads, quota_bytes: self.config.project_quota_bytes }
+    }
+
+    /// Whether clients PUT parts to intake (its `/parts` route), not to the store.
+    pub fn receives_parts(&self) -> bool {
+        matches!(self.blobs.part_delivery(), crate::blob::PartDelivery::ThroughIntake(_))
     }
 
     /// Checks that the database and the blob store both answer (for `/readyz`).

@@ -1,7 +1,7 @@
 //! Receiving a part through an intake-signed part URL.
 
 use super::Service;
-use crate::blob::{PartBody, PartInfo};
+use crate::blob::{PartBody, PartDelivery, PartInfo};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::parts::{check_part, PartNumber, MAX_PART_SIZE};
 use crate::signing::{Grant, SignatureError};
@@ -37,6 +37,13 @@ impl Service {
     /// to the blob store. Nothing is written for a URL that is tampered with, expired or
     /// issued for another upload or part, nor for a part that breaks the size rules.
     pub async fn put_part(&self, req: PartRequest<'_>, body: PartBody) -> Result<PartInfo> {
+        let PartDelivery::ThroughIntake(receiver) = self.blobs.part_delivery() else {
+            return Err(Error::BadRequest(
+                "this intake keeps files in S3-compatible storage: PUT each part to the presigned URL in the upload's \
+                 parts list (GET /v1/uploads/{id} hands out fresh ones), not to intake"
+                    .into(),
+            ));
+        };
         let number: u32 = req.part_number.parse().map_err(|_| SignatureError::Malformed)?;
         let expected_md5 = req.content_md5.map(content_md5_hex).transpose()?;
         let expires: i64 = req.expires.and_then(|e| e.parse().ok()).ok_or(SignatureError::Malformed)?;
@@ -85,6 +92,6 @@ impl Service {
                 _ => Ok(()),
             }
         };
-        self.blobs.put_part(&upload.id, part, body, max_size, &check).await
+        receiver.put_part(&upload.id, part, body, max_size, &check).await
     }
 }

@@ -66,8 +66,6 @@ impl Service {
 
     /// The signed, expiring URL of an asset's thumbnail.
     pub(super) fn thumbnail_url(&self, asset_id: &str) -> String {
-        let expires = chrono::Utc::now().timestamp() + self.config.file_url_ttl.as_secs() as i64;
-        let signature = self.signer().sign(Grant::ReadThumbnail { asset_id }, expires);
-        format!("{}/files/{asset_id}/thumbnail?expires={expires}&signature={signature}", self.config.public_url)
+        self.signed_url(Grant::ReadThumbnail { asset_id }, self.config.file_url_ttl)
     }
 }

@@ -2,7 +2,7 @@
 
 use super::imports::ImportRequest;
 use super::{now_ms, Caller, Service};
-use crate::blob::{CompleteOutcome, PartInfo};
+use crate::blob::{CompleteOutcome, PartDelivery, PartInfo};
 use crate::domain::ids::{looks_like, new_id, IdKind};
 use crate::domain::parts::{check_part, PartNumber, MIN_PART_SIZE};
 use crate::domain::time::format_time;
@@ -247,24 +247,21 @@ impl Service {
         let signer = self.signer();
         let expires = now.timestamp() + ttl.as_secs() as i64;
         let expires_iso = format_time(Utc.timestamp_opt(expires, 0).single().unwrap_or(now));
+        // One signature buffer for every part: a 10,000-part upload allocates only its URLs.
+        let mut signature = String::with_capacity(64);
         (1..=u.parts_count.unwrap_or(1))
             .map(|number| {
                 let part = PartNumber::new(number).ok_or_else(|| Error::internal("stored part count out of range"))?;
-                let url = match self.blobs.presigned_part_url(&u.id, u.store_handle.as_deref(), part, ttl)? {
-                    Some(url) => url,
-                    None => {
-                        // `{public_url}/parts/{id}/{number}?expires={expires}&signature={signature}`
-                        let mut digits = itoa::Buffer::new();
-                        let mut url = String::with_capacity(self.config.public_url.len() + u.id.len() + 128);
-                        url.push_str(&self.config.public_url);
-                        url.push_str("/parts/");
-                        url.push_str(&u.id);
-                        url.push('/');
-                        url.push_str(digits.format(number));
-                        url.push_str("?expires=");
-                        url.push_str(digits.format(expires));
-                        url.push_str("&signature=");
-                        signer.sign_into(Grant::PutPart { upload_id: &u.id, part: number }, expires, &mut url);
+                let url = match self.blobs.part_delivery() {
+                    PartDelivery::Presigned(store) => {
+                        store.presigned_part_url(&u.id, u.store_handle.as_deref(), part, ttl)?
+                    }
+                    PartDelivery::ThroughIntake(_) => {
+                        let grant = Grant::PutPart { upload_id: &u.id, part: number };
+                        signature.clear();
+                        signer.sign_into(grant, expires, &mut signature);
+                        let mut url = String::with_capacity(u.id.len() + 160);
+                        self.config.links.write_url(grant, expires, &signature, &mut url);
                         url
                     }
                 };

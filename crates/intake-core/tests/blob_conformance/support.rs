@@ -4,7 +4,9 @@
 use futures_util::StreamExt;
 use intake_core::blob::fs::FsStore;
 use intake_core::blob::s3::{S3Config, S3Store};
-pub use intake_core::blob::{BlobStore, CompleteOutcome, PartBody, PartInfo};
+pub use intake_core::blob::{
+    BlobStore, CompleteOutcome, PartBody, PartDelivery, PartInfo, PresignsParts, ReceivesParts,
+};
 pub use intake_core::domain::ids::{new_id, IdKind};
 pub use intake_core::domain::PartNumber;
 pub use intake_core::Error;
@@ -102,19 +104,20 @@ pub fn etag_of(bytes: &[u8]) -> String {
     format!("\"{}\"", hex::encode(md5::Md5::digest(bytes)))
 }
 
-/// Sends part `n` the way a client does: PUT to the store's presigned URL when it hands one
-/// out, else through [`BlobStore::put_part`] (what intake's `/parts` route calls). Returns
-/// the part's ETag.
+/// Sends part `n` the way a client does: PUT to the store's presigned URL when it presigns
+/// them, else through [`ReceivesParts::put_part`] (what intake's `/parts` route calls).
+/// Returns the part's ETag.
 pub async fn put(store: &dyn BlobStore, key: &str, handle: Option<&str>, n: u32, bytes: Vec<u8>) -> String {
-    match store.presigned_part_url(key, handle, p(n), Duration::from_secs(60)).unwrap() {
-        Some(url) => {
+    match store.part_delivery() {
+        PartDelivery::Presigned(presigner) => {
+            let url = presigner.presigned_part_url(key, handle, p(n), Duration::from_secs(60)).unwrap();
             let response = reqwest::Client::new().put(&url).body(bytes).send().await.unwrap();
             assert!(response.status().is_success(), "PUT part {n}: {}", response.status());
             response.headers()["etag"].to_str().unwrap().to_string()
         }
-        None => {
+        PartDelivery::ThroughIntake(receiver) => {
             let len = bytes.len() as u64;
-            let info = store.put_part(key, p(n), body(vec![bytes], false), len, &|_, _| Ok(())).await.unwrap();
+            let info = receiver.put_part(key, p(n), body(vec![bytes], false), len, &|_, _| Ok(())).await.unwrap();
             assert_eq!((info.number, info.size), (n, len));
             info.etag.expect("the store keeps the part's MD5")
         }

@@ -17,7 +17,7 @@
 //! | POST | `/v1/uploads/{id}/action` | [`uploads::action`] |
 //! | GET | `/v1/assets/{id}` | [`entities::asset`] |
 //! | GET | `/v1/models/{id}` | [`entities::model`] |
-//! | PUT | `/parts/{uploadId}/{number}` (signed) | [`parts::put`] |
+//! | PUT | `/parts/{uploadId}/{number}` (signed; only where parts come to intake) | [`parts::put`] |
 //! | GET, HEAD | `/files/{entityId}` (signed) | [`files::get`] |
 //! | GET, HEAD | `/files/{assetId}/thumbnail` (signed) | [`files::thumbnail`] |
 
@@ -79,6 +79,12 @@ pub struct Shared {
 
 /// The whole HTTP surface.
 pub fn router(state: AppState) -> Router {
+    // Where the store presigns part URLs (S3), parts never come here: no route for them.
+    let parts = if state.service.receives_parts() {
+        Router::new().route("/parts/{upload_id}/{number}", put(parts::put))
+    } else {
+        Router::new()
+    };
     Router::new()
         .route("/", get(web::index))
         .route("/web/{*path}", get(web::file))
@@ -95,7 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/uploads/{id}/action", post(uploads::action))
         .route("/v1/assets/{id}", get(entities::asset))
         .route("/v1/models/{id}", get(entities::model))
-        .route("/parts/{upload_id}/{number}", put(parts::put))
+        .merge(parts)
         .route("/files/{entity_id}", get(files::get))
         .route("/files/{asset_id}/thumbnail", get(files::thumbnail))
         .fallback(no_route)

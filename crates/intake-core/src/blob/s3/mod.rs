@@ -3,8 +3,8 @@
 //!
 //! - **Parts never pass through intake.** Creating an upload starts a store multipart upload
 //!   (`CreateMultipartUpload`; its `UploadId` is the upload's `store_handle`), and the part
-//!   URLs are the store's own presigned `UploadPart` URLs: clients PUT straight to the store.
-//!   [`BlobStore::put_part`] is therefore refused with a reason that says where parts go.
+//!   URLs are the store's own presigned `UploadPart` URLs ([`PresignsParts`]): clients PUT
+//!   straight to the store, and intake mounts no `/parts` route.
 //! - **Completing** lists the parts from the store (`ListParts`, paginated up to 10,000),
 //!   runs intake's part check (Garage, for one, enforces neither the 5 MiB minimum nor the
 //!   part-number range, so intake must), then `CompleteMultipartUpload` with the listed ETags.
@@ -27,7 +27,9 @@ mod staging;
 
 pub use client::S3Config;
 
-use super::{BlobStore, ByteStream, CompleteOutcome, PartBody, PartCheck, PartInfo, PartsCheck, StoredKeys};
+use super::{
+    BlobStore, ByteStream, CompleteOutcome, PartBody, PartDelivery, PartInfo, PartsCheck, PresignsParts, StoredKeys,
+};
 use crate::domain::PartNumber;
 use crate::validate::ByteSource;
 use crate::{Error, Result};
@@ -145,31 +147,8 @@ impl BlobStore for S3Store {
         Ok(Some(created.upload_id().to_string()))
     }
 
-    fn presigned_part_url(
-        &self,
-        key: &str,
-        handle: Option<&str>,
-        part: PartNumber,
-        ttl: Duration,
-    ) -> Result<Option<String>> {
-        let upload_id = Self::handle(key, handle)?;
-        let number = u16::try_from(part.get()).map_err(Error::internal)?;
-        let action = UploadPart::new(&self.client.bucket, Some(&self.client.credentials), key, number, upload_id);
-        let ttl = ttl.clamp(Duration::from_secs(1), MAX_PRESIGN);
-        Ok(Some(action.sign(ttl).to_string()))
-    }
-
-    async fn put_part(
-        &self,
-        _key: &str,
-        _part: PartNumber,
-        _body: PartBody,
-        _max_size: u64,
-        _check: PartCheck<'_>,
-    ) -> Result<PartInfo> {
-        Err(Error::BadRequest(
-            "this intake keeps files in S3-compatible storage: PUT each part to the presigned URL in the upload's parts list (GET /v1/uploads/{id} hands out fresh ones), not to intake".into(),
-        ))
+    fn part_delivery(&self) -> PartDelivery<'_> {
+        PartDelivery::Presigned(self)
     }
 
     async fn list_parts(&self, key: &str, handle: Option<&str>) -> Result<Vec<PartInfo>> {
@@ -293,9 +272,14 @@ impl BlobStore for S3Store {
         // lifecycle rule (AbortIncompleteMultipartUpload) covers the rest.
         Ok(StoredKeys::default())
     }
+}
 
-    async fn remove_stale_temp(&self, _min_age: Duration) -> Result<u64> {
-        // Parts go straight to the store: intake keeps no temp files for them.
-        Ok(0)
+impl PresignsParts for S3Store {
+    fn presigned_part_url(&self, key: &str, handle: Option<&str>, part: PartNumber, ttl: Duration) -> Result<String> {
+        let upload_id = Self::handle(key, handle)?;
+        let number = u16::try_from(part.get()).map_err(Error::internal)?;
+        let action = UploadPart::new(&self.client.bucket, Some(&self.client.credentials), key, number, upload_id);
+        let ttl = ttl.clamp(Duration::from_secs(1), MAX_PRESIGN);
+        Ok(action.sign(ttl).to_string())
     }
 }
