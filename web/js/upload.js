@@ -7,11 +7,11 @@
 
 import { sleep } from './api.js';
 import { contentTypeOf } from './kinds.js';
+import { MAX_PARTS, MIN_PART_SIZE } from './limits.js';
 
 const MIB = 1024 * 1024;
-/** Parts are 8 MiB (every part but the last must be at least 5 MiB), bigger for files past 10,000 parts. */
-const PART_SIZE = 8 * MIB;
-const MAX_PARTS = 10000;
+/** Parts are 8 MiB (every part but the last must be at least MIN_PART_SIZE), bigger for files past MAX_PARTS parts. */
+const PART_SIZE = Math.max(8 * MIB, MIN_PART_SIZE);
 /** Parts in flight at once, per file. */
 const CONCURRENCY = 4;
 /** Tries of one part before the transfer stops and offers a retry. */

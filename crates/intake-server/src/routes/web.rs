@@ -36,6 +36,7 @@ static FILES: &[Bundled] = &[
     bundled!("js/app.js", JS),
     bundled!("js/api.js", JS),
     bundled!("js/upload.js", JS),
+    bundled!("js/limits.js", JS),
     bundled!("js/preview.js", JS),
     bundled!("js/kinds.js", JS),
     bundled!("js/words.js", JS),
@@ -135,6 +136,21 @@ fn serve(state: &AppState, file: &Bundled) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The page plans parts by `web/js/limits.js`: it must say what the contract says.
+    #[test]
+    fn the_page_s_size_rules_are_the_contract_s() {
+        let page = std::str::from_utf8(FILES.iter().find(|f| f.path == "js/limits.js").unwrap().bytes).unwrap();
+        for (name, value) in [
+            ("MIN_PART_SIZE", intake_api::MIN_PART_SIZE),
+            ("MAX_PART_SIZE", intake_api::MAX_PART_SIZE),
+            ("MAX_PARTS", u64::from(intake_api::MAX_PARTS)),
+            ("MAX_FILE_SIZE", intake_api::MAX_FILE_SIZE),
+        ] {
+            let line = format!("export const {name} = {value};");
+            assert!(page.lines().any(|l| l == line), "web/js/limits.js lacks `{line}`");
+        }
+    }
 
     #[test]
     fn origins_are_scheme_and_authority() {
