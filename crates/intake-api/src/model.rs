@@ -51,6 +51,9 @@ pub struct ModelProperties {
     /// distinct `module.name` strings (all of them on the accepted list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pickle_imports: Option<Vec<String>>,
+    /// Hex SHA-256 of the whole file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// `{"model": …}`.

@@ -174,6 +174,7 @@ fn model_properties(m: &ModelRecord) -> ModelProperties {
         pickle_imports: info["pickleImports"]
             .as_array()
             .map(|list| list.iter().filter_map(|v| v.as_str().map(String::from)).collect()),
+        sha256: info["properties"]["sha256"].as_str().map(String::from),
     }
 }
 

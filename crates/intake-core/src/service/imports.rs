@@ -22,7 +22,6 @@ use chrono::{TimeZone, Utc};
 use intake_api::{AssetOptions, Kind, Provider, Source, Status};
 use reqwest::Url;
 use serde_json::{json, Value};
-use sha2::{Digest, Sha256};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -36,6 +35,9 @@ pub(crate) enum ImportRequest {
 
 /// How often download progress is written to the upload.
 const PROGRESS_EVERY: Duration = Duration::from_millis(500);
+/// The key of an import's `config` that holds the SHA-256 the hub listed and the
+/// download was checked against (the pipeline reports it without reading the file again).
+pub(crate) const VERIFIED_SHA256: &str = "sha256";
 
 impl Service {
     /// Checks an import request as far as it can be checked without the network; `Err` is
@@ -211,7 +213,7 @@ impl Service {
         let size = self.blobs.commit_staged(&upload.id).await?;
         if let Some(expected) = &plan.sha256 {
             let source = self.blobs.open(&upload.id).await?;
-            let actual = tokio::task::spawn_blocking(move || sha256_of(source.as_ref()))
+            let actual = tokio::task::spawn_blocking(move || crate::validate::digest::sha256(source.as_ref()))
                 .await
                 .map_err(Error::internal)?
                 .map_err(Error::from)?;
@@ -233,6 +235,10 @@ impl Service {
         let file_name = sanitize_file_name(&original).unwrap_or_else(|_| "download".into());
         config["bytesReceived"] = json!(size);
         config["bytesTotal"] = json!(size);
+        if let Some(verified) = &plan.sha256 {
+            // Checked above against the whole file: validation need not read it again.
+            config[VERIFIED_SHA256] = json!(verified);
+        }
         let file = ImportedFile {
             file_name,
             original_file_name: original,
@@ -367,19 +373,4 @@ impl SizeGate for QuotaGate<'_> {
             }
         }
     }
-}
-
-fn sha256_of(source: &dyn crate::validate::ByteSource) -> std::io::Result<String> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1024 * 1024];
-    let mut offset = 0u64;
-    while offset < source.len() {
-        let n = source.read_at(offset, &mut buf)?;
-        if n == 0 {
-            return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "object shorter than its length"));
-        }
-        hasher.update(&buf[..n]);
-        offset += n as u64;
-    }
-    Ok(hex::encode(hasher.finalize()))
 }

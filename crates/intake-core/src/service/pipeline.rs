@@ -177,13 +177,17 @@ impl Service {
         let limit = self.config.validate_timeout;
         let policy = self.config.pickle_policy.clone();
         let thumbnail_source = source.clone();
-        let verdict =
-            tokio::task::spawn_blocking(move || validate::validate_within(kind, source.as_ref(), &policy, limit))
+        // An import checked against its hub's SHA-256 has its digest already.
+        let verified =
+            upload.config.as_ref().and_then(|c| c[super::imports::VERIFIED_SHA256].as_str()).map(String::from);
+        let (verdict, sha256) =
+            tokio::task::spawn_blocking(move || validate_and_digest(kind, source.as_ref(), &policy, limit, verified))
                 .await
                 .map_err(Error::internal)?;
         match verdict {
             Ok(findings) => {
                 let mut stored = StoredFindings::from_findings(kind, &findings);
+                stored.properties.sha256 = sha256;
                 if kind != Kind::Text && findings.format.family() == Family::Image {
                     match self.make_thumbnail(upload, thumbnail_source, findings.format).await? {
                         ThumbnailResult::Stored(t) => stored.thumbnail = Some(t),
@@ -274,6 +278,40 @@ impl Service {
         }
         Ok(())
     }
+}
+
+/// Validates `source` as `kind`, and finds its SHA-256: from `verified` (an import checked
+/// against its hub), else from validation's own reads when they covered the file in order,
+/// else by one read of the file after a successful validation (`None` if that read takes
+/// longer than `limit`: the file is imported without a digest).
+fn validate_and_digest(
+    kind: Kind,
+    source: &dyn validate::ByteSource,
+    policy: &validate::PicklePolicy,
+    limit: std::time::Duration,
+    verified: Option<String>,
+) -> (std::result::Result<Findings, ValidateError>, Option<String>) {
+    let digesting = validate::digest::DigestingSource::new(source);
+    let verdict = validate::validate_within(kind, &digesting, policy, limit);
+    let read_whole = digesting.finish();
+    if verdict.is_err() {
+        return (verdict, None);
+    }
+    let sha256 = match verified.or(read_whole) {
+        Some(hex) => Some(hex),
+        None => match validate::digest::sha256_within(source, limit) {
+            Ok(Some(hex)) => Some(hex),
+            Ok(None) => {
+                tracing::warn!(
+                    limit_s = limit.as_secs(),
+                    "reading the file for its SHA-256 took too long; it has none"
+                );
+                None
+            }
+            Err(e) => return (Err(e.into()), None),
+        },
+    };
+    (verdict, sha256)
 }
 
 /// Where an imported model came from, in words: "Hugging Face repo a/b (file x, commit c)".

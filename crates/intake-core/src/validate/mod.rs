@@ -13,6 +13,7 @@
 //! declares capped before anything is allocated for it; [`work`] counts that work (tests
 //! prove it grows linearly) and stops a validation at its deadline ([`validate_within`]).
 
+pub mod digest;
 pub mod source;
 pub mod work;
 

@@ -440,6 +440,8 @@ async fn a_hugging_face_lora_becomes_a_model() {
     assert!(description.contains("1 tensors"), "{description}");
     // The bytes came from the CDN the Hub redirected to.
     assert_eq!(hf.cdn.seen_at(&format!("/repos/{}", sha256_hex(&lora))).len(), 1);
+    // The digest the download was checked against is the model's (the file is not read again).
+    assert_eq!(model["properties"]["sha256"], sha256_hex(&lora));
 
     // A pinned revision works; an unknown one fails with a reason.
     let commit = hf.commit("tester/tiny-lora");

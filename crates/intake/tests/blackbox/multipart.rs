@@ -3,6 +3,7 @@
 
 use crate::common;
 
+use common::hubs::sha256_hex as sha256_of;
 use common::{etag_of, media, send, TestServer, MIB, PROJECT_A};
 use reqwest::Method;
 use serde_json::json;
@@ -59,6 +60,7 @@ async fn an_image_goes_from_create_to_downloadable_asset() {
     assert_eq!(asset["properties"]["size"], png.len());
     assert_eq!(asset["properties"]["width"], 64);
     assert_eq!(asset["properties"]["height"], 48);
+    assert_eq!(asset["properties"]["sha256"], sha256_of(&png), "the digest of the whole file");
     for field in ["authorId", "collectionIds", "createdAt", "editCapabilities", "privacy", "tags", "updatedAt"] {
         assert!(asset.get(field).is_some(), "asset lacks {field}: {asset}");
     }
@@ -85,6 +87,8 @@ async fn a_file_in_many_parts_is_reassembled_exactly() {
         send(server.alice(Method::GET, &format!("/v1/assets/{}", done["entityId"].as_str().unwrap()))).await;
     assert_eq!(body["asset"]["properties"]["size"], file.len());
     assert_eq!(body["asset"]["kind"], "document");
+    // Validation read only the head: the digest comes from one read of the whole file.
+    assert_eq!(body["asset"]["properties"]["sha256"], sha256_of(&file));
     let (status, bytes) = server.download(body["asset"]["url"].as_str().unwrap()).await;
     assert_eq!(status, 200);
     assert!(bytes == file, "the downloaded file differs from the uploaded one");
@@ -208,6 +212,7 @@ async fn weights_become_a_model() {
     assert_eq!(model["source"], "other");
     assert_eq!(model["name"], "my-lora");
     assert_eq!(model["capabilities"], json!([]));
+    assert_eq!(model["properties"]["sha256"], sha256_of(&weights));
     for field in [
         "collectionIds",
         "createdAt",

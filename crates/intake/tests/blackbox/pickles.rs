@@ -5,7 +5,7 @@
 
 use crate::common;
 
-use common::hubs::{FakeCivitai, FakeHf};
+use common::hubs::{sha256_hex, FakeCivitai, FakeHf};
 use common::origin::Origin;
 use common::{backend, media, pickles, send, TestServer};
 use intake_core::import::AddressPolicy;
@@ -48,12 +48,20 @@ async fn an_upload_that_runs_a_program_when_loaded_fails_and_a_clean_checkpoint_
 
     let clean = pickles::torch_zip(&pickles::state_dict(), &[]);
     let model = model_of(&server, &server.upload_and_wait("clean.pt", octets, &clean, kind).await).await;
-    assert_eq!(model["properties"], json!({"format": "pytorch", "pickleImports": pickles::STATE_DICT_IMPORTS}));
-    let bare = model_of(&server, &server.upload_and_wait("old.ckpt", octets, &pickles::state_dict(), kind).await).await;
-    assert_eq!(bare["properties"], json!({"format": "pickle", "pickleImports": pickles::STATE_DICT_IMPORTS}));
-    let st =
-        model_of(&server, &server.upload_and_wait("lora.safetensors", octets, &media::safetensors(), kind).await).await;
-    assert_eq!(st["properties"], json!({"format": "safetensors"}));
+    let imports = pickles::STATE_DICT_IMPORTS;
+    assert_eq!(
+        model["properties"],
+        json!({"format": "pytorch", "pickleImports": imports, "sha256": sha256_hex(&clean)})
+    );
+    let bare_file = pickles::state_dict();
+    let bare = model_of(&server, &server.upload_and_wait("old.ckpt", octets, &bare_file, kind).await).await;
+    assert_eq!(
+        bare["properties"],
+        json!({"format": "pickle", "pickleImports": imports, "sha256": sha256_hex(&bare_file)})
+    );
+    let lora = media::safetensors();
+    let st = model_of(&server, &server.upload_and_wait("lora.safetensors", octets, &lora, kind).await).await;
+    assert_eq!(st["properties"], json!({"format": "safetensors", "sha256": sha256_hex(&lora)}));
     // Through the SDK too: the extension field parses.
     let typed = server.client.get_model(st["id"].as_str().unwrap()).await.unwrap();
     assert_eq!(typed.properties.unwrap().format.as_deref(), Some("safetensors"));
