@@ -12,12 +12,14 @@
 #   4. compatibility with Scenario's official Python SDK (scenario-sdk 2.4.0 from PyPI,
 #      installed into a cached venv under .ci-cache/), and the pickle reader's verdicts
 #      against picklescan (PyPI, in the same venv) and CPython's own unpickler;
-#   5. schemathesis (PyPI, cached venv under .ci-cache/) against /v1/openapi.json of a live
+#   5. every accepted file format end to end (tests/formats: files built at test time by
+#      Pillow, ffmpeg, trimesh, onnx…, installed when missing, uploaded to a real server);
+#   6. schemathesis (PyPI, cached venv under .ci-cache/) against /v1/openapi.json of a live
 #      server: no 5xx, every answer as the OpenAPI document says (bounded to 5 minutes);
-#   6. the upload page end to end in Debian's headless Chromium (playwright-core from npm;
+#   7. the upload page end to end in Debian's headless Chromium (playwright-core from npm;
 #      installs chromium, node and the npm packages when missing), screenshots saved
 #      under target/web-e2e/;
-#   7. the benchmark harness on tiny sizes (bench/run.sh --smoke), so it keeps working.
+#   8. the benchmark harness on tiny sizes (bench/run.sh --smoke), so it keeps working.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
@@ -44,6 +46,8 @@ echo "== official Python SDK =="
 INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/sdk_compat/run.sh
 echo "== pickle verdicts against picklescan and CPython's unpickler =="
 tests/picklescan/run.sh
+echo "== every accepted format, built by real tools, through a real server =="
+INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/formats/run.sh
 echo "== schemathesis against the OpenAPI document =="
 INTAKE_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/intake" tests/schemathesis/run.sh
 echo "== the upload page in headless Chromium =="
