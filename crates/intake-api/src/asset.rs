@@ -13,6 +13,16 @@ pub struct AssetProperties {
     pub width: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u64>,
+    /// Bits per colour channel of an image (16 for half floats, 32 for floats).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bit_depth: Option<u64>,
+    /// Whether an image has an alpha (transparency) channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_alpha: Option<bool>,
+    /// Whether an image holds high-dynamic-range values (floating-point samples, or a PQ or
+    /// HLG transfer function).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hdr: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

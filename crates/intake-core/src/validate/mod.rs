@@ -49,6 +49,16 @@ pub enum Format {
     Jpeg,
     Webp,
     Gif,
+    /// AV1 in HEIF (ISO-BMFF `ftyp` brand `avif`/`avis`).
+    Avif,
+    /// HEVC in HEIF (brands `heic`, `heix`, `heim`, `heis`, `hevc`, `hevx`).
+    Heic,
+    /// HEIF of another or unnamed codec (brand `mif1`/`msf1` alone).
+    Heif,
+    /// OpenEXR (`76 2F 31 01`).
+    Exr,
+    /// Radiance RGBE (`#?RADIANCE`, `#?RGBE`).
+    Hdr,
     Mp4,
     Mov,
     Webm,
@@ -95,7 +105,7 @@ impl Format {
     pub fn family(self) -> Family {
         use Format::*;
         match self {
-            Png | Jpeg | Webp | Gif => Family::Image,
+            Png | Jpeg | Webp | Gif | Avif | Heic | Heif | Exr | Hdr => Family::Image,
             Mp4 | Mov | Webm | Mkv => Family::Video,
             Wav | Mp3 | Flac | Ogg | M4a => Family::Audio,
             Glb | Gltf | Obj | Fbx | Usdz => Family::Mesh,
@@ -115,6 +125,11 @@ impl Format {
             Jpeg => "jpeg",
             Webp => "webp",
             Gif => "gif",
+            Avif => "avif",
+            Heic => "heic",
+            Heif => "heif",
+            Exr => "exr",
+            Hdr => "hdr",
             Mp4 => "mp4",
             Mov => "mov",
             Webm => "webm",
@@ -149,6 +164,11 @@ impl Format {
             Jpeg => "image/jpeg",
             Webp => "image/webp",
             Gif => "image/gif",
+            Avif => "image/avif",
+            Heic => "image/heic",
+            Heif => "image/heif",
+            Exr => "image/x-exr",
+            Hdr => "image/vnd.radiance",
             Mp4 => "video/mp4",
             Mov => "video/quicktime",
             Webm => "video/webm",
@@ -180,6 +200,11 @@ impl Format {
             Jpeg => "a JPEG image",
             Webp => "a WebP image",
             Gif => "a GIF image",
+            Avif => "an AVIF image",
+            Heic => "a HEIC image",
+            Heif => "a HEIF image",
+            Exr => "an OpenEXR image",
+            Hdr => "a Radiance HDR image",
             Mp4 => "an MP4 video",
             Mov => "a QuickTime (MOV) video",
             Webm => "a WebM video",
@@ -307,10 +332,10 @@ pub fn sniff_head(head: &[u8], total_len: u64) -> Format {
     text::sniff(head, total_len).unwrap_or(Format::Unknown)
 }
 
-/// What a kind accepts, in words, for rejections: "an image (PNG, JPEG, WebP or GIF)".
+/// What a kind accepts, in words, for rejections: "an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, OpenEXR or Radiance HDR)".
 fn expected(kind: Kind) -> &'static str {
     match kind {
-        Kind::Image | Kind::Avatar => "an image (PNG, JPEG, WebP or GIF)",
+        Kind::Image | Kind::Avatar => "an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, OpenEXR or Radiance HDR)",
         Kind::Video => "a video (MP4, MOV, WebM or MKV)",
         Kind::Audio => "audio (WAV, MP3, FLAC, Ogg or M4A)",
         Kind::ThreeD => "a 3D model (GLB, glTF, OBJ, FBX or USDZ)",
