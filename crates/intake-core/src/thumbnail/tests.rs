@@ -86,3 +86,47 @@ fn a_truncated_image_is_skipped_with_a_reason() {
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn openexr_and_radiance_hdr_get_tone_mapped_thumbnails() {
+    for (name, format, size) in [
+        ("image_64x48_half_rgba.exr", Format::Exr, (64, 48)),
+        ("image_16x12_float_tiled.exr", Format::Exr, (16, 12)),
+        ("image_64x48.hdr", Format::Hdr, (64, 48)),
+    ] {
+        let t = made(make(&fixture(name), decodable(format).unwrap(), ThumbnailLimits::default()).unwrap());
+        assert_eq!((t.width, t.height), size, "{name}");
+        let back = image::load_from_memory_with_format(&t.png, ImageFormat::Png).unwrap().to_rgba8();
+        // The gradient goes from 0 to 4 × (1, 1, 0.5): dark at the top left, clipped white-ish
+        // at the bottom right, and brighter than linear in between (the sRGB curve).
+        let (w, h) = size;
+        let dark = back.get_pixel(0, 0);
+        let bright = back.get_pixel(w - 1, h - 1);
+        assert!(dark[0] < 10 && bright[0] == 255 && bright[1] == 255, "{name}: {dark:?} {bright:?}");
+        let middle = back.get_pixel(w / 8, 0)[0];
+        assert!(middle > 100, "{name}: a value of about 0.5 shows as {middle}");
+    }
+}
+
+#[test]
+fn an_openexr_decode_reserves_its_own_copy_of_the_pixels() {
+    // 64 × 48 RGBA f32 is 49,152 bytes; the decoder needs twice that.
+    let limits = ThumbnailLimits { max_pixels: 100_000_000, max_memory: 60_000 };
+    match make(&fixture("image_64x48_half_rgba.exr"), ImageFormat::OpenExr, limits).unwrap() {
+        Outcome::Skipped(why) => assert!(why.contains("thumbnail memory budget"), "{why}"),
+        Outcome::Made(_) => panic!("decoded over the budget"),
+    }
+    let limits = ThumbnailLimits { max_pixels: 100_000_000, max_memory: 120_000 };
+    made(make(&fixture("image_64x48_half_rgba.exr"), ImageFormat::OpenExr, limits).unwrap());
+}
+
+#[test]
+fn avif_and_heic_are_skipped_with_a_reason() {
+    for format in [Format::Avif, Format::Heic, Format::Heif] {
+        assert_eq!(decodable(format), None);
+        let why = not_decoded(format).unwrap();
+        assert!(why.starts_with("intake makes no thumbnails of a"), "{why}");
+    }
+    assert_eq!(not_decoded(Format::Png), None);
+    assert_eq!(not_decoded(Format::Mp4), None);
+}
