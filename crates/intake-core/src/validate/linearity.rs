@@ -11,6 +11,7 @@
 mod archive;
 mod audio;
 mod bmff;
+mod hdr_heif;
 mod image;
 mod matroska;
 mod mesh;
