@@ -3,7 +3,7 @@
 Each file is built at test time by a real encoder: Pillow (built-in AVIF, libavif/libaom),
 pillow-heif (libheif + x265) for HEIC, the OpenEXR Python bindings for EXR, and OpenCV
 (`cv2.imwrite`) for Radiance HDR, which ffmpeg 5.1 cannot write. The picture is a 64×48
-gradient (16×12 for the tiled float EXR); the EXR and HDR values go up to 4.0 (beyond
+gradient (16×12 for the tiled and the two-part EXR); the EXR and HDR values go up to 4.0 (beyond
 display white). Then one truncated and one lying-header file per family, made by editing
 those bytes.
 """
@@ -100,6 +100,19 @@ def fixtures(out_dir: pathlib.Path) -> list[dict]:
         "file": "image_16x12_float_tiled.exr",
         "kind": "image",
         "expect": {"format": "exr", "width": 16, "height": 12, "bitDepth": 32, "hasAlpha": False, "hdr": True},
+    })
+
+    beauty = OpenEXR.Part(
+        {"compression": OpenEXR.PIZ_COMPRESSION, "type": OpenEXR.scanlineimage},
+        {"RGB": (small * 4).astype(np.float16)},
+        name="beauty",
+    )
+    depth = OpenEXR.Part(header, {"Z": (small[:, :, 0] * 4).astype(np.float32)}, name="depth")
+    OpenEXR.File([beauty, depth]).write(str(out_dir / "image_16x12_multipart.exr"))
+    files.append({
+        "file": "image_16x12_multipart.exr",
+        "kind": "image",
+        "expect": {"format": "exr", "width": 16, "height": 12, "bitDepth": 16, "hasAlpha": False, "hdr": True},
     })
 
     # Radiance HDR (OpenCV writes run-length encoded RGBE; it takes BGR).

@@ -92,6 +92,7 @@ fn openexr_and_radiance_hdr_get_tone_mapped_thumbnails() {
     for (name, format, size) in [
         ("image_64x48_half_rgba.exr", Format::Exr, (64, 48)),
         ("image_16x12_float_tiled.exr", Format::Exr, (16, 12)),
+        ("image_16x12_multipart.exr", Format::Exr, (16, 12)),
         ("image_64x48.hdr", Format::Hdr, (64, 48)),
     ] {
         let t = made(make(&fixture(name), decodable(format).unwrap(), ThumbnailLimits::default()).unwrap());

@@ -455,11 +455,14 @@ mod tests {
         let tiled = ok(Kind::Avatar, &fixture("image_16x12_float_tiled.exr")).properties;
         assert_eq!((tiled.width, tiled.height), (Some(16), Some(12)));
         assert_eq!((tiled.bit_depth, tiled.has_alpha, tiled.hdr), (Some(32), Some(false), Some(true)));
+        // Two parts: half RGB scan lines (PIZ), then float depth tiles; the first one is told.
+        let parts = ok(Kind::Image, &fixture("image_16x12_multipart.exr")).properties;
+        assert_eq!((parts.width, parts.height, parts.bit_depth), (Some(16), Some(12), Some(16)));
     }
 
     #[test]
     fn every_truncation_is_refused() {
-        for name in ["image_64x48_half_rgba.exr", "image_16x12_float_tiled.exr"] {
+        for name in ["image_64x48_half_rgba.exr", "image_16x12_float_tiled.exr", "image_16x12_multipart.exr"] {
             let bytes = fixture(name);
             for cut in 1..bytes.len() {
                 let reason = err(Kind::Image, &bytes[..cut]);
@@ -494,6 +497,14 @@ mod tests {
     }
 
     #[test]
+    fn a_multipart_chunk_count_must_agree() {
+        let exr = fixture("image_16x12_multipart.exr");
+        let at = find(&exr, b"chunkCount\0int\0") + 15 + 4;
+        let reason = err(Kind::Image, &patched(&exr, at, &7i32.to_le_bytes()));
+        assert!(reason.contains("part 0: its chunkCount attribute says 7 chunks"), "{reason}");
+    }
+
+    #[test]
     fn offsets_outside_the_file_are_refused() {
         let exr = fixture("image_64x48_half_rgba.exr");
         // The offset table: 3 entries after the header, the first pointing just past them.
@@ -510,7 +521,7 @@ mod tests {
 
     #[test]
     fn mutations_never_panic() {
-        for name in ["image_64x48_half_rgba.exr", "image_16x12_float_tiled.exr"] {
+        for name in ["image_64x48_half_rgba.exr", "image_16x12_float_tiled.exr", "image_16x12_multipart.exr"] {
             mutate_and_validate(&fixture(name), 3000);
         }
     }

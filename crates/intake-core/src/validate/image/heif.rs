@@ -559,6 +559,17 @@ mod tests {
     }
 
     #[test]
+    fn a_pq_or_hlg_transfer_is_hdr() {
+        let avif = fixture("image_64x48.avif");
+        // colr nclx: primaries, transfer, matrix (16 bits each), full range.
+        let transfer = find(&avif, b"nclx") + 6;
+        for (value, hdr) in [(16u16, true), (18, true), (13, false)] {
+            let p = ok(Kind::Image, &patched(&avif, transfer, &value.to_be_bytes())).properties;
+            assert_eq!(p.hdr, Some(hdr), "transfer {value}");
+        }
+    }
+
+    #[test]
     fn a_sequence_without_a_still_image_is_refused() {
         let mut file = ftyp(b"avis", &[b"avis", b"msf1"]);
         file.extend_from_slice(b"\0\0\0\x10mdat01234567");
