@@ -208,7 +208,10 @@ mod tests {
         for (bytes, described) in cases {
             match validate(Kind::Image, &bytes.to_vec()) {
                 Err(ValidateError::Rejected(r)) => {
-                    assert_eq!(r.0, format!("expected an image (PNG, JPEG, WebP or GIF), found {described}"))
+                    assert_eq!(
+                        r.0,
+                        format!("expected an image (PNG, JPEG, WebP, GIF, TIFF, BMP, TGA or PSD), found {described}")
+                    )
                 }
                 other => panic!("{other:?}"),
             }

@@ -1,4 +1,5 @@
-//! Still images: PNG, JPEG, WebP and GIF.
+//! Still images: PNG, JPEG, WebP and GIF here; TIFF, BMP, TGA and PSD/PSB in the submodules
+//! of the same names, each of which says what it reads.
 //!
 //! Each format is recognised by its signature, then its header is parsed for the picture
 //! size, and the end of the file is checked so that a truncated upload is refused:
@@ -22,6 +23,11 @@ use super::work::{step, steps};
 use super::{read_exact_at, read_up_to, ByteSource, Format, InspectError, Inspection, Rejection};
 use intake_api::AssetProperties;
 
+mod bmp;
+mod psd;
+mod tga;
+mod tiff;
+
 /// The widest or tallest picture accepted, in pixels.
 pub const MAX_SIDE: u64 = 100_000;
 /// The most pixels accepted in one picture (1 gigapixel).
@@ -35,7 +41,8 @@ const JPEG_TAIL: u64 = 4096;
 const PNG_SIG: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
 const PNG_IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
 
-/// Recognises PNG, JPEG, WebP and GIF by their signatures.
+/// Recognises PNG, JPEG, WebP, GIF, TIFF, BMP and PSD by their signatures (TGA has none:
+/// see [`sniff_tga`]).
 pub fn sniff(head: &[u8]) -> Option<Format> {
     if head.starts_with(PNG_SIG) {
         Some(Format::Png)
@@ -46,8 +53,14 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
         Some(Format::Gif)
     } else {
-        None
+        tiff::sniff(head).or_else(|| bmp::sniff(head)).or_else(|| psd::sniff(head))
     }
+}
+
+/// Recognises a TGA by the consistency of its header fields; to be asked only after every
+/// format that has a signature.
+pub fn sniff_tga(head: &[u8]) -> Option<Format> {
+    tga::sniff(head)
 }
 
 /// Parses an image already sniffed as `format`.
@@ -57,6 +70,10 @@ pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, Inspe
         Format::Jpeg => jpeg(src)?,
         Format::Webp => webp(src)?,
         Format::Gif => gif(src)?,
+        Format::Tiff => tiff::inspect(src)?,
+        Format::Bmp => bmp::inspect(src)?,
+        Format::Tga => tga::inspect(src)?,
+        Format::Psd => psd::inspect(src)?,
         _ => return Ok(Inspection::default()),
     };
     Ok(Inspection { properties, weights: None })
@@ -597,3 +614,5 @@ fn gif(src: &dyn ByteSource) -> Result<AssetProperties, InspectError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_raster;

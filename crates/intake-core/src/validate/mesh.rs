@@ -99,7 +99,10 @@ mod tests {
         let glb = gltf::tests::triangle_glb();
         match validate(Kind::Image, &glb) {
             Err(ValidateError::Rejected(r)) => {
-                assert_eq!(r.0, "expected an image (PNG, JPEG, WebP or GIF), found a binary glTF (GLB) model")
+                assert_eq!(
+                    r.0,
+                    "expected an image (PNG, JPEG, WebP, GIF, TIFF, BMP, TGA or PSD), found a binary glTF (GLB) model"
+                )
             }
             other => panic!("{other:?}"),
         }

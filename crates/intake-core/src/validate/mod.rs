@@ -49,6 +49,14 @@ pub enum Format {
     Jpeg,
     Webp,
     Gif,
+    /// TIFF, classic or BigTIFF, either byte order.
+    Tiff,
+    /// Windows bitmap (BMP).
+    Bmp,
+    /// Truevision TGA (Targa).
+    Tga,
+    /// Adobe Photoshop document, PSD or its large variant PSB.
+    Psd,
     Mp4,
     Mov,
     Webm,
@@ -95,7 +103,7 @@ impl Format {
     pub fn family(self) -> Family {
         use Format::*;
         match self {
-            Png | Jpeg | Webp | Gif => Family::Image,
+            Png | Jpeg | Webp | Gif | Tiff | Bmp | Tga | Psd => Family::Image,
             Mp4 | Mov | Webm | Mkv => Family::Video,
             Wav | Mp3 | Flac | Ogg | M4a => Family::Audio,
             Glb | Gltf | Obj | Fbx | Usdz => Family::Mesh,
@@ -115,6 +123,10 @@ impl Format {
             Jpeg => "jpeg",
             Webp => "webp",
             Gif => "gif",
+            Tiff => "tiff",
+            Bmp => "bmp",
+            Tga => "tga",
+            Psd => "psd",
             Mp4 => "mp4",
             Mov => "mov",
             Webm => "webm",
@@ -149,6 +161,10 @@ impl Format {
             Jpeg => "image/jpeg",
             Webp => "image/webp",
             Gif => "image/gif",
+            Tiff => "image/tiff",
+            Bmp => "image/bmp",
+            Tga => "image/x-tga",
+            Psd => "image/vnd.adobe.photoshop",
             Mp4 => "video/mp4",
             Mov => "video/quicktime",
             Webm => "video/webm",
@@ -180,6 +196,10 @@ impl Format {
             Jpeg => "a JPEG image",
             Webp => "a WebP image",
             Gif => "a GIF image",
+            Tiff => "a TIFF image",
+            Bmp => "a BMP image",
+            Tga => "a TGA image",
+            Psd => "a Photoshop (PSD) image",
             Mp4 => "an MP4 video",
             Mov => "a QuickTime (MOV) video",
             Webm => "a WebM video",
@@ -304,13 +324,17 @@ pub fn sniff_head(head: &[u8], total_len: u64) -> Format {
     if head.starts_with(b"%PDF-") {
         return Format::Pdf;
     }
+    // TGA has no signature: its header fields are judged last, after every format that has one.
+    if let Some(f) = image::sniff_tga(head) {
+        return f;
+    }
     text::sniff(head, total_len).unwrap_or(Format::Unknown)
 }
 
-/// What a kind accepts, in words, for rejections: "an image (PNG, JPEG, WebP or GIF)".
+/// What a kind accepts, in words, for rejections: "an image (PNG, JPEG, WebP, GIF, TIFF, BMP, TGA or PSD)".
 fn expected(kind: Kind) -> &'static str {
     match kind {
-        Kind::Image | Kind::Avatar => "an image (PNG, JPEG, WebP or GIF)",
+        Kind::Image | Kind::Avatar => "an image (PNG, JPEG, WebP, GIF, TIFF, BMP, TGA or PSD)",
         Kind::Video => "a video (MP4, MOV, WebM or MKV)",
         Kind::Audio => "audio (WAV, MP3, FLAC, Ogg or M4A)",
         Kind::ThreeD => "a 3D model (GLB, glTF, OBJ, FBX or USDZ)",

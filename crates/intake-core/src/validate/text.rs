@@ -408,7 +408,7 @@ mod tests {
     #[test]
     fn kind_mismatch_messages() {
         let err = validate(Kind::Image, &SCRIPTS.as_bytes().to_vec()).unwrap_err().to_string();
-        assert_eq!(err, "expected an image (PNG, JPEG, WebP or GIF), found a text file");
+        assert_eq!(err, "expected an image (PNG, JPEG, WebP, GIF, TIFF, BMP, TGA or PSD), found a text file");
         let err = validate(Kind::Model, &b"{\"a\": 1}".to_vec()).unwrap_err().to_string();
         assert_eq!(
             err,

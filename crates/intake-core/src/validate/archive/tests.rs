@@ -267,7 +267,7 @@ fn kind_mismatch_messages() {
     let zip = sample();
     let err = validate(Kind::Image, &zip).unwrap_err();
     assert!(matches!(err, ValidateError::Rejected(_)));
-    assert_eq!(err.to_string(), "expected an image (PNG, JPEG, WebP or GIF), found a ZIP archive");
+    assert_eq!(err.to_string(), "expected an image (PNG, JPEG, WebP, GIF, TIFF, BMP, TGA or PSD), found a ZIP archive");
     let file = usdz(true, "scene.usda");
     let err = validate(Kind::Model, &file).unwrap_err();
     assert_eq!(
