@@ -14,6 +14,7 @@ mod bmff;
 mod image;
 mod matroska;
 mod mesh;
+mod raster;
 mod text;
 mod weights;
 
