@@ -49,13 +49,18 @@ pub enum Outcome {
     Skipped(String),
 }
 
-/// The decoder for a validated format, where thumbnails are made for it.
+/// The decoder for a validated format, where thumbnails are made for it (not Photoshop
+/// documents: no maintained crate decodes them).
 pub fn decodable(format: Format) -> Option<ImageFormat> {
     match format {
         Format::Png => Some(ImageFormat::Png),
         Format::Jpeg => Some(ImageFormat::Jpeg),
         Format::Webp => Some(ImageFormat::WebP),
         Format::Gif => Some(ImageFormat::Gif),
+        Format::Tiff => Some(ImageFormat::Tiff),
+        Format::Bmp => Some(ImageFormat::Bmp),
+        Format::Tga => Some(ImageFormat::Tga),
+        // PSD/PSB: no maintained decoder of the merged image in pure Rust.
         _ => None,
     }
 }
