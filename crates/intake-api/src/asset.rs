@@ -13,12 +13,6 @@ pub struct AssetProperties {
     pub width: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u64>,
-    /// Bits per colour channel of an image (16 for half floats, 32 for floats).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub bit_depth: Option<u64>,
-    /// Whether an image has an alpha (transparency) channel.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub has_alpha: Option<bool>,
     /// Whether an image holds high-dynamic-range values (floating-point samples, or a PQ or
     /// HLG transfer function).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -39,8 +33,18 @@ pub struct AssetProperties {
     pub bitrate: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_rate: Option<u64>,
+    /// Audio channels; for images, the colour channels plus alpha (a palette image counts
+    /// its palette's), or as many as a Photoshop document declares.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channels: Option<u64>,
+    /// Images: bits per channel sample (16 for half floats, 32 for floats), or per palette
+    /// index for a palette image (as PNG defines bit depth), where the header states one for
+    /// every channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bit_depth: Option<u64>,
+    /// Images: whether the picture has an alpha (transparency) channel, where the header says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_alpha: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vertex_count: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -49,7 +49,8 @@ pub enum Outcome {
     Skipped(String),
 }
 
-/// The decoder for a validated format, where thumbnails are made for it.
+/// The decoder for a validated format, where thumbnails are made for it (not Photoshop
+/// documents: no maintained crate decodes them).
 pub fn decodable(format: Format) -> Option<ImageFormat> {
     match format {
         Format::Png => Some(ImageFormat::Png),
@@ -58,7 +59,11 @@ pub fn decodable(format: Format) -> Option<ImageFormat> {
         Format::Gif => Some(ImageFormat::Gif),
         Format::Exr => Some(ImageFormat::OpenExr),
         Format::Hdr => Some(ImageFormat::Hdr),
-        // No maintained pure-Rust AV1 or HEVC still-image decoder: AVIF and HEIC/HEIF get none.
+        Format::Tiff => Some(ImageFormat::Tiff),
+        Format::Bmp => Some(ImageFormat::Bmp),
+        Format::Tga => Some(ImageFormat::Tga),
+        // No maintained pure-Rust AV1 or HEVC still-image decoder: AVIF and HEIC/HEIF get
+        // none; nor PSD/PSB, whose merged image no maintained crate decodes.
         _ => None,
     }
 }

@@ -49,6 +49,41 @@ fn every_decodable_fixture_gets_a_png_thumbnail() {
 }
 
 #[test]
+fn tiff_bmp_and_tga_fixtures_get_thumbnails_that_show_the_picture() {
+    let reference =
+        image::load_from_memory_with_format(&fixture("image_64x48.png"), ImageFormat::Png).unwrap().to_luma8();
+    for (name, format) in [
+        ("image_64x48.tif", Format::Tiff),
+        ("image_64x48_rgba.tif", Format::Tiff),
+        ("image_64x48_16be.tif", Format::Tiff),
+        ("image_64x48_bigtiff.tif", Format::Tiff),
+        ("image_64x48_pages.tif", Format::Tiff),
+        ("image_64x48_ffmpeg.tif", Format::Tiff),
+        ("image_64x48_tiled.tif", Format::Tiff),
+        ("image_64x48.bmp", Format::Bmp),
+        ("image_64x48_pal8.bmp", Format::Bmp),
+        ("image_64x48_rgb565.bmp", Format::Bmp),
+        ("image_64x48_v5_alpha.bmp", Format::Bmp),
+        ("image_64x48_rle8.bmp", Format::Bmp),
+        ("image_64x48.tga", Format::Tga),
+        ("image_64x48_rle_rgba.tga", Format::Tga),
+        ("image_64x48_gray.tga", Format::Tga),
+        ("image_64x48_pal.tga", Format::Tga),
+        ("image_64x48_ffmpeg.tga", Format::Tga),
+    ] {
+        let bytes = fixture(name);
+        let t = made(make(&bytes, decodable(format).unwrap(), ThumbnailLimits::default()).unwrap());
+        assert_eq!((t.width, t.height), (64, 48), "{name}");
+        // The same picture, the right way up (bitmaps and TGAs are stored bottom-up).
+        let back = image::load_from_memory_with_format(&t.png, ImageFormat::Png).unwrap().to_luma8();
+        let diff: u64 = back.pixels().zip(reference.pixels()).map(|(a, b)| u64::from(a[0].abs_diff(b[0]))).sum();
+        let mean = diff as f64 / (64.0 * 48.0);
+        assert!(mean < 20.0, "{name}: mean difference {mean} from the PNG");
+    }
+    assert_eq!(decodable(Format::Psd), None);
+}
+
+#[test]
 fn a_large_image_is_scaled_to_512_on_its_longest_side() {
     let bytes = png(2000, 1000);
     let t = made(make(&bytes, ImageFormat::Png, ThumbnailLimits::default()).unwrap());

@@ -208,7 +208,7 @@ mod tests {
         for (bytes, described) in cases {
             match validate(Kind::Image, &bytes.to_vec()) {
                 Err(ValidateError::Rejected(r)) => {
-                    assert_eq!(r.0, format!("expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, OpenEXR or Radiance HDR), found {described}"))
+                    assert_eq!(r.0, format!("expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found {described}"))
                 }
                 other => panic!("{other:?}"),
             }

@@ -15,6 +15,7 @@ mod hdr_heif;
 mod image;
 mod matroska;
 mod mesh;
+mod raster;
 mod text;
 mod weights;
 

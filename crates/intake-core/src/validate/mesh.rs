@@ -99,7 +99,7 @@ mod tests {
         let glb = gltf::tests::triangle_glb();
         match validate(Kind::Image, &glb) {
             Err(ValidateError::Rejected(r)) => {
-                assert_eq!(r.0, "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, OpenEXR or Radiance HDR), found a binary glTF (GLB) model")
+                assert_eq!(r.0, "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found a binary glTF (GLB) model")
             }
             other => panic!("{other:?}"),
         }

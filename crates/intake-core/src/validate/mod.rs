@@ -59,6 +59,14 @@ pub enum Format {
     Exr,
     /// Radiance RGBE (`#?RADIANCE`, `#?RGBE`).
     Hdr,
+    /// TIFF, classic or BigTIFF, either byte order.
+    Tiff,
+    /// Windows bitmap (BMP).
+    Bmp,
+    /// Truevision TGA (Targa).
+    Tga,
+    /// Adobe Photoshop document, PSD or its large variant PSB.
+    Psd,
     Mp4,
     Mov,
     Webm,
@@ -105,7 +113,7 @@ impl Format {
     pub fn family(self) -> Family {
         use Format::*;
         match self {
-            Png | Jpeg | Webp | Gif | Avif | Heic | Heif | Exr | Hdr => Family::Image,
+            Png | Jpeg | Webp | Gif | Avif | Heic | Heif | Exr | Hdr | Tiff | Bmp | Tga | Psd => Family::Image,
             Mp4 | Mov | Webm | Mkv => Family::Video,
             Wav | Mp3 | Flac | Ogg | M4a => Family::Audio,
             Glb | Gltf | Obj | Fbx | Usdz => Family::Mesh,
@@ -130,6 +138,10 @@ impl Format {
             Heif => "heif",
             Exr => "exr",
             Hdr => "hdr",
+            Tiff => "tiff",
+            Bmp => "bmp",
+            Tga => "tga",
+            Psd => "psd",
             Mp4 => "mp4",
             Mov => "mov",
             Webm => "webm",
@@ -169,6 +181,10 @@ impl Format {
             Heif => "image/heif",
             Exr => "image/x-exr",
             Hdr => "image/vnd.radiance",
+            Tiff => "image/tiff",
+            Bmp => "image/bmp",
+            Tga => "image/x-tga",
+            Psd => "image/vnd.adobe.photoshop",
             Mp4 => "video/mp4",
             Mov => "video/quicktime",
             Webm => "video/webm",
@@ -205,6 +221,10 @@ impl Format {
             Heif => "a HEIF image",
             Exr => "an OpenEXR image",
             Hdr => "a Radiance HDR image",
+            Tiff => "a TIFF image",
+            Bmp => "a BMP image",
+            Tga => "a TGA image",
+            Psd => "a Photoshop (PSD) image",
             Mp4 => "an MP4 video",
             Mov => "a QuickTime (MOV) video",
             Webm => "a WebM video",
@@ -329,13 +349,17 @@ pub fn sniff_head(head: &[u8], total_len: u64) -> Format {
     if head.starts_with(b"%PDF-") {
         return Format::Pdf;
     }
+    // TGA has no signature: its header fields are judged last, after every format that has one.
+    if let Some(f) = image::sniff_tga(head) {
+        return f;
+    }
     text::sniff(head, total_len).unwrap_or(Format::Unknown)
 }
 
-/// What a kind accepts, in words, for rejections: "an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, OpenEXR or Radiance HDR)".
+/// What a kind accepts, in words, for rejections: "an image (PNG, JPEG, …)".
 fn expected(kind: Kind) -> &'static str {
     match kind {
-        Kind::Image | Kind::Avatar => "an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, OpenEXR or Radiance HDR)",
+        Kind::Image | Kind::Avatar => "an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR)",
         Kind::Video => "a video (MP4, MOV, WebM or MKV)",
         Kind::Audio => "audio (WAV, MP3, FLAC, Ogg or M4A)",
         Kind::ThreeD => "a 3D model (GLB, glTF, OBJ, FBX or USDZ)",

@@ -410,7 +410,7 @@ mod tests {
         let err = validate(Kind::Image, &SCRIPTS.as_bytes().to_vec()).unwrap_err().to_string();
         assert_eq!(
             err,
-            "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, OpenEXR or Radiance HDR), found a text file"
+            "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found a text file"
         );
         let err = validate(Kind::Model, &b"{\"a\": 1}".to_vec()).unwrap_err().to_string();
         assert_eq!(

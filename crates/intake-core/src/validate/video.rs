@@ -576,7 +576,7 @@ mod tests {
     fn kind_mismatch() {
         assert_eq!(
             err(Kind::Image, &fixture("video_vp9.webm")),
-            "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, OpenEXR or Radiance HDR), found a WebM video"
+            "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found a WebM video"
         );
         assert_eq!(
             err(Kind::Audio, &fixture("video_h264.mkv")),

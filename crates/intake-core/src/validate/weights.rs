@@ -332,7 +332,7 @@ mod tests {
         let mut safetensors = 16u64.to_le_bytes().to_vec();
         safetensors.extend_from_slice(b"{}              ");
         let err = validate(Kind::Image, &safetensors).unwrap_err().to_string();
-        assert_eq!(err, "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, OpenEXR or Radiance HDR), found a safetensors weights file");
+        assert_eq!(err, "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found a safetensors weights file");
         let mut gguf = b"GGUF".to_vec();
         gguf.extend_from_slice(&[3, 0, 0, 0]);
         gguf.extend_from_slice(&[0; 16]);

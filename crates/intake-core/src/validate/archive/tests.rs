@@ -269,7 +269,7 @@ fn kind_mismatch_messages() {
     assert!(matches!(err, ValidateError::Rejected(_)));
     assert_eq!(
         err.to_string(),
-        "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, OpenEXR or Radiance HDR), found a ZIP archive"
+        "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found a ZIP archive"
     );
     let file = usdz(true, "scene.usda");
     let err = validate(Kind::Model, &file).unwrap_err();

@@ -253,7 +253,7 @@ fn size_zero_box_runs_to_the_end() {
 fn kind_mismatch() {
     assert_eq!(
         err(Kind::Image, &fixture("video_h264_faststart.mp4")),
-        "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, OpenEXR or Radiance HDR), found an MP4 video"
+        "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found an MP4 video"
     );
     assert_eq!(
         err(Kind::Audio, &fixture("video_h264.mov")),
