@@ -15,6 +15,7 @@ mod image;
 mod matroska;
 mod mesh;
 mod text;
+mod three_d;
 mod weights;
 
 use super::work::{self, Limits, Work};
