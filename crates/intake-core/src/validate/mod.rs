@@ -361,7 +361,8 @@ fn kind_accepts(kind: Kind, format: Format) -> bool {
         Kind::Audio => family == Family::Audio,
         Kind::ThreeD => family == Family::Mesh,
         Kind::Model => matches!(family, Family::Weights | Family::Archive),
-        // Any UTF-8 text, including JSON, glTF, OBJ, ASCII STL and PLY, COLLADA and USDA; checked byte by byte in `inspect`.
+        // Any UTF-8 text, including JSON, glTF, OBJ, ASCII STL and PLY, COLLADA and USDA;
+        // checked byte by byte in `inspect`.
         // Unknown data is read as text too, so the reason names the first bad byte.
         Kind::Text => {
             matches!(family, Family::Text | Family::Unknown)

@@ -198,3 +198,13 @@ fn huge_initializers_are_skipped_not_read() {
     assert_eq!(found.weights.unwrap().parameter_count, Some(big / 4));
     assert!(counting.bytes_read() < 128 * 1024, "{} bytes read", counting.bytes_read());
 }
+
+/// `.onnx` stays among the weights a model ZIP may hold.
+#[test]
+fn a_zip_holding_an_onnx_model_is_still_model_weights() {
+    use super::super::super::archive::testzip::{self, Entry};
+    let zip = testzip::write(&[Entry::deflated("export/model.onnx", &fixture("tiny.onnx"))], None, false);
+    let found = ok(Kind::Model, &zip);
+    assert_eq!(found.format, Format::Zip);
+    assert_eq!(found.pickle_imports, Some(vec![]));
+}
