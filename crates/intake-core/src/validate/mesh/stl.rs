@@ -3,7 +3,8 @@
 //! Binary STL has no magic number: an 80-byte header (free text, often starting with
 //! `solid`, which fools ASCII detection), a little-endian u32 triangle count `n`, then `n`
 //! records of 50 bytes. It is recognised by its size: the file must be exactly
-//! `84 + 50·n` bytes with `n ≥ 1`, and the first triangle's twelve floats must be finite.
+//! `84 + 50·n` bytes with `n ≥ 1`, and the first triangle's nine corner coordinates must be
+//! finite.
 //! Inspection reads those 84 bytes only; a body cut short (or with bytes after it) is
 //! refused. A file that starts with `solid` but holds binary bytes in its head and misses
 //! the size is claimed too, so that a truncated binary STL is refused as such.
@@ -56,7 +57,8 @@ fn sniff_binary(head: &[u8], total_len: u64) -> bool {
             return false;
         }
     }
-    match head.get(84..132) {
+    // The first triangle's corners (not its normal: some writers leave NaN there).
+    match head.get(96..132) {
         Some(floats) => floats.chunks_exact(4).all(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]).is_finite()),
         None => true,
     }
@@ -248,6 +250,12 @@ pub(super) mod tests {
         assert_eq!(sniff_head(&plain, plain.len() as u64), Format::Stl);
         assert_eq!(sniff_head(&plain[..plain.len() - 1], plain.len() as u64 - 1), Format::Unknown);
         assert!(err(Kind::ThreeD, &binary_stl(b"solid x", 0)).contains("holds no triangles"));
+        // A NaN normal is left alone; a NaN corner is not an STL's.
+        let mut nan = binary_stl(b"\0made by", 1);
+        nan[84..88].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert_eq!(sniff_head(&nan, nan.len() as u64), Format::Stl);
+        nan[96..100].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert_eq!(sniff_head(&nan, nan.len() as u64), Format::Unknown);
     }
 
     #[test]
