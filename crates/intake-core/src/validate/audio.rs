@@ -215,7 +215,7 @@ mod tests {
         }
         match validate(Kind::ThreeD, &wav::tests::wav(8000, 1, 100)) {
             Err(ValidateError::Rejected(r)) => {
-                assert_eq!(r.0, "expected a 3D model (GLB, glTF, OBJ, FBX or USDZ), found a WAV audio file")
+                assert_eq!(r.0, "expected a 3D model (GLB, glTF, OBJ, FBX, USDZ, STL, PLY, COLLADA, 3MF or USD), found a WAV audio file")
             }
             other => panic!("{other:?}"),
         }

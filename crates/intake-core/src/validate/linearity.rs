@@ -17,6 +17,7 @@ mod matroska;
 mod mesh;
 mod raster;
 mod text;
+mod three_d;
 mod weights;
 
 use super::work::{self, Limits, Work};

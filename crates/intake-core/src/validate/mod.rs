@@ -81,12 +81,26 @@ pub enum Format {
     Obj,
     Fbx,
     Usdz,
+    /// STL, ASCII or binary.
+    Stl,
+    /// Stanford PLY, ASCII or binary.
+    Ply,
+    /// COLLADA (`.dae`), an XML document.
+    Dae,
+    /// 3D Manufacturing Format: a ZIP (OPC package) holding `3D/3dmodel.model`.
+    ThreeMf,
+    /// USD as text (`#usda 1.0`).
+    Usda,
+    /// USD's binary crate format (`PXR-USDC`).
+    Usdc,
     Safetensors,
     /// PyTorch's zip checkpoint (`.ckpt`, `.pt`, `.bin` written by `torch.save`).
     TorchZip,
     /// A bare pickle stream (older `.ckpt`/`.bin`).
     Pickle,
     Gguf,
+    /// An ONNX model (a protobuf `ModelProto`).
+    Onnx,
     Zip,
     Json,
     Text,
@@ -116,8 +130,8 @@ impl Format {
             Png | Jpeg | Webp | Gif | Avif | Heic | Heif | Exr | Hdr | Tiff | Bmp | Tga | Psd => Family::Image,
             Mp4 | Mov | Webm | Mkv => Family::Video,
             Wav | Mp3 | Flac | Ogg | M4a => Family::Audio,
-            Glb | Gltf | Obj | Fbx | Usdz => Family::Mesh,
-            Safetensors | TorchZip | Pickle | Gguf => Family::Weights,
+            Glb | Gltf | Obj | Fbx | Usdz | Stl | Ply | Dae | ThreeMf | Usda | Usdc => Family::Mesh,
+            Safetensors | TorchZip | Pickle | Gguf | Onnx => Family::Weights,
             Zip => Family::Archive,
             Json | Text => Family::Text,
             Pdf => Family::Document,
@@ -156,10 +170,17 @@ impl Format {
             Obj => "obj",
             Fbx => "fbx",
             Usdz => "usdz",
+            Stl => "stl",
+            Ply => "ply",
+            Dae => "dae",
+            ThreeMf => "3mf",
+            Usda => "usda",
+            Usdc => "usdc",
             Safetensors => "safetensors",
             TorchZip => "pytorch",
             Pickle => "pickle",
             Gguf => "gguf",
+            Onnx => "onnx",
             Zip => "zip",
             Json => "json",
             Text => "text",
@@ -199,7 +220,12 @@ impl Format {
             Obj => "model/obj",
             Fbx => "application/octet-stream",
             Usdz => "model/vnd.usdz+zip",
-            Safetensors | TorchZip | Pickle | Gguf => "application/octet-stream",
+            Stl => "model/stl",
+            Ply | Usdc => "application/octet-stream",
+            Dae => "model/vnd.collada+xml",
+            ThreeMf => "model/3mf",
+            Usda => "model/vnd.usda",
+            Safetensors | TorchZip | Pickle | Gguf | Onnx => "application/octet-stream",
             Zip => "application/zip",
             Json => "application/json",
             Text => "text/plain; charset=utf-8",
@@ -239,10 +265,17 @@ impl Format {
             Obj => "a Wavefront OBJ model",
             Fbx => "an FBX model",
             Usdz => "a USDZ model",
+            Stl => "an STL model",
+            Ply => "a PLY model",
+            Dae => "a COLLADA (DAE) model",
+            ThreeMf => "a 3MF model",
+            Usda => "a USDA (text USD) model",
+            Usdc => "a USDC (binary USD) model",
             Safetensors => "a safetensors weights file",
             TorchZip => "a PyTorch checkpoint",
             Pickle => "a Python pickle",
             Gguf => "a GGUF weights file",
+            Onnx => "an ONNX model",
             Zip => "a ZIP archive",
             Json => "a JSON document",
             Text => "a text file",
@@ -337,7 +370,7 @@ pub fn sniff_head(head: &[u8], total_len: u64) -> Format {
     if let Some(f) = audio::sniff(head) {
         return f;
     }
-    if let Some(f) = mesh::sniff(head) {
+    if let Some(f) = mesh::sniff(head, total_len) {
         return f;
     }
     if let Some(f) = weights::sniff(head, total_len) {
@@ -362,8 +395,8 @@ fn expected(kind: Kind) -> &'static str {
         Kind::Image | Kind::Avatar => "an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR)",
         Kind::Video => "a video (MP4, MOV, WebM or MKV)",
         Kind::Audio => "audio (WAV, MP3, FLAC, Ogg or M4A)",
-        Kind::ThreeD => "a 3D model (GLB, glTF, OBJ, FBX or USDZ)",
-        Kind::Model => "model weights (safetensors, ckpt/pt/bin, GGUF or a ZIP of them)",
+        Kind::ThreeD => "a 3D model (GLB, glTF, OBJ, FBX, USDZ, STL, PLY, COLLADA, 3MF or USD)",
+        Kind::Model => "model weights (safetensors, ckpt/pt/bin, GGUF, ONNX or a ZIP of them)",
         Kind::Text => "UTF-8 text",
         Kind::Asset => "any file",
     }
@@ -377,9 +410,13 @@ fn kind_accepts(kind: Kind, format: Format) -> bool {
         Kind::Audio => family == Family::Audio,
         Kind::ThreeD => family == Family::Mesh,
         Kind::Model => matches!(family, Family::Weights | Family::Archive),
-        // Any UTF-8 text, including JSON, glTF and OBJ; checked byte by byte in `inspect`.
+        // Any UTF-8 text, including JSON, glTF, OBJ, ASCII STL and PLY, COLLADA and USDA;
+        // checked byte by byte in `inspect`.
         // Unknown data is read as text too, so the reason names the first bad byte.
-        Kind::Text => matches!(family, Family::Text | Family::Unknown) || matches!(format, Format::Gltf | Format::Obj),
+        Kind::Text => {
+            matches!(family, Family::Text | Family::Unknown)
+                || matches!(format, Format::Gltf | Format::Obj | Format::Stl | Format::Ply | Format::Dae | Format::Usda)
+        }
         Kind::Asset => true,
     }
 }
@@ -425,6 +462,13 @@ pub fn validate_with(kind: Kind, src: &dyn ByteSource, pickles: &PicklePolicy) -
     }
     // An empty text is a text (of no characters), not a file of unknown format.
     let sniffed = if size == 0 && kind == Kind::Text { Format::Text } else { sniff(src)? };
+    // A 3MF whose model part is not among the first local headers sniffs as a plain ZIP:
+    // its central directory tells.
+    let sniffed = if sniffed == Format::Zip && matches!(kind, Kind::ThreeD | Kind::Asset) && mesh::is_3mf(src)? {
+        Format::ThreeMf
+    } else {
+        sniffed
+    };
     // Sniffing sees only the brand; when the index sits at the end of the file a
     // sound-only MP4 looks like a video. For kind audio, judge it by its sound track.
     let format =

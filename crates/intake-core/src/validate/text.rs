@@ -415,7 +415,7 @@ mod tests {
         let err = validate(Kind::Model, &b"{\"a\": 1}".to_vec()).unwrap_err().to_string();
         assert_eq!(
             err,
-            "expected model weights (safetensors, ckpt/pt/bin, GGUF or a ZIP of them), found a JSON document"
+            "expected model weights (safetensors, ckpt/pt/bin, GGUF, ONNX or a ZIP of them), found a JSON document"
         );
         // Unknown binary data uploaded as text is read as text, so the reason names the byte.
         let err = validate(Kind::Text, &vec![0u8, 1, 2, 3]).unwrap_err().to_string();

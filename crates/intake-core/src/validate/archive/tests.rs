@@ -275,7 +275,7 @@ fn kind_mismatch_messages() {
     let err = validate(Kind::Model, &file).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "expected model weights (safetensors, ckpt/pt/bin, GGUF or a ZIP of them), found a USDZ model"
+        "expected model weights (safetensors, ckpt/pt/bin, GGUF, ONNX or a ZIP of them), found a USDZ model"
     );
 }
 

@@ -372,7 +372,7 @@ fn kind_mismatch() {
     );
     assert_eq!(
         err(Kind::ThreeD, &fixture("image_64x48.gif")),
-        "expected a 3D model (GLB, glTF, OBJ, FBX or USDZ), found a GIF image"
+        "expected a 3D model (GLB, glTF, OBJ, FBX, USDZ, STL, PLY, COLLADA, 3MF or USD), found a GIF image"
     );
     assert!(err(Kind::Model, &fixture("image_64x48_lossy.webp")).ends_with("found a WebP image"));
 }
