@@ -108,7 +108,12 @@ def fixtures(out_dir: pathlib.Path) -> list[dict]:
                  "-crf", "40", "-preset", "veryfast", "-c:a", "aac", "-b:a", "8k", "-ac", "1")
     ts_expect = {"format": "mpegts", "codecName": "h264", "width": 64, "height": 48, "frameRate": 10.0,
                  "duration": 1.0}
-    cases.append({"file": "video_h264_aac.ts", "kind": "video", "expect": ts_expect})
+    cases.append({"file": "video_h264_aac.ts", "kind": "video",
+                  "expect": {**ts_expect, "sampleRate": 8000, "channels": 1}})
+    _ffmpeg(out_dir / "video_hevc.ts", *TESTSRC, "-t", "1", "-c:v", "libx265", "-x265-params", "log-level=error",
+            "-pix_fmt", "yuv420p", "-crf", "40", "-preset", "veryfast")
+    cases.append({"file": "video_hevc.ts", "kind": "video",
+                  "expect": {**ts_expect, "codecName": "hevc"}})
     m2ts = b"".join(b"\0\0\0\0" + ts[i:i + 188] for i in range(0, len(ts), 188))
     cases.append({"file": _write(out_dir, "video_h264_aac.m2ts", m2ts), "kind": "video", "expect": ts_expect})
     cases.append({"file": _write(out_dir, "video_truncated.ts", ts[:-100]), "kind": "video",

@@ -11,8 +11,9 @@
 //! …); both tables must pass their CRC-32. The first video PES packets give the picture size
 //! (from the H.264 or HEVC sequence parameter set, see `sps.rs`) and their timestamps the
 //! frame rate (the smallest step between distinct PTS). The duration runs from the smallest
-//! video PTS in the head to the largest in the tail, plus one frame. Each packet looked at
-//! is one [`step`]; each table byte checksummed is one too.
+//! video PTS in the head to the largest in the tail, plus one frame. The first AAC stream's
+//! first ADTS header gives the sample rate and channels. Each packet looked at is one
+//! [`step`]; each table byte checksummed is one too.
 
 use super::super::work::{step, steps};
 use super::super::{read_exact_at, read_up_to, ByteSource, Format, InspectError, Rejection};
@@ -40,12 +41,15 @@ fn corrupt(what: impl std::fmt::Display) -> InspectError {
 }
 
 /// The packet size and the sync byte's offset in a packet: (188, 0) or (192, 4), when at
-/// least three packets of the head (and every whole one up to eight) carry the sync byte.
+/// least three packets of the head (and every whole one up to eight) carry the sync byte
+/// and the first three hold binary data (a text of `G`s every 188 bytes is not a stream:
+/// tables carry zero bytes and stuffing carries 0xFF).
 pub(super) fn layout(head: &[u8]) -> Option<(u64, u64)> {
     [(188usize, 0usize), (192, 4)].into_iter().find_map(|(size, at)| {
         let packets = (head.len() / size).min(8);
         let synced = packets >= 3 && (0..packets).all(|k| head[k * size + at] == SYNC);
-        synced.then_some((size as u64, at as u64))
+        let binary = head.get(..3 * size)?.iter().any(|&b| b < 0x09 || b == 0xFF);
+        (synced && binary).then_some((size as u64, at as u64))
     })
 }
 
@@ -142,6 +146,22 @@ fn video_codec(stream_type: u8) -> Option<&'static str> {
         0xEA => "vc1",
         _ => return None,
     })
+}
+
+/// Sample rate and channels of the ADTS header that opens AAC stream data (stream type
+/// 0x0F).
+fn adts_sound(data: &[u8]) -> Option<(u64, Option<u64>)> {
+    const RATES: [u64; 13] = [96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000, 7350];
+    if data.len() < 7 || data[0] != 0xFF || data[1] & 0xF6 != 0xF0 {
+        return None;
+    }
+    let rate = *RATES.get(usize::from((data[2] >> 2) & 0x0F))?;
+    let channels = match ((data[2] & 1) << 2) | (data[3] >> 6) {
+        0 => None,
+        7 => Some(8),
+        c => Some(u64::from(c)),
+    };
+    Some((rate, channels))
 }
 
 /// The PTS of a PES packet's header, if it has one.
@@ -265,6 +285,14 @@ pub(super) fn inspect_ts(src: &dyn ByteSource) -> Result<AssetProperties, Inspec
         return Err(Rejection(format!("the file is {} but has no video stream{only}", F.described())).into());
     };
 
+    // The first AAC stream's sound, from its first ADTS header.
+    let aac_pid = streams.iter().find(|&&(t, _)| t == 0x0F).map(|&(_, pid)| pid);
+    let sound = head_packets
+        .iter()
+        .filter_map(|p| packet(p))
+        .filter(|p| Some(p.pid) == aac_pid && p.start)
+        .find_map(|p| adts_sound(pes_data(p.payload)));
+
     // The video stream in the head: timestamps and the first bytes of data.
     let mut pts: Vec<u64> = Vec::new();
     let mut data: Vec<u8> = Vec::new();
@@ -335,6 +363,8 @@ pub(super) fn inspect_ts(src: &dyn ByteSource) -> Result<AssetProperties, Inspec
         duration,
         frame_rate,
         bitrate: duration.map(|d| (total as f64 * 8.0 / d).round() as u64),
+        sample_rate: sound.map(|(rate, _)| rate),
+        channels: sound.and_then(|(_, channels)| channels),
         ..Default::default()
     })
 }
@@ -363,6 +393,27 @@ mod tests {
         assert_eq!(found.format, Format::MpegTs);
         assert_eq!(found.properties.format.as_deref(), Some("mpegts"));
         assert_tiny(&found.properties);
+        assert_eq!((found.properties.sample_rate, found.properties.channels), (Some(8000), Some(1)));
+    }
+
+    #[test]
+    fn ts_hevc() {
+        let found = ok(Kind::Video, &fixture("video_hevc.ts"));
+        let p = &found.properties;
+        assert_eq!(p.codec_name.as_deref(), Some("hevc"));
+        assert_eq!((p.width, p.height), (Some(64), Some(48)));
+        assert!(near(p.frame_rate, 10.0), "{:?}", p.frame_rate);
+        assert!(near(p.duration, 1.0), "{:?}", p.duration);
+        assert_eq!((p.sample_rate, p.channels), (None, None));
+    }
+
+    #[test]
+    fn text_of_sync_bytes_is_not_a_stream() {
+        let mut text = vec![b'a'; 188 * 4];
+        for k in 0..4 {
+            text[k * 188] = b'G';
+        }
+        assert_eq!(layout(&text), None);
     }
 
     /// The fixture as M2TS: a 4-byte timecode before every packet.
