@@ -13,9 +13,10 @@
 //! whole (at most [`MAX_MOOV`] bytes): `mvhd` gives the duration; each `trak` gives `tkhd`
 //! size, `mdia/hdlr` handler (`vide`/`soun`), `mdia/mdhd` time scale and duration, and from
 //! `minf/stbl`: the first `stsd` sample entry (codec, picture size, channels, sample rate,
-//! `esds` object type) and `stts` (frame count, frame rate). Fragmented files (`mvex`) have
-//! their `moof/traf/trun` sample counts and durations added up. Codecs are named as ffprobe
-//! names them: `h264`, `hevc`, `vp9`, `av1`, `aac`, `mp3`, `opus`, `alac`, ….
+//! `esds` object type, ALAC magic cookie) and `stts` (frame count, frame rate). Fragmented
+//! files (`mvex`) have their `moof/traf/trun` sample counts and durations added up. Codecs
+//! are named as ffprobe names them: `h264`, `hevc`, `vp9`, `av1`, `aac`, `mp3`, `opus`,
+//! `alac`, ….
 //!
 //! MP4 and MOV need a video track; M4A needs a sound track. Edit lists are not applied.
 //!
@@ -502,6 +503,15 @@ fn sample_entry(t: &mut Track, fmt: &[u8; 4], e: &[u8]) {
                 if let Some((name, channels)) = esds.and_then(esds_codec) {
                     codec = name.to_string();
                     t.channels = channels.or(t.channels);
+                }
+            }
+            if fmt == b"alac" {
+                // The ALAC magic cookie (ALACSpecificConfig in an `alac` full box) holds
+                // the real channel count and rate (the entry's 16.16 rate tops at 65535 Hz).
+                let cookie = e.get(children_at..).and_then(|c| child(c, b"alac").ok().flatten());
+                if let Some(c) = cookie.and_then(|c| c.get(4..28)) {
+                    t.channels = Some(u64::from(c[9])).filter(|&n| n > 0).or(t.channels);
+                    t.sample_rate = Some(be32(&c[20..24])).filter(|&r| r > 0).or(t.sample_rate);
                 }
             }
         }

@@ -10,6 +10,7 @@
 
 mod archive;
 mod audio;
+mod av;
 mod bmff;
 mod hdr_heif;
 mod image;

@@ -186,7 +186,7 @@ mod tests {
         let obj = b"# cube\nv 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3\n".to_vec();
         match validate(Kind::Audio, &obj) {
             Err(ValidateError::Rejected(r)) => {
-                assert_eq!(r.0, "expected audio (WAV, MP3, FLAC, Ogg or M4A), found a Wavefront OBJ model")
+                assert_eq!(r.0, "expected audio (WAV, MP3, FLAC, Ogg, M4A, AAC or AIFF), found a Wavefront OBJ model")
             }
             other => panic!("{other:?}"),
         }
@@ -208,7 +208,7 @@ mod tests {
         let gltf = gltf::tests::triangle_gltf();
         match validate(Kind::Video, &gltf) {
             Err(ValidateError::Rejected(r)) => {
-                assert_eq!(r.0, "expected a video (MP4, MOV, WebM or MKV), found a glTF model")
+                assert_eq!(r.0, "expected a video (MP4, MOV, WebM, MKV, AVI or MPEG-TS), found a glTF model")
             }
             other => panic!("{other:?}"),
         }

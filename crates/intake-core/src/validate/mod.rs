@@ -71,11 +71,18 @@ pub enum Format {
     Mov,
     Webm,
     Mkv,
+    Avi,
+    /// MPEG transport stream: 188-byte packets, or 192-byte M2TS (Blu-ray) packets.
+    MpegTs,
     Wav,
     Mp3,
     Flac,
     Ogg,
     M4a,
+    /// AAC in ADTS frames (a raw `.aac` stream).
+    Aac,
+    /// AIFF and AIFF-C.
+    Aiff,
     Glb,
     Gltf,
     Obj,
@@ -128,8 +135,8 @@ impl Format {
         use Format::*;
         match self {
             Png | Jpeg | Webp | Gif | Avif | Heic | Heif | Exr | Hdr | Tiff | Bmp | Tga | Psd => Family::Image,
-            Mp4 | Mov | Webm | Mkv => Family::Video,
-            Wav | Mp3 | Flac | Ogg | M4a => Family::Audio,
+            Mp4 | Mov | Webm | Mkv | Avi | MpegTs => Family::Video,
+            Wav | Mp3 | Flac | Ogg | M4a | Aac | Aiff => Family::Audio,
             Glb | Gltf | Obj | Fbx | Usdz | Stl | Ply | Dae | ThreeMf | Usda | Usdc => Family::Mesh,
             Safetensors | TorchZip | Pickle | Gguf | Onnx => Family::Weights,
             Zip => Family::Archive,
@@ -160,11 +167,15 @@ impl Format {
             Mov => "mov",
             Webm => "webm",
             Mkv => "mkv",
+            Avi => "avi",
+            MpegTs => "mpegts",
             Wav => "wav",
             Mp3 => "mp3",
             Flac => "flac",
             Ogg => "ogg",
             M4a => "m4a",
+            Aac => "aac",
+            Aiff => "aiff",
             Glb => "glb",
             Gltf => "gltf",
             Obj => "obj",
@@ -210,11 +221,15 @@ impl Format {
             Mov => "video/quicktime",
             Webm => "video/webm",
             Mkv => "video/x-matroska",
+            Avi => "video/x-msvideo",
+            MpegTs => "video/mp2t",
             Wav => "audio/wav",
             Mp3 => "audio/mpeg",
             Flac => "audio/flac",
             Ogg => "audio/ogg",
             M4a => "audio/mp4",
+            Aac => "audio/aac",
+            Aiff => "audio/aiff",
             Glb => "model/gltf-binary",
             Gltf => "model/gltf+json",
             Obj => "model/obj",
@@ -255,11 +270,15 @@ impl Format {
             Mov => "a QuickTime (MOV) video",
             Webm => "a WebM video",
             Mkv => "a Matroska (MKV) video",
+            Avi => "an AVI video",
+            MpegTs => "an MPEG transport stream (TS) video",
             Wav => "a WAV audio file",
             Mp3 => "an MP3 audio file",
             Flac => "a FLAC audio file",
             Ogg => "an Ogg audio file",
             M4a => "an M4A audio file",
+            Aac => "an AAC (ADTS) audio file",
+            Aiff => "an AIFF audio file",
             Glb => "a binary glTF (GLB) model",
             Gltf => "a glTF model",
             Obj => "a Wavefront OBJ model",
@@ -393,8 +412,8 @@ pub fn sniff_head(head: &[u8], total_len: u64) -> Format {
 fn expected(kind: Kind) -> &'static str {
     match kind {
         Kind::Image | Kind::Avatar => "an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR)",
-        Kind::Video => "a video (MP4, MOV, WebM or MKV)",
-        Kind::Audio => "audio (WAV, MP3, FLAC, Ogg or M4A)",
+        Kind::Video => "a video (MP4, MOV, WebM, MKV, AVI or MPEG-TS)",
+        Kind::Audio => "audio (WAV, MP3, FLAC, Ogg, M4A, AAC or AIFF)",
         Kind::ThreeD => "a 3D model (GLB, glTF, OBJ, FBX, USDZ, STL, PLY, COLLADA, 3MF or USD)",
         Kind::Model => "model weights (safetensors, ckpt/pt/bin, GGUF, ONNX or a ZIP of them)",
         Kind::Text => "UTF-8 text",
@@ -644,7 +663,7 @@ mod tests {
         assert_eq!(findings.format, Format::M4a);
         let video_only = include_bytes!("fixtures/video_h264_moov_end.mp4").to_vec();
         let err = validate(Kind::Audio, &video_only).unwrap_err().to_string();
-        assert_eq!(err, "expected audio (WAV, MP3, FLAC, Ogg or M4A), found an MP4 video");
+        assert_eq!(err, "expected audio (WAV, MP3, FLAC, Ogg, M4A, AAC or AIFF), found an MP4 video");
     }
 
     /// A stored file that takes `delay` per read, as a slow store would; counts its reads.

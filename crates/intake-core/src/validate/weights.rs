@@ -349,11 +349,11 @@ mod tests {
         gguf.extend_from_slice(&[3, 0, 0, 0]);
         gguf.extend_from_slice(&[0; 16]);
         let err = validate(Kind::Audio, &gguf).unwrap_err().to_string();
-        assert_eq!(err, "expected audio (WAV, MP3, FLAC, Ogg or M4A), found a GGUF weights file");
+        assert_eq!(err, "expected audio (WAV, MP3, FLAC, Ogg, M4A, AAC or AIFF), found a GGUF weights file");
         let err = validate(Kind::Text, &sample_torch()).unwrap_err().to_string();
         assert_eq!(err, "expected UTF-8 text, found a PyTorch checkpoint");
         let err = validate(Kind::Video, &b"\x80\x04K\x01.".to_vec()).unwrap_err().to_string();
-        assert_eq!(err, "expected a video (MP4, MOV, WebM or MKV), found a Python pickle");
+        assert_eq!(err, "expected a video (MP4, MOV, WebM, MKV, AVI or MPEG-TS), found a Python pickle");
         // An empty safetensors file and an empty GGUF are valid weights files.
         assert_eq!(validate(Kind::Model, &safetensors).unwrap().weights.unwrap().tensor_count, Some(0));
         assert_eq!(validate(Kind::Model, &gguf).unwrap().weights.unwrap().tensor_count, Some(0));

@@ -73,7 +73,7 @@ fn names_and_mime_types() {
     }
     assert_eq!(
         err(Kind::Video, &fixture("image_64x48.tif")),
-        "expected a video (MP4, MOV, WebM or MKV), found a TIFF image"
+        "expected a video (MP4, MOV, WebM, MKV, AVI or MPEG-TS), found a TIFF image"
     );
     assert_eq!(
         err(Kind::Image, &fixture("audio.flac")),
