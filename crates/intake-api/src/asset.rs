@@ -13,6 +13,10 @@ pub struct AssetProperties {
     pub width: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u64>,
+    /// Whether an image holds high-dynamic-range values (floating-point samples, or a PQ or
+    /// HLG transfer function).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hdr: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -29,8 +33,18 @@ pub struct AssetProperties {
     pub bitrate: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sample_rate: Option<u64>,
+    /// Audio channels; for images, the colour channels plus alpha (a palette image counts
+    /// its palette's), or as many as a Photoshop document declares.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channels: Option<u64>,
+    /// Images: bits per channel sample (16 for half floats, 32 for floats), or per palette
+    /// index for a palette image (as PNG defines bit depth), where the header states one for
+    /// every channel.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bit_depth: Option<u64>,
+    /// Images: whether the picture has an alpha (transparency) channel, where the header says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_alpha: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vertex_count: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -43,6 +57,21 @@ pub struct AssetProperties {
     pub has_normals: Option<bool>,
     #[serde(default, rename = "hasUVs", skip_serializing_if = "Option::is_none")]
     pub has_uvs: Option<bool>,
+    /// ONNX: the model's IR version (`ModelProto.ir_version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ir_version: Option<u64>,
+    /// ONNX: the opset version imported for the default (`ai.onnx`) domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opset_version: Option<u64>,
+    /// ONNX: how many inputs the main graph declares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_count: Option<u64>,
+    /// ONNX: how many outputs the main graph declares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_count: Option<u64>,
+    /// ONNX: how many nodes (operators) the main graph holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_count: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub char_count: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

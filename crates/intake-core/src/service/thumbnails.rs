@@ -30,7 +30,9 @@ impl Service {
         source: Arc<dyn ByteSource>,
         format: Format,
     ) -> Result<ThumbnailResult> {
-        let Some(decoder) = thumbnail::decodable(format) else { return Ok(ThumbnailResult::NotAnImage) };
+        let Some(decoder) = thumbnail::decodable(format) else {
+            return Ok(thumbnail::not_decoded(format).map_or(ThumbnailResult::NotAnImage, ThumbnailResult::Skipped));
+        };
         let limits = self.config.thumbnails;
         if limits.max_pixels == 0 {
             return Ok(ThumbnailResult::Skipped("thumbnails are turned off on this server".into()));

@@ -8,7 +8,7 @@
 
 mod reader;
 
-use crate::validate::{ByteSource, Format};
+use crate::validate::{ByteSource, Family, Format};
 use fast_image_resize::{FilterType, ResizeAlg, ResizeOptions, Resizer};
 use image::{DynamicImage, ImageDecoder, ImageError, ImageFormat, ImageReader};
 use std::io;
@@ -49,15 +49,31 @@ pub enum Outcome {
     Skipped(String),
 }
 
-/// The decoder for a validated format, where thumbnails are made for it.
+/// The decoder for a validated format, where thumbnails are made for it (not Photoshop
+/// documents: no maintained crate decodes them).
 pub fn decodable(format: Format) -> Option<ImageFormat> {
     match format {
         Format::Png => Some(ImageFormat::Png),
         Format::Jpeg => Some(ImageFormat::Jpeg),
         Format::Webp => Some(ImageFormat::WebP),
         Format::Gif => Some(ImageFormat::Gif),
+        Format::Exr => Some(ImageFormat::OpenExr),
+        Format::Hdr => Some(ImageFormat::Hdr),
+        Format::Tiff => Some(ImageFormat::Tiff),
+        Format::Bmp => Some(ImageFormat::Bmp),
+        Format::Tga => Some(ImageFormat::Tga),
+        // No maintained pure-Rust AV1 or HEVC still-image decoder: AVIF and HEIC/HEIF get
+        // none; nor PSD/PSB, whose merged image no maintained crate decodes.
         _ => None,
     }
+}
+
+/// Why an image of `format` gets no thumbnail at all, when no decoder here reads its format
+/// (AVIF, HEIC): the sentence for `properties.thumbnailSkipped`. `None` for formats that are
+/// decoded, and for files that are not images.
+pub fn not_decoded(format: Format) -> Option<String> {
+    (format.family() == Family::Image && decodable(format).is_none())
+        .then(|| format!("intake makes no thumbnails of {}: it has no decoder for them", format.described()))
 }
 
 /// The size of a thumbnail of a `width`×`height` image: the longest side
@@ -95,8 +111,12 @@ pub fn make(source: &dyn ByteSource, format: ImageFormat, limits: ThumbnailLimit
         )));
     }
     // As `ImageReader::decode` does: the decoded image is reserved from the budget first,
-    // the decoder's own buffers get what remains.
-    if let Err(e) = decode_limits.reserve(decoder.total_bytes()).and_then(|()| decoder.set_limits(decode_limits)) {
+    // the decoder's own buffers get what remains. The OpenEXR decoder fills a buffer of its
+    // own, as large as the image (f32 samples: 12 or 16 bytes a pixel), then copies it, and
+    // does not count it: it is reserved here too.
+    let copies = if format == ImageFormat::OpenExr { 2 } else { 1 };
+    let reserved = decoder.total_bytes().saturating_mul(copies);
+    if let Err(e) = decode_limits.reserve(reserved).and_then(|()| decoder.set_limits(decode_limits)) {
         return skipped(e, limits);
     }
     let orientation = decoder.orientation().unwrap_or(image::metadata::Orientation::NoTransforms);
@@ -117,9 +137,10 @@ pub fn make(source: &dyn ByteSource, format: ImageFormat, limits: ThumbnailLimit
         small
     };
     small.apply_orientation(orientation);
-    // PNG holds 8- and 16-bit pixels; anything else (floats) becomes 8-bit RGBA.
+    // PNG holds 8- and 16-bit pixels; floats (OpenEXR, Radiance HDR: linear light, any
+    // range) are clamped to [0, 1] and encoded with the sRGB curve into 8-bit RGBA.
     let small = match small {
-        DynamicImage::ImageRgb32F(_) | DynamicImage::ImageRgba32F(_) => DynamicImage::ImageRgba8(small.to_rgba8()),
+        DynamicImage::ImageRgb32F(_) | DynamicImage::ImageRgba32F(_) => DynamicImage::ImageRgba8(tone_map(&small)),
         other => other,
     };
     let mut png = io::Cursor::new(Vec::new());
@@ -127,6 +148,19 @@ pub fn make(source: &dyn ByteSource, format: ImageFormat, limits: ThumbnailLimit
         return Ok(Outcome::Skipped(format!("the thumbnail could not be encoded: {e}")));
     }
     Ok(Outcome::Made(Thumbnail { png: png.into_inner(), width: small.width(), height: small.height() }))
+}
+
+/// Linear floating-point pixels as 8-bit sRGB: each colour clamped to [0, 1] and encoded with
+/// the sRGB transfer curve (highlights above 1 clip; no exposure is guessed); alpha clamped.
+fn tone_map(image: &DynamicImage) -> image::RgbaImage {
+    let mut out = image.to_rgba32f();
+    for pixel in out.pixels_mut() {
+        for c in &mut pixel.0[..3] {
+            let v = if c.is_nan() { 0.0 } else { c.clamp(0.0, 1.0) };
+            *c = if v <= 0.003_130_8 { 12.92 * v } else { 1.055 * v.powf(1.0 / 2.4) - 0.055 };
+        }
+    }
+    DynamicImage::ImageRgba32F(out).to_rgba8()
 }
 
 /// The outcome of a decoder error: limits and undecodable files skip the thumbnail, a

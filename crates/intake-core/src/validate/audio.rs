@@ -1,12 +1,16 @@
 //! Audio validation: WAV (RIFF/WAVE), MP3 (MPEG-1/2/2.5 Layer III, behind optional ID3v2
-//! tags, with Xing/Info/VBRI headers), FLAC and Ogg (Vorbis, Opus, FLAC-in-Ogg).
+//! tags, with Xing/Info/VBRI headers), FLAC, Ogg (Vorbis, Opus, FLAC-in-Ogg), AAC in ADTS
+//! frames and AIFF/AIFF-C.
 //! M4A is ISO-BMFF and belongs to `bmff.rs`.
 //!
 //! Each format is parsed from its headers, and where a cut-off file would otherwise pass,
 //! from its last bytes: WAV chunk sizes must fit the file, the last MP3 and FLAC frames must
 //! end where the file ends (FLAC: checked with the frame's CRC-16), and the last Ogg page
-//! must be whole, pass its CRC and carry the end-of-stream flag.
+//! must be whole, pass its CRC and carry the end-of-stream flag. ADTS frame headers are
+//! walked to the end (see `aac.rs`); AIFF's sound data must fit the file.
 
+mod aac;
+mod aiff;
 mod flac;
 mod mp3;
 mod ogg;
@@ -23,6 +27,9 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
     }
     if head.starts_with(b"fLaC") {
         return Some(Format::Flac);
+    }
+    if head.len() >= 12 && &head[0..4] == b"FORM" && matches!(&head[8..12], b"AIFF" | b"AIFC") {
+        return Some(Format::Aiff);
     }
     if head.len() >= 27 && head.starts_with(b"OggS") && head[4] == 0 && head[5] & 0xF8 == 0 && head[5] & 0x02 != 0 {
         return Some(Format::Ogg);
@@ -51,6 +58,9 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         let zeros = head[pos..].iter().take(MAX_ZERO_PAD).take_while(|&&b| b == 0).count();
         pos += zeros;
     }
+    if aac::sniff_at(head, pos) {
+        return Some(Format::Aac);
+    }
     let first = MpegHeader::parse(head.get(pos..)?)?;
     let next = pos.checked_add(first.frame_len as usize)?;
     let rest = head.get(next..)?;
@@ -71,6 +81,13 @@ pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, Inspe
         }
         Format::Mp3 => mp3::inspect_mp3(src)?,
         Format::Ogg => ogg::inspect_ogg(src)?,
+        Format::Aac => {
+            let start = mp3::skip_id3v2(src)?;
+            let lead = super::read_up_to(src, start, MAX_ZERO_PAD)?;
+            let zeros = if start > 0 { lead.iter().take_while(|&&b| b == 0).count() } else { 0 };
+            aac::inspect_aac(src, start + zeros as u64)?
+        }
+        Format::Aiff => aiff::inspect_aiff(src)?,
         other => return Err(Rejection(format!("{} is not checked by the audio validator", other.described())).into()),
     };
     Ok(Inspection { properties, weights: None })
@@ -182,6 +199,8 @@ mod tests {
                 "audio_cbr.mp3" | "audio_vbr.mp3" => Some(Format::Mp3),
                 "audio.flac" => Some(Format::Flac),
                 "audio_vorbis.ogg" | "audio_opus.opus" => Some(Format::Ogg),
+                "audio_aac.aac" => Some(Format::Aac),
+                "audio_s16.aiff" | "audio_sowt.aifc" => Some(Format::Aiff),
                 _ => None,
             };
             assert_eq!(sniff(head), expected, "{name}");
@@ -208,14 +227,14 @@ mod tests {
         for (bytes, described) in cases {
             match validate(Kind::Image, &bytes.to_vec()) {
                 Err(ValidateError::Rejected(r)) => {
-                    assert_eq!(r.0, format!("expected an image (PNG, JPEG, WebP or GIF), found {described}"))
+                    assert_eq!(r.0, format!("expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found {described}"))
                 }
                 other => panic!("{other:?}"),
             }
         }
         match validate(Kind::ThreeD, &wav::tests::wav(8000, 1, 100)) {
             Err(ValidateError::Rejected(r)) => {
-                assert_eq!(r.0, "expected a 3D model (GLB, glTF, OBJ, FBX or USDZ), found a WAV audio file")
+                assert_eq!(r.0, "expected a 3D model (GLB, glTF, OBJ, FBX, USDZ, STL, PLY, COLLADA, 3MF or USD), found a WAV audio file")
             }
             other => panic!("{other:?}"),
         }

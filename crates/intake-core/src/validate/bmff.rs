@@ -1,7 +1,8 @@
 //! ISO Base Media File Format (ISO/IEC 14496-12) files: MP4, QuickTime MOV and M4A.
 //!
 //! Sniffing reads the `ftyp` box (major and compatible brands): `qt  ` → MOV, `M4A `/`M4B `/
-//! `M4P ` → M4A, ISO/3GPP/DASH brands → MP4; HEIF/AVIF still-image brands are left alone.
+//! `M4P ` → M4A, ISO/3GPP/DASH brands → MP4; HEIF/AVIF still-image brands are left alone
+//! (`image::heif` claims them first). Its box reader ([`boxes`], [`child`]) serves HEIF too.
 //! A brand-less QuickTime file starting with `moov`, `mdat`, `free`, `skip`, `wide` or
 //! `pnot` is a MOV. When the `moov` box lies in the first bytes, its tracks decide between
 //! video and sound: an ISO file with only a sound track is an M4A.
@@ -12,9 +13,10 @@
 //! whole (at most [`MAX_MOOV`] bytes): `mvhd` gives the duration; each `trak` gives `tkhd`
 //! size, `mdia/hdlr` handler (`vide`/`soun`), `mdia/mdhd` time scale and duration, and from
 //! `minf/stbl`: the first `stsd` sample entry (codec, picture size, channels, sample rate,
-//! `esds` object type) and `stts` (frame count, frame rate). Fragmented files (`mvex`) have
-//! their `moof/traf/trun` sample counts and durations added up. Codecs are named as ffprobe
-//! names them: `h264`, `hevc`, `vp9`, `av1`, `aac`, `mp3`, `opus`, `alac`, ….
+//! `esds` object type, ALAC magic cookie) and `stts` (frame count, frame rate). Fragmented
+//! files (`mvex`) have their `moof/traf/trun` sample counts and durations added up. Codecs
+//! are named as ffprobe names them: `h264`, `hevc`, `vp9`, `av1`, `aac`, `mp3`, `opus`,
+//! `alac`, ….
 //!
 //! MP4 and MOV need a video track; M4A needs a sound track. Edit lists are not applied.
 //!
@@ -42,23 +44,23 @@ const ISO_BRANDS: &[&[u8; 4]] = &[
     b"XAVC", b"MSNV", b"NDAS", b"mmp4", b"dby1", b"CAEP",
 ];
 const AUDIO_BRANDS: &[&[u8; 4]] = &[b"M4A ", b"M4B ", b"M4P ", b"F4A ", b"F4B "];
-const IMAGE_BRANDS: &[&[u8; 4]] =
+pub(super) const IMAGE_BRANDS: &[&[u8; 4]] =
     &[b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1", b"avif", b"avis", b"crx ", b"jpeg"];
 const QT_FIRST_BOXES: &[&[u8; 4]] = &[b"moov", b"mdat", b"free", b"skip", b"wide", b"pnot"];
 
 fn be16(b: &[u8]) -> u64 {
     u64::from(u16::from_be_bytes([b[0], b[1]]))
 }
-fn be32(b: &[u8]) -> u64 {
+pub(super) fn be32(b: &[u8]) -> u64 {
     u64::from(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }
 fn be64(b: &[u8]) -> u64 {
     u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
 }
-fn fourcc(b: &[u8]) -> [u8; 4] {
+pub(super) fn fourcc(b: &[u8]) -> [u8; 4] {
     [b[0], b[1], b[2], b[3]]
 }
-fn name(t: &[u8; 4]) -> String {
+pub(super) fn name(t: &[u8; 4]) -> String {
     t.iter().map(|&c| if c.is_ascii_graphic() || c == b' ' { c as char } else { '?' }).collect()
 }
 
@@ -176,13 +178,13 @@ fn tracks_in_head(head: &[u8]) -> Option<(bool, bool)> {
 }
 
 /// A box type and body.
-type BoxRef<'a> = ([u8; 4], &'a [u8]);
+pub(super) type BoxRef<'a> = ([u8; 4], &'a [u8]);
 
 /// The boxes in `data`, as `(type, body)`, once every one of them has been checked to fit:
 /// a box that runs past `data` is an error whichever box the caller looks for. They are
 /// walked again rather than collected, so a parent of millions of tiny boxes costs no
 /// memory.
-fn boxes(data: &[u8]) -> Result<Boxes<'_>, String> {
+pub(super) fn boxes(data: &[u8]) -> Result<Boxes<'_>, String> {
     let mut pos = 0;
     while let Some((_, next)) = box_at(data, pos)? {
         step()?;
@@ -223,7 +225,7 @@ fn box_at(data: &[u8], pos: usize) -> Result<Option<(BoxRef<'_>, usize)>, String
 
 /// The boxes of a parent that [`boxes`] has checked.
 #[derive(Clone)]
-struct Boxes<'a> {
+pub(super) struct Boxes<'a> {
     data: &'a [u8],
     pos: usize,
 }
@@ -240,7 +242,7 @@ impl<'a> Iterator for Boxes<'a> {
 }
 
 /// The first child box of type `kind`.
-fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> {
+pub(super) fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8]>, String> {
     Ok(boxes(data)?.find(|(t, _)| t == kind).map(|(_, b)| b))
 }
 
@@ -501,6 +503,15 @@ fn sample_entry(t: &mut Track, fmt: &[u8; 4], e: &[u8]) {
                 if let Some((name, channels)) = esds.and_then(esds_codec) {
                     codec = name.to_string();
                     t.channels = channels.or(t.channels);
+                }
+            }
+            if fmt == b"alac" {
+                // The ALAC magic cookie (ALACSpecificConfig in an `alac` full box) holds
+                // the real channel count and rate (the entry's 16.16 rate tops at 65535 Hz).
+                let cookie = e.get(children_at..).and_then(|c| child(c, b"alac").ok().flatten());
+                if let Some(c) = cookie.and_then(|c| c.get(4..28)) {
+                    t.channels = Some(u64::from(c[9])).filter(|&n| n > 0).or(t.channels);
+                    t.sample_rate = Some(be32(&c[20..24])).filter(|&r| r > 0).or(t.sample_rate);
                 }
             }
         }

@@ -1,4 +1,6 @@
-//! Still images: PNG, JPEG, WebP and GIF.
+//! Still images: PNG, JPEG, WebP and GIF here; AVIF/HEIC/HEIF ([`heif`]), OpenEXR ([`exr`]),
+//! Radiance HDR ([`hdr`]), TIFF, BMP, TGA and PSD/PSB in their own modules, whose doc
+//! comments say what they read.
 //!
 //! Each format is recognised by its signature, then its header is parsed for the picture
 //! size, and the end of the file is checked so that a truncated upload is refused:
@@ -22,6 +24,14 @@ use super::work::{step, steps};
 use super::{read_exact_at, read_up_to, ByteSource, Format, InspectError, Inspection, Rejection};
 use intake_api::AssetProperties;
 
+mod exr;
+mod hdr;
+mod heif;
+mod bmp;
+mod psd;
+mod tga;
+mod tiff;
+
 /// The widest or tallest picture accepted, in pixels.
 pub const MAX_SIDE: u64 = 100_000;
 /// The most pixels accepted in one picture (1 gigapixel).
@@ -35,7 +45,9 @@ const JPEG_TAIL: u64 = 4096;
 const PNG_SIG: &[u8; 8] = b"\x89PNG\r\n\x1a\n";
 const PNG_IEND: [u8; 12] = [0, 0, 0, 0, b'I', b'E', b'N', b'D', 0xAE, 0x42, 0x60, 0x82];
 
-/// Recognises PNG, JPEG, WebP and GIF by their signatures.
+/// Recognises PNG, JPEG, WebP, GIF, OpenEXR, Radiance HDR, TIFF, BMP and PSD by their
+/// signatures, and AVIF/HEIC/HEIF by their `ftyp` brands (before `bmff` sees them as MP4).
+/// TGA has none: see [`sniff_tga`].
 pub fn sniff(head: &[u8]) -> Option<Format> {
     if head.starts_with(PNG_SIG) {
         Some(Format::Png)
@@ -45,9 +57,19 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
         Some(Format::Webp)
     } else if head.starts_with(b"GIF87a") || head.starts_with(b"GIF89a") {
         Some(Format::Gif)
+    } else if exr::sniff(head) {
+        Some(Format::Exr)
+    } else if hdr::sniff(head) {
+        Some(Format::Hdr)
     } else {
-        None
+        heif::sniff(head).or_else(|| tiff::sniff(head)).or_else(|| bmp::sniff(head)).or_else(|| psd::sniff(head))
     }
+}
+
+/// Recognises a TGA by the consistency of its header fields; to be asked only after every
+/// format that has a signature.
+pub fn sniff_tga(head: &[u8]) -> Option<Format> {
+    tga::sniff(head)
 }
 
 /// Parses an image already sniffed as `format`.
@@ -57,6 +79,13 @@ pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, Inspe
         Format::Jpeg => jpeg(src)?,
         Format::Webp => webp(src)?,
         Format::Gif => gif(src)?,
+        Format::Avif | Format::Heic | Format::Heif => heif::inspect(format, src)?,
+        Format::Exr => exr::inspect(src)?,
+        Format::Hdr => hdr::inspect(src)?,
+        Format::Tiff => tiff::inspect(src)?,
+        Format::Bmp => bmp::inspect(src)?,
+        Format::Tga => tga::inspect(src)?,
+        Format::Psd => psd::inspect(src)?,
         _ => return Ok(Inspection::default()),
     };
     Ok(Inspection { properties, weights: None })
@@ -597,3 +626,5 @@ fn gif(src: &dyn ByteSource) -> Result<AssetProperties, InspectError> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_raster;

@@ -10,11 +10,15 @@
 
 mod archive;
 mod audio;
+mod av;
 mod bmff;
+mod hdr_heif;
 mod image;
 mod matroska;
 mod mesh;
+mod raster;
 mod text;
+mod three_d;
 mod weights;
 
 use super::work::{self, Limits, Work};

@@ -50,26 +50,65 @@ pub enum Format {
     Jpeg,
     Webp,
     Gif,
+    /// AV1 in HEIF (ISO-BMFF `ftyp` brand `avif`/`avis`).
+    Avif,
+    /// HEVC in HEIF (brands `heic`, `heix`, `heim`, `heis`, `hevc`, `hevx`).
+    Heic,
+    /// HEIF of another or unnamed codec (brand `mif1`/`msf1` alone).
+    Heif,
+    /// OpenEXR (`76 2F 31 01`).
+    Exr,
+    /// Radiance RGBE (`#?RADIANCE`, `#?RGBE`).
+    Hdr,
+    /// TIFF, classic or BigTIFF, either byte order.
+    Tiff,
+    /// Windows bitmap (BMP).
+    Bmp,
+    /// Truevision TGA (Targa).
+    Tga,
+    /// Adobe Photoshop document, PSD or its large variant PSB.
+    Psd,
     Mp4,
     Mov,
     Webm,
     Mkv,
+    Avi,
+    /// MPEG transport stream: 188-byte packets, or 192-byte M2TS (Blu-ray) packets.
+    MpegTs,
     Wav,
     Mp3,
     Flac,
     Ogg,
     M4a,
+    /// AAC in ADTS frames (a raw `.aac` stream).
+    Aac,
+    /// AIFF and AIFF-C.
+    Aiff,
     Glb,
     Gltf,
     Obj,
     Fbx,
     Usdz,
+    /// STL, ASCII or binary.
+    Stl,
+    /// Stanford PLY, ASCII or binary.
+    Ply,
+    /// COLLADA (`.dae`), an XML document.
+    Dae,
+    /// 3D Manufacturing Format: a ZIP (OPC package) holding `3D/3dmodel.model`.
+    ThreeMf,
+    /// USD as text (`#usda 1.0`).
+    Usda,
+    /// USD's binary crate format (`PXR-USDC`).
+    Usdc,
     Safetensors,
     /// PyTorch's zip checkpoint (`.ckpt`, `.pt`, `.bin` written by `torch.save`).
     TorchZip,
     /// A bare pickle stream (older `.ckpt`/`.bin`).
     Pickle,
     Gguf,
+    /// An ONNX model (a protobuf `ModelProto`).
+    Onnx,
     Zip,
     Json,
     Text,
@@ -96,11 +135,11 @@ impl Format {
     pub fn family(self) -> Family {
         use Format::*;
         match self {
-            Png | Jpeg | Webp | Gif => Family::Image,
-            Mp4 | Mov | Webm | Mkv => Family::Video,
-            Wav | Mp3 | Flac | Ogg | M4a => Family::Audio,
-            Glb | Gltf | Obj | Fbx | Usdz => Family::Mesh,
-            Safetensors | TorchZip | Pickle | Gguf => Family::Weights,
+            Png | Jpeg | Webp | Gif | Avif | Heic | Heif | Exr | Hdr | Tiff | Bmp | Tga | Psd => Family::Image,
+            Mp4 | Mov | Webm | Mkv | Avi | MpegTs => Family::Video,
+            Wav | Mp3 | Flac | Ogg | M4a | Aac | Aiff => Family::Audio,
+            Glb | Gltf | Obj | Fbx | Usdz | Stl | Ply | Dae | ThreeMf | Usda | Usdc => Family::Mesh,
+            Safetensors | TorchZip | Pickle | Gguf | Onnx => Family::Weights,
             Zip => Family::Archive,
             Json | Text => Family::Text,
             Pdf => Family::Document,
@@ -116,24 +155,44 @@ impl Format {
             Jpeg => "jpeg",
             Webp => "webp",
             Gif => "gif",
+            Avif => "avif",
+            Heic => "heic",
+            Heif => "heif",
+            Exr => "exr",
+            Hdr => "hdr",
+            Tiff => "tiff",
+            Bmp => "bmp",
+            Tga => "tga",
+            Psd => "psd",
             Mp4 => "mp4",
             Mov => "mov",
             Webm => "webm",
             Mkv => "mkv",
+            Avi => "avi",
+            MpegTs => "mpegts",
             Wav => "wav",
             Mp3 => "mp3",
             Flac => "flac",
             Ogg => "ogg",
             M4a => "m4a",
+            Aac => "aac",
+            Aiff => "aiff",
             Glb => "glb",
             Gltf => "gltf",
             Obj => "obj",
             Fbx => "fbx",
             Usdz => "usdz",
+            Stl => "stl",
+            Ply => "ply",
+            Dae => "dae",
+            ThreeMf => "3mf",
+            Usda => "usda",
+            Usdc => "usdc",
             Safetensors => "safetensors",
             TorchZip => "pytorch",
             Pickle => "pickle",
             Gguf => "gguf",
+            Onnx => "onnx",
             Zip => "zip",
             Json => "json",
             Text => "text",
@@ -150,21 +209,39 @@ impl Format {
             Jpeg => "image/jpeg",
             Webp => "image/webp",
             Gif => "image/gif",
+            Avif => "image/avif",
+            Heic => "image/heic",
+            Heif => "image/heif",
+            Exr => "image/x-exr",
+            Hdr => "image/vnd.radiance",
+            Tiff => "image/tiff",
+            Bmp => "image/bmp",
+            Tga => "image/x-tga",
+            Psd => "image/vnd.adobe.photoshop",
             Mp4 => "video/mp4",
             Mov => "video/quicktime",
             Webm => "video/webm",
             Mkv => "video/x-matroska",
+            Avi => "video/x-msvideo",
+            MpegTs => "video/mp2t",
             Wav => "audio/wav",
             Mp3 => "audio/mpeg",
             Flac => "audio/flac",
             Ogg => "audio/ogg",
             M4a => "audio/mp4",
+            Aac => "audio/aac",
+            Aiff => "audio/aiff",
             Glb => "model/gltf-binary",
             Gltf => "model/gltf+json",
             Obj => "model/obj",
             Fbx => "application/octet-stream",
             Usdz => "model/vnd.usdz+zip",
-            Safetensors | TorchZip | Pickle | Gguf => "application/octet-stream",
+            Stl => "model/stl",
+            Ply | Usdc => "application/octet-stream",
+            Dae => "model/vnd.collada+xml",
+            ThreeMf => "model/3mf",
+            Usda => "model/vnd.usda",
+            Safetensors | TorchZip | Pickle | Gguf | Onnx => "application/octet-stream",
             Zip => "application/zip",
             Json => "application/json",
             Text => "text/plain; charset=utf-8",
@@ -181,24 +258,44 @@ impl Format {
             Jpeg => "a JPEG image",
             Webp => "a WebP image",
             Gif => "a GIF image",
+            Avif => "an AVIF image",
+            Heic => "a HEIC image",
+            Heif => "a HEIF image",
+            Exr => "an OpenEXR image",
+            Hdr => "a Radiance HDR image",
+            Tiff => "a TIFF image",
+            Bmp => "a BMP image",
+            Tga => "a TGA image",
+            Psd => "a Photoshop (PSD) image",
             Mp4 => "an MP4 video",
             Mov => "a QuickTime (MOV) video",
             Webm => "a WebM video",
             Mkv => "a Matroska (MKV) video",
+            Avi => "an AVI video",
+            MpegTs => "an MPEG transport stream (TS) video",
             Wav => "a WAV audio file",
             Mp3 => "an MP3 audio file",
             Flac => "a FLAC audio file",
             Ogg => "an Ogg audio file",
             M4a => "an M4A audio file",
+            Aac => "an AAC (ADTS) audio file",
+            Aiff => "an AIFF audio file",
             Glb => "a binary glTF (GLB) model",
             Gltf => "a glTF model",
             Obj => "a Wavefront OBJ model",
             Fbx => "an FBX model",
             Usdz => "a USDZ model",
+            Stl => "an STL model",
+            Ply => "a PLY model",
+            Dae => "a COLLADA (DAE) model",
+            ThreeMf => "a 3MF model",
+            Usda => "a USDA (text USD) model",
+            Usdc => "a USDC (binary USD) model",
             Safetensors => "a safetensors weights file",
             TorchZip => "a PyTorch checkpoint",
             Pickle => "a Python pickle",
             Gguf => "a GGUF weights file",
+            Onnx => "an ONNX model",
             Zip => "a ZIP archive",
             Json => "a JSON document",
             Text => "a text file",
@@ -293,7 +390,7 @@ pub fn sniff_head(head: &[u8], total_len: u64) -> Format {
     if let Some(f) = audio::sniff(head) {
         return f;
     }
-    if let Some(f) = mesh::sniff(head) {
+    if let Some(f) = mesh::sniff(head, total_len) {
         return f;
     }
     if let Some(f) = weights::sniff(head, total_len) {
@@ -305,17 +402,21 @@ pub fn sniff_head(head: &[u8], total_len: u64) -> Format {
     if head.starts_with(b"%PDF-") {
         return Format::Pdf;
     }
+    // TGA has no signature: its header fields are judged last, after every format that has one.
+    if let Some(f) = image::sniff_tga(head) {
+        return f;
+    }
     text::sniff(head, total_len).unwrap_or(Format::Unknown)
 }
 
-/// What a kind accepts, in words, for rejections: "an image (PNG, JPEG, WebP or GIF)".
+/// What a kind accepts, in words, for rejections: "an image (PNG, JPEG, …)".
 fn expected(kind: Kind) -> &'static str {
     match kind {
-        Kind::Image | Kind::Avatar => "an image (PNG, JPEG, WebP or GIF)",
-        Kind::Video => "a video (MP4, MOV, WebM or MKV)",
-        Kind::Audio => "audio (WAV, MP3, FLAC, Ogg or M4A)",
-        Kind::ThreeD => "a 3D model (GLB, glTF, OBJ, FBX or USDZ)",
-        Kind::Model => "model weights (safetensors, ckpt/pt/bin, GGUF or a ZIP of them)",
+        Kind::Image | Kind::Avatar => "an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR)",
+        Kind::Video => "a video (MP4, MOV, WebM, MKV, AVI or MPEG-TS)",
+        Kind::Audio => "audio (WAV, MP3, FLAC, Ogg, M4A, AAC or AIFF)",
+        Kind::ThreeD => "a 3D model (GLB, glTF, OBJ, FBX, USDZ, STL, PLY, COLLADA, 3MF or USD)",
+        Kind::Model => "model weights (safetensors, ckpt/pt/bin, GGUF, ONNX or a ZIP of them)",
         Kind::Text => "UTF-8 text",
         Kind::Asset => "any file",
     }
@@ -329,9 +430,13 @@ fn kind_accepts(kind: Kind, format: Format) -> bool {
         Kind::Audio => family == Family::Audio,
         Kind::ThreeD => family == Family::Mesh,
         Kind::Model => matches!(family, Family::Weights | Family::Archive),
-        // Any UTF-8 text, including JSON, glTF and OBJ; checked byte by byte in `inspect`.
+        // Any UTF-8 text, including JSON, glTF, OBJ, ASCII STL and PLY, COLLADA and USDA;
+        // checked byte by byte in `inspect`.
         // Unknown data is read as text too, so the reason names the first bad byte.
-        Kind::Text => matches!(family, Family::Text | Family::Unknown) || matches!(format, Format::Gltf | Format::Obj),
+        Kind::Text => {
+            matches!(family, Family::Text | Family::Unknown)
+                || matches!(format, Format::Gltf | Format::Obj | Format::Stl | Format::Ply | Format::Dae | Format::Usda)
+        }
         Kind::Asset => true,
     }
 }
@@ -377,6 +482,13 @@ pub fn validate_with(kind: Kind, src: &dyn ByteSource, pickles: &PicklePolicy) -
     }
     // An empty text is a text (of no characters), not a file of unknown format.
     let sniffed = if size == 0 && kind == Kind::Text { Format::Text } else { sniff(src)? };
+    // A 3MF whose model part is not among the first local headers sniffs as a plain ZIP:
+    // its central directory tells.
+    let sniffed = if sniffed == Format::Zip && matches!(kind, Kind::ThreeD | Kind::Asset) && mesh::is_3mf(src)? {
+        Format::ThreeMf
+    } else {
+        sniffed
+    };
     // Sniffing sees only the brand; when the index sits at the end of the file a
     // sound-only MP4 looks like a video. For kind audio, judge it by its sound track.
     let format =
@@ -552,7 +664,7 @@ mod tests {
         assert_eq!(findings.format, Format::M4a);
         let video_only = include_bytes!("fixtures/video_h264_moov_end.mp4").to_vec();
         let err = validate(Kind::Audio, &video_only).unwrap_err().to_string();
-        assert_eq!(err, "expected audio (WAV, MP3, FLAC, Ogg or M4A), found an MP4 video");
+        assert_eq!(err, "expected audio (WAV, MP3, FLAC, Ogg, M4A, AAC or AIFF), found an MP4 video");
     }
 
     /// A stored file that takes `delay` per read, as a slow store would; counts its reads.

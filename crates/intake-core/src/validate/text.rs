@@ -408,11 +408,14 @@ mod tests {
     #[test]
     fn kind_mismatch_messages() {
         let err = validate(Kind::Image, &SCRIPTS.as_bytes().to_vec()).unwrap_err().to_string();
-        assert_eq!(err, "expected an image (PNG, JPEG, WebP or GIF), found a text file");
+        assert_eq!(
+            err,
+            "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found a text file"
+        );
         let err = validate(Kind::Model, &b"{\"a\": 1}".to_vec()).unwrap_err().to_string();
         assert_eq!(
             err,
-            "expected model weights (safetensors, ckpt/pt/bin, GGUF or a ZIP of them), found a JSON document"
+            "expected model weights (safetensors, ckpt/pt/bin, GGUF, ONNX or a ZIP of them), found a JSON document"
         );
         // Unknown binary data uploaded as text is read as text, so the reason names the byte.
         let err = validate(Kind::Text, &vec![0u8, 1, 2, 3]).unwrap_err().to_string();

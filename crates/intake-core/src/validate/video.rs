@@ -1,4 +1,5 @@
-//! Matroska and WebM (EBML) videos.
+//! Matroska and WebM (EBML) videos; AVI (`video/avi.rs`) and MPEG transport streams
+//! (`video/mpegts.rs`) are sniffed here and parsed in their own modules.
 //!
 //! Sniffing parses the EBML header at byte 0: DocType `webm` → WebM, `matroska` → MKV.
 //!
@@ -12,6 +13,10 @@
 //! CRC-32 element, when present, is checked. A video track with a picture size is required.
 //! Codecs are named as ffprobe names them (`vp8`, `vp9`, `av1`, `h264`, `hevc`, `opus`, …).
 //! The frame count is not reported: it would take reading every Cluster.
+
+mod avi;
+mod mpegts;
+mod sps;
 
 use super::work::{step, steps};
 use super::{read_exact_at, read_up_to, ByteSource, Format, InspectError, Inspection, Rejection};
@@ -32,8 +37,14 @@ const VOID: u32 = 0xEC;
 const CRC32: u32 = 0xBF;
 const TRACK_ENTRY: u32 = 0xAE;
 
-/// Recognises WebM and Matroska by the DocType of their EBML header.
+/// Recognises AVI, MPEG-TS, and WebM and Matroska by the DocType of their EBML header.
 pub fn sniff(head: &[u8]) -> Option<Format> {
+    if avi::sniff(head) {
+        return Some(Format::Avi);
+    }
+    if mpegts::layout(head).is_some() {
+        return Some(Format::MpegTs);
+    }
     let (id, id_len) = read_id(head)?;
     if id != EBML {
         return None;
@@ -219,8 +230,13 @@ struct TrackInfo {
     channels: u64,
 }
 
-/// Parses a file already sniffed as WebM or MKV.
+/// Parses a file already sniffed as WebM, MKV, AVI or MPEG-TS.
 pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, InspectError> {
+    match format {
+        Format::Avi => return Ok(Inspection { properties: avi::inspect_avi(src)?, weights: None }),
+        Format::MpegTs => return Ok(Inspection { properties: mpegts::inspect_ts(src)?, weights: None }),
+        _ => {}
+    }
     let corrupt = |what: String| InspectError::from(Rejection::corrupt(format, what));
     let rename = |e: InspectError| match e {
         InspectError::Rejected(Rejection(what)) => corrupt(what),
@@ -576,11 +592,11 @@ mod tests {
     fn kind_mismatch() {
         assert_eq!(
             err(Kind::Image, &fixture("video_vp9.webm")),
-            "expected an image (PNG, JPEG, WebP or GIF), found a WebM video"
+            "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found a WebM video"
         );
         assert_eq!(
             err(Kind::Audio, &fixture("video_h264.mkv")),
-            "expected audio (WAV, MP3, FLAC, Ogg or M4A), found a Matroska (MKV) video"
+            "expected audio (WAV, MP3, FLAC, Ogg, M4A, AAC or AIFF), found a Matroska (MKV) video"
         );
         assert_eq!(err(Kind::Text, &fixture("video_vp8.webm")), "expected UTF-8 text, found a WebM video");
     }

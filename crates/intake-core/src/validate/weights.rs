@@ -1,4 +1,4 @@
-//! Model weights: safetensors, GGUF, PyTorch zip checkpoints and bare pickles.
+//! Model weights: safetensors, GGUF, ONNX, PyTorch zip checkpoints and bare pickles.
 //!
 //! - **safetensors** (`weights/safetensors.rs`): the JSON header is parsed as a stream (never
 //!   the data): every tensor's dtype, shape and data offsets are checked, the byte length must
@@ -10,6 +10,8 @@
 //! - **GGUF** (`weights/gguf.rs`): header, every metadata key/value (skipped by length), every
 //!   tensor info; each tensor's data (size from its ggml type) must be aligned and lie inside
 //!   the file, which catches truncated downloads without reading the data.
+//! - **ONNX** (`weights/onnx.rs`): the protobuf `ModelProto` walked field by field, the
+//!   initializers' data skipped by seeking; the model is `custom`.
 //! - **PyTorch zip** (`torch.save`): the ZIP directory is verified with `archive`'s helpers
 //!   (and its bomb rules) and `data.pkl` must exist; the storages under `…/data/` are counted
 //!   as `tensor_count`.
@@ -20,6 +22,7 @@
 //! they import.
 
 mod gguf;
+mod onnx;
 pub(super) mod pickle;
 mod safetensors;
 
@@ -41,6 +44,8 @@ use safetensors::MAX_HEADER;
 ///   no magic number: they are claimed when their first bytes read as pickles (see
 ///   [`pickle::looks_like_pickle`]), so a protocol 0 pickle, which is ASCII, is not taken
 ///   for text.
+/// - ONNX: `ir_version` first, then `ModelProto` fields (see `onnx::sniff`), checked
+///   before pickles.
 pub fn sniff(head: &[u8], total_len: u64) -> Option<Format> {
     if head.len() >= 9 && head[8] == b'{' {
         let n = u64::from_le_bytes(head[..8].try_into().expect("8 bytes"));
@@ -62,6 +67,9 @@ pub fn sniff(head: &[u8], total_len: u64) -> Option<Format> {
     }
     if is_torch_zip_head(head) {
         return Some(Format::TorchZip);
+    }
+    if onnx::sniff(head, total_len) {
+        return Some(Format::Onnx);
     }
     if head.len() >= 2 && head[0] == 0x80 && (2..=5).contains(&head[1]) {
         return Some(Format::Pickle);
@@ -107,6 +115,10 @@ pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, Inspe
         Format::TorchZip => inspect_torch_zip(src)?,
         // Every pickle is read, and judged, in `validate_with`.
         Format::Pickle => WeightsInfo::default(),
+        Format::Onnx => {
+            let (properties, weights) = onnx::inspect(src)?;
+            return Ok(Inspection { properties, weights: Some(weights) });
+        }
         _ => return Ok(Inspection::default()),
     };
     Ok(Inspection { weights: Some(weights), ..Inspection::default() })
@@ -332,16 +344,16 @@ mod tests {
         let mut safetensors = 16u64.to_le_bytes().to_vec();
         safetensors.extend_from_slice(b"{}              ");
         let err = validate(Kind::Image, &safetensors).unwrap_err().to_string();
-        assert_eq!(err, "expected an image (PNG, JPEG, WebP or GIF), found a safetensors weights file");
+        assert_eq!(err, "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found a safetensors weights file");
         let mut gguf = b"GGUF".to_vec();
         gguf.extend_from_slice(&[3, 0, 0, 0]);
         gguf.extend_from_slice(&[0; 16]);
         let err = validate(Kind::Audio, &gguf).unwrap_err().to_string();
-        assert_eq!(err, "expected audio (WAV, MP3, FLAC, Ogg or M4A), found a GGUF weights file");
+        assert_eq!(err, "expected audio (WAV, MP3, FLAC, Ogg, M4A, AAC or AIFF), found a GGUF weights file");
         let err = validate(Kind::Text, &sample_torch()).unwrap_err().to_string();
         assert_eq!(err, "expected UTF-8 text, found a PyTorch checkpoint");
         let err = validate(Kind::Video, &b"\x80\x04K\x01.".to_vec()).unwrap_err().to_string();
-        assert_eq!(err, "expected a video (MP4, MOV, WebM or MKV), found a Python pickle");
+        assert_eq!(err, "expected a video (MP4, MOV, WebM, MKV, AVI or MPEG-TS), found a Python pickle");
         // An empty safetensors file and an empty GGUF are valid weights files.
         assert_eq!(validate(Kind::Model, &safetensors).unwrap().weights.unwrap().tensor_count, Some(0));
         assert_eq!(validate(Kind::Model, &gguf).unwrap().weights.unwrap().tensor_count, Some(0));

@@ -267,12 +267,15 @@ fn kind_mismatch_messages() {
     let zip = sample();
     let err = validate(Kind::Image, &zip).unwrap_err();
     assert!(matches!(err, ValidateError::Rejected(_)));
-    assert_eq!(err.to_string(), "expected an image (PNG, JPEG, WebP or GIF), found a ZIP archive");
+    assert_eq!(
+        err.to_string(),
+        "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found a ZIP archive"
+    );
     let file = usdz(true, "scene.usda");
     let err = validate(Kind::Model, &file).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "expected model weights (safetensors, ckpt/pt/bin, GGUF or a ZIP of them), found a USDZ model"
+        "expected model weights (safetensors, ckpt/pt/bin, GGUF, ONNX or a ZIP of them), found a USDZ model"
     );
 }
 

@@ -7,6 +7,7 @@
 
 use super::super::work::steps;
 use super::super::{read_up_to, ByteSource, Format, InspectError};
+use super::aac::{inspect_aac, AdtsHeader};
 use super::flac::inspect_flac;
 use super::{audio_end, bitrate_of, corrupt, eof, u32be};
 use intake_api::AssetProperties;
@@ -165,6 +166,13 @@ pub(super) fn inspect_mp3(src: &dyn ByteSource) -> Result<AssetProperties, Inspe
         // A FLAC stream behind an ID3v2 tag whose tag hid it from sniffing.
         let mut p = inspect_flac(src, tag_end, Format::Flac)?;
         p.format = Some("flac".to_string());
+        return Ok(p);
+    }
+    let zeros_ahead = lead.iter().take(MAX_ZERO_PAD).take_while(|&&b| b == 0).count();
+    if tag_end > 0 && AdtsHeader::parse(&lead[zeros_ahead..]).is_some() {
+        // An ADTS stream behind an ID3v2 tag too long for sniffing to see past.
+        let mut p = inspect_aac(src, tag_end + zeros_ahead as u64)?;
+        p.format = Some("aac".to_string());
         return Ok(p);
     }
     let zeros = if tag_end > 0 { lead.iter().take(MAX_ZERO_PAD).take_while(|&&b| b == 0).count() } else { 0 };

@@ -118,6 +118,25 @@ fn m4a_valid() {
     assert!(p.bitrate.unwrap() > 30_000 && p.bitrate.unwrap() < 50_000);
 }
 
+#[test]
+fn alac_in_m4a() {
+    let m4a = fixture("audio_alac.m4a");
+    let found = ok(Kind::Audio, &m4a);
+    let p = &found.properties;
+    assert_eq!(found.format, Format::M4a);
+    assert_eq!(p.codec_name.as_deref(), Some("alac"));
+    assert_eq!((p.channels, p.sample_rate), (Some(2), Some(8000)));
+    assert!(near(p.duration, 0.5), "{:?}", p.duration);
+    // The magic cookie, not the sample entry's 16.16 field, gives the rate: 96 kHz does not
+    // fit in the entry.
+    let mut hi = m4a.clone();
+    let cookie = find(&hi, b"alac\0\0\0\0\0\0\x10\0");
+    hi[cookie + 8 + 20..cookie + 8 + 24].copy_from_slice(&96_000u32.to_be_bytes());
+    hi[cookie + 8 + 9] = 1;
+    let p = ok(Kind::Audio, &hi).properties;
+    assert_eq!((p.channels, p.sample_rate), (Some(1), Some(96_000)));
+}
+
 /// The sound-only MP4 with 100 KiB more media data, so that its moov (at the end) lies
 /// beyond the sniffed head.
 fn sound_only_moov_far() -> Vec<u8> {
@@ -253,15 +272,15 @@ fn size_zero_box_runs_to_the_end() {
 fn kind_mismatch() {
     assert_eq!(
         err(Kind::Image, &fixture("video_h264_faststart.mp4")),
-        "expected an image (PNG, JPEG, WebP or GIF), found an MP4 video"
+        "expected an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR), found an MP4 video"
     );
     assert_eq!(
         err(Kind::Audio, &fixture("video_h264.mov")),
-        "expected audio (WAV, MP3, FLAC, Ogg or M4A), found a QuickTime (MOV) video"
+        "expected audio (WAV, MP3, FLAC, Ogg, M4A, AAC or AIFF), found a QuickTime (MOV) video"
     );
     assert_eq!(
         err(Kind::Video, &fixture("audio_aac_stereo.m4a")),
-        "expected a video (MP4, MOV, WebM or MKV), found an M4A audio file"
+        "expected a video (MP4, MOV, WebM, MKV, AVI or MPEG-TS), found an M4A audio file"
     );
 }
 

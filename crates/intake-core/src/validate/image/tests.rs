@@ -365,14 +365,17 @@ fn large_gif_reads_little() {
 
 #[test]
 fn kind_mismatch() {
-    assert_eq!(err(Kind::Video, &png_rgb(2, 2)), "expected a video (MP4, MOV, WebM or MKV), found a PNG image");
+    assert_eq!(
+        err(Kind::Video, &png_rgb(2, 2)),
+        "expected a video (MP4, MOV, WebM, MKV, AVI or MPEG-TS), found a PNG image"
+    );
     assert_eq!(
         err(Kind::Audio, &fixture("image_64x48.jpg")),
-        "expected audio (WAV, MP3, FLAC, Ogg or M4A), found a JPEG image"
+        "expected audio (WAV, MP3, FLAC, Ogg, M4A, AAC or AIFF), found a JPEG image"
     );
     assert_eq!(
         err(Kind::ThreeD, &fixture("image_64x48.gif")),
-        "expected a 3D model (GLB, glTF, OBJ, FBX or USDZ), found a GIF image"
+        "expected a 3D model (GLB, glTF, OBJ, FBX, USDZ, STL, PLY, COLLADA, 3MF or USD), found a GIF image"
     );
     assert!(err(Kind::Model, &fixture("image_64x48_lossy.webp")).ends_with("found a WebP image"));
 }

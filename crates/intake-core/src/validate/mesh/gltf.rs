@@ -567,7 +567,7 @@ pub(super) mod tests {
     }
 
     fn check(format: Format, bytes: &[u8]) -> Findings {
-        assert_eq!(sniff(bytes), Some(format));
+        assert_eq!(sniff(bytes, bytes.len() as u64), Some(format));
         validate(Kind::ThreeD, &bytes.to_vec()).unwrap_or_else(|e| panic!("{e}"))
     }
 
@@ -689,7 +689,7 @@ pub(super) mod tests {
             doc.extend_from_slice(b"0,");
         }
         doc.extend_from_slice(b"0]}");
-        assert_eq!(sniff(&doc), Some(Format::Gltf));
+        assert_eq!(sniff(&doc, doc.len() as u64), Some(Format::Gltf));
         assert!(rejected(&doc).contains("more than 2000000 JSON values"));
         assert_eq!(count_values(br#"{"a": "x,y[z{", "b": [1, 2]}"#), 4);
     }

@@ -401,7 +401,7 @@ mod tests {
     #[test]
     fn sniff_is_strict() {
         assert!(sniff(CUBE.as_bytes()));
-        assert_eq!(mesh_sniff(CUBE.as_bytes()), Some(Format::Obj));
+        assert_eq!(mesh_sniff(CUBE.as_bytes(), CUBE.len() as u64), Some(Format::Obj));
         assert!(!sniff(b"# Title\n\nSome markdown text.\nv 1 2 3\n"));
         assert!(!sniff(b"v 1 2 3\n")); // too little to tell
         assert!(!sniff(b"# only\n# comments\no name\ng group\n")); // no vertex
