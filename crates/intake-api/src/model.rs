@@ -54,6 +54,21 @@ pub struct ModelProperties {
     /// Hex SHA-256 of the whole file.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
+    /// ONNX: the model's IR version (`ModelProto.ir_version`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ir_version: Option<u64>,
+    /// ONNX: the opset version imported for the default (`ai.onnx`) domain.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub opset_version: Option<u64>,
+    /// ONNX: how many inputs the main graph declares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input_count: Option<u64>,
+    /// ONNX: how many outputs the main graph declares.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub output_count: Option<u64>,
+    /// ONNX: how many nodes (operators) the main graph holds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub node_count: Option<u64>,
 }
 
 /// `{"model": …}`.

@@ -175,6 +175,11 @@ fn model_properties(m: &ModelRecord) -> ModelProperties {
             .as_array()
             .map(|list| list.iter().filter_map(|v| v.as_str().map(String::from)).collect()),
         sha256: info["properties"]["sha256"].as_str().map(String::from),
+        ir_version: info["properties"]["irVersion"].as_u64(),
+        opset_version: info["properties"]["opsetVersion"].as_u64(),
+        input_count: info["properties"]["inputCount"].as_u64(),
+        output_count: info["properties"]["outputCount"].as_u64(),
+        node_count: info["properties"]["nodeCount"].as_u64(),
     }
 }
 

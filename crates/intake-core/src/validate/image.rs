@@ -24,10 +24,10 @@ use super::work::{step, steps};
 use super::{read_exact_at, read_up_to, ByteSource, Format, InspectError, Inspection, Rejection};
 use intake_api::AssetProperties;
 
+mod bmp;
 mod exr;
 mod hdr;
 mod heif;
-mod bmp;
 mod psd;
 mod tga;
 mod tiff;

@@ -412,7 +412,9 @@ pub fn sniff_head(head: &[u8], total_len: u64) -> Format {
 /// What a kind accepts, in words, for rejections: "an image (PNG, JPEG, …)".
 fn expected(kind: Kind) -> &'static str {
     match kind {
-        Kind::Image | Kind::Avatar => "an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR)",
+        Kind::Image | Kind::Avatar => {
+            "an image (PNG, JPEG, WebP, GIF, AVIF, HEIC, TIFF, BMP, TGA, PSD, OpenEXR or Radiance HDR)"
+        }
         Kind::Video => "a video (MP4, MOV, WebM, MKV, AVI or MPEG-TS)",
         Kind::Audio => "audio (WAV, MP3, FLAC, Ogg, M4A, AAC or AIFF)",
         Kind::ThreeD => "a 3D model (GLB, glTF, OBJ, FBX, USDZ, STL, PLY, COLLADA, 3MF or USD)",
@@ -491,7 +493,7 @@ pub fn validate_with(kind: Kind, src: &dyn ByteSource, pickles: &PicklePolicy) -
     };
     // Sniffing sees only the brand; when the index sits at the end of the file a
     // sound-only MP4 looks like a video. For kind audio, judge it by its sound track.
-    let format =
+    let mut format =
         if kind == Kind::Audio && matches!(sniffed, Format::Mp4 | Format::Mov) { Format::M4a } else { sniffed };
     let mismatch = || Rejection(format!("expected {}, found {}", expected(kind), sniffed.described()));
     if !kind_accepts(kind, format) {
@@ -506,6 +508,12 @@ pub fn validate_with(kind: Kind, src: &dyn ByteSource, pickles: &PicklePolicy) -
     };
     let mut inspection = match inspection {
         Ok(i) => i,
+        // For an asset (which may be anything), data that only looked like a TGA header is
+        // data of no format intake recognises, not a damaged TGA.
+        Err(_) if kind == Kind::Asset && format == Format::Tga => {
+            format = Format::Unknown;
+            Inspection::default()
+        }
         Err(InspectError::Rejected(_)) if format != sniffed => return Err(mismatch().into()),
         Err(InspectError::Rejected(r)) => return Err(r.into()),
         Err(InspectError::Io(e)) if e.kind() == std::io::ErrorKind::UnexpectedEof => {

@@ -338,6 +338,18 @@ fn tga_lying_headers_are_refused() {
     assert!(err(Kind::Image, &huge).contains("need at least"));
 }
 
+/// TGA has no signature: for kind `asset`, which takes anything, data that only looks like a
+/// TGA header is data of no known format, not a damaged TGA.
+#[test]
+fn an_asset_that_only_looks_like_a_tga_is_accepted_as_unknown_data() {
+    let mut wide = fixture("image_64x48.tga");
+    wide[12..14].copy_from_slice(&640u16.to_le_bytes());
+    assert!(err(Kind::Image, &wide).contains("640 × 48 pixels"));
+    let found = ok(Kind::Asset, &wide);
+    assert_eq!((found.format, found.properties.format.as_deref()), (Format::Unknown, Some("unknown")));
+    assert_eq!(ok(Kind::Asset, &fixture("image_64x48.tga")).format, Format::Tga, "a whole TGA stays one");
+}
+
 #[test]
 fn psd_lying_headers_are_refused() {
     let raw = fixture("image_64x48_raw_gray.psd");
