@@ -42,13 +42,16 @@ def fixtures(out_dir: pathlib.Path) -> list[dict]:
     })
     cases.append({"file": _write(out_dir, "audio_aac_truncated.aac", aac[:-20]), "kind": "audio",
                   "reject": "truncated"})
-    # The first frame's 13-bit length made 2 bytes longer: the next header is not where it says.
+    # The third frame's 13-bit length made 2 bytes longer: the next header is not where it
+    # says. (Not the first frame: sniffing wants two headers in a row to call it ADTS.)
     lying = bytearray(aac)
-    length = (lying[3] & 3) << 11 | lying[4] << 3 | lying[5] >> 5
-    length += 2
-    lying[3] = (lying[3] & ~3 & 0xFF) | (length >> 11)
-    lying[4] = (length >> 3) & 0xFF
-    lying[5] = (lying[5] & 0x1F) | ((length & 7) << 5)
+    at = 0
+    for _ in range(2):
+        at += (lying[at + 3] & 3) << 11 | lying[at + 4] << 3 | lying[at + 5] >> 5
+    length = ((lying[at + 3] & 3) << 11 | lying[at + 4] << 3 | lying[at + 5] >> 5) + 2
+    lying[at + 3] = (lying[at + 3] & ~3 & 0xFF) | (length >> 11)
+    lying[at + 4] = (length >> 3) & 0xFF
+    lying[at + 5] = (lying[at + 5] & 0x1F) | ((length & 7) << 5)
     cases.append({"file": _write(out_dir, "audio_aac_lying.aac", bytes(lying)), "kind": "audio",
                   "reject": "has no valid ADTS header"})
 

@@ -26,8 +26,12 @@ CUBE_QUADS = [0, 3, 2, 1, 4, 5, 6, 7, 0, 1, 5, 4, 1, 2, 6, 5, 2, 3, 7, 6, 3, 0, 
 
 
 def _box():
+    import logging
+
     import trimesh
 
+    # Without scipy trimesh logs a traceback as it falls back to dense normals: not a failure.
+    logging.getLogger("trimesh").setLevel(logging.ERROR)
     return trimesh.creation.box()
 
 
