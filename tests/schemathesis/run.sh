@@ -59,10 +59,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# A fresh server on a free port. The rate limit is off so that every generated request
-# reaches the handlers (429 itself is covered by the Rust tests).
+# A fresh server on a free port. The rate limit and the failed-login budget are off so that
+# every generated request reaches the handlers: the fuzzer sends hundreds of requests without
+# credentials from one address on purpose, to check each answers 401 (both 429s are covered
+# by the Rust tests).
 INTAKE_LISTEN=127.0.0.1:0 INTAKE_DATA_DIR="$work/data" INTAKE_API_KEYS="fuzz:fuzz-secret:proj_fuzz" \
-    INTAKE_RATE_LIMIT=0 INTAKE_LOG=warn NO_COLOR=1 "$bin" serve >"$work/stdout" 2>"$work/server.log" &
+    INTAKE_RATE_LIMIT=0 INTAKE_AUTH_FAILURES_PER_MINUTE=0 INTAKE_LOG=warn NO_COLOR=1 "$bin" serve >"$work/stdout" 2>"$work/server.log" &
 server_pid=$!
 base=""
 for _ in $(seq 1 100); do
