@@ -246,16 +246,18 @@ pub(super) fn child<'a>(data: &'a [u8], kind: &[u8; 4]) -> Result<Option<&'a [u8
     Ok(boxes(data)?.find(|(t, _)| t == kind).map(|(_, b)| b))
 }
 
-/// Parses a file already sniffed as MP4, MOV or M4A.
-pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, InspectError> {
+/// Walks the top-level boxes of `src` by seeking from header to header (one metered step
+/// each, at most [`MAX_TOP_BOXES`]), calling `visit` with each box's type and the range of
+/// its body. A box that runs past the end, has an unreadable type or an impossible size is
+/// refused as a damaged `format`; zero padding at the very end is allowed.
+pub(super) fn walk_top_boxes(
+    src: &dyn ByteSource,
+    format: Format,
+    mut visit: impl FnMut([u8; 4], u64, u64),
+) -> Result<(), InspectError> {
     let corrupt = |what: String| InspectError::from(Rejection::corrupt(format, what));
     let total = src.len();
-
-    // Top-level boxes, by seeking from header to header.
     let mut pos = 0u64;
-    let mut moov = None;
-    let mut mdat = false;
-    let mut moofs = Vec::new();
     let mut walked = 0usize;
     while pos < total {
         step()?;
@@ -270,12 +272,11 @@ pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, Inspe
             }
             return Err(corrupt(format!("it ends with {} stray bytes after its last box", hdr.len())));
         }
-        let size32 = be32(&hdr[0..4]);
         let kind = fourcc(&hdr[4..8]);
         if !kind.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
             return Err(corrupt(format!("it has an unreadable box at byte {pos}")));
         }
-        let (size, header) = match size32 {
+        let (size, header) = match be32(&hdr[0..4]) {
             0 => (total - pos, 8),
             1 if hdr.len() < 16 => {
                 return Err(corrupt(format!("its '{}' box header is cut short (truncated)", name(&kind))))
@@ -290,14 +291,27 @@ pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, Inspe
             .checked_add(size)
             .filter(|&e| e <= total)
             .ok_or_else(|| corrupt(format!("its '{}' box runs past the end of the file (truncated)", name(&kind))))?;
-        match &kind {
-            b"moov" if moov.is_none() => moov = Some((pos + header, end)),
-            b"mdat" => mdat = true,
-            b"moof" if moofs.len() < MAX_TOP_BOXES => moofs.push((pos + header, end)),
-            _ => {}
-        }
+        visit(kind, pos + header, end);
         pos = end;
     }
+    Ok(())
+}
+
+/// Parses a file already sniffed as MP4, MOV or M4A.
+pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<Inspection, InspectError> {
+    let corrupt = |what: String| InspectError::from(Rejection::corrupt(format, what));
+    let total = src.len();
+
+    // Top-level boxes, by seeking from header to header.
+    let mut moov = None;
+    let mut mdat = false;
+    let mut moofs = Vec::new();
+    walk_top_boxes(src, format, |kind, start, end| match &kind {
+        b"moov" if moov.is_none() => moov = Some((start, end)),
+        b"mdat" => mdat = true,
+        b"moof" if moofs.len() < MAX_TOP_BOXES => moofs.push((start, end)),
+        _ => {}
+    })?;
     let Some((moov_start, moov_end)) = moov else {
         return Err(corrupt("no moov box: the file is incomplete or not finalized".into()));
     };

@@ -27,7 +27,7 @@ use std::collections::{HashMap, HashSet};
 
 use super::super::bmff::{self, be32, boxes, child, fourcc, BoxRef};
 use super::super::work::step;
-use super::super::{read_exact_at, read_up_to, ByteSource, Format, InspectError, Rejection};
+use super::super::{read_exact_at, ByteSource, Format, InspectError, Rejection};
 use super::check_size;
 use intake_api::AssetProperties;
 
@@ -37,8 +37,6 @@ pub const MAX_META: u64 = 16 << 20;
 pub const MAX_PROPERTIES: usize = 10_000;
 /// The most items an `iinf` or `iloc` box may declare.
 pub const MAX_ITEMS: u64 = 100_000;
-/// The most top-level boxes walked.
-const MAX_TOP_BOXES: usize = 100_000;
 
 const AVIF_BRANDS: &[&[u8; 4]] = &[b"avif", b"avis"];
 const HEVC_BRANDS: &[&[u8; 4]] = &[b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx"];
@@ -86,45 +84,12 @@ pub fn sniff(head: &[u8]) -> Option<Format> {
 pub fn inspect(format: Format, src: &dyn ByteSource) -> Result<AssetProperties, InspectError> {
     let corrupt = |what: String| InspectError::from(Rejection::corrupt(format, what));
     let total = src.len();
-    let mut pos = 0u64;
     let mut meta = None;
-    let mut walked = 0usize;
-    while pos < total {
-        step()?;
-        walked += 1;
-        if walked > MAX_TOP_BOXES {
-            return Err(corrupt(format!("it has more than {MAX_TOP_BOXES} top-level boxes")));
-        }
-        let hdr = read_up_to(src, pos, 16)?;
-        if hdr.len() < 8 {
-            if hdr.iter().all(|&b| b == 0) {
-                break; // zero padding at the very end
-            }
-            return Err(corrupt(format!("it ends with {} stray bytes after its last box", hdr.len())));
-        }
-        let kind = fourcc(&hdr[4..8]);
-        if !kind.iter().all(|c| c.is_ascii_graphic() || *c == b' ') {
-            return Err(corrupt(format!("it has an unreadable box at byte {pos}")));
-        }
-        let (size, header) = match be32(&hdr[0..4]) {
-            0 => (total - pos, 8),
-            1 if hdr.len() < 16 => {
-                return Err(corrupt(format!("its '{}' box header is cut short (truncated)", bmff::name(&kind))))
-            }
-            1 => (u64::from_be_bytes(hdr[8..16].try_into().unwrap_or_default()), 16),
-            s => (s, 8),
-        };
-        if size < header {
-            return Err(corrupt(format!("its '{}' box at byte {pos} has an invalid size", bmff::name(&kind))));
-        }
-        let end = pos.checked_add(size).filter(|&e| e <= total).ok_or_else(|| {
-            corrupt(format!("its '{}' box runs past the end of the file (truncated)", bmff::name(&kind)))
-        })?;
+    bmff::walk_top_boxes(src, format, |kind, start, end| {
         if &kind == b"meta" && meta.is_none() {
-            meta = Some((pos + header, end));
+            meta = Some((start, end));
         }
-        pos = end;
-    }
+    })?;
     let Some((start, end)) = meta else {
         return Err(corrupt(
             "it has no meta box, so no primary image (an image sequence without a still image is not accepted)".into(),
