@@ -10,11 +10,17 @@ export const KINDS = [
 export const STATUSES = ['pending', 'complete', 'validating', 'validated', 'imported', 'failed'];
 
 const BY_EXTENSION = {
-  png: 'image', jpg: 'image', jpeg: 'image', webp: 'image', gif: 'image',
-  mp4: 'video', mov: 'video', webm: 'video', mkv: 'video', m4v: 'video',
+  png: 'image', jpg: 'image', jpeg: 'image', webp: 'image', gif: 'image', avif: 'image', heic: 'image',
+  heif: 'image', tif: 'image', tiff: 'image', bmp: 'image', tga: 'image', psd: 'image', psb: 'image',
+  exr: 'image', hdr: 'image',
+  mp4: 'video', mov: 'video', webm: 'video', mkv: 'video', m4v: 'video', avi: 'video',
+  m2ts: 'video', mts: 'video', // not .ts: TypeScript has it too
   wav: 'audio', mp3: 'audio', flac: 'audio', ogg: 'audio', oga: 'audio', opus: 'audio', m4a: 'audio',
-  glb: '3d', gltf: '3d', obj: '3d', fbx: '3d', usdz: '3d',
+  aac: 'audio', aif: 'audio', aiff: 'audio', aifc: 'audio',
+  glb: '3d', gltf: '3d', obj: '3d', fbx: '3d', usdz: '3d', stl: '3d', ply: '3d', dae: '3d', '3mf': '3d',
+  usd: '3d', usda: '3d', usdc: '3d',
   safetensors: 'model', ckpt: 'model', pt: 'model', pth: 'model', bin: 'model', gguf: 'model', pkl: 'model',
+  onnx: 'model',
   txt: 'text', md: 'text', json: 'text', csv: 'text', yaml: 'text', yml: 'text',
 };
 

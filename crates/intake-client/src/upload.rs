@@ -94,20 +94,40 @@ pub fn content_type_for(path: &Path) -> &'static str {
         "jpg" | "jpeg" => "image/jpeg",
         "webp" => "image/webp",
         "gif" => "image/gif",
+        "avif" => "image/avif",
+        "heic" => "image/heic",
+        "heif" => "image/heif",
+        "tif" | "tiff" => "image/tiff",
+        "bmp" => "image/bmp",
+        "tga" => "image/x-tga",
+        "psd" | "psb" => "image/vnd.adobe.photoshop",
+        "exr" => "image/x-exr",
+        "hdr" => "image/vnd.radiance",
         "mp4" => "video/mp4",
         "mov" => "video/quicktime",
         "webm" => "video/webm",
         "mkv" => "video/x-matroska",
+        "avi" => "video/x-msvideo",
+        // Not ".ts": TypeScript has it too.
+        "m2ts" | "mts" => "video/mp2t",
         "wav" => "audio/wav",
         "mp3" => "audio/mpeg",
         "flac" => "audio/flac",
         "ogg" | "opus" => "audio/ogg",
         "m4a" => "audio/mp4",
+        "aac" => "audio/aac",
+        "aif" | "aiff" | "aifc" => "audio/aiff",
         "glb" => "model/gltf-binary",
         "gltf" => "model/gltf+json",
         "obj" => "model/obj",
         "fbx" => "application/octet-stream",
         "usdz" => "model/vnd.usdz+zip",
+        "stl" => "model/stl",
+        "ply" | "usd" | "usdc" => "application/octet-stream",
+        "dae" => "model/vnd.collada+xml",
+        "3mf" => "model/3mf",
+        "usda" => "model/vnd.usda",
+        "onnx" => "application/octet-stream",
         "txt" | "md" => "text/plain",
         "json" => "application/json",
         "zip" => "application/zip",
@@ -465,5 +485,30 @@ impl PartSender<'_> {
         self.url_refreshes.fetch_add(1, Ordering::Relaxed);
         (self.observer)(&Event::UrlsRefreshed);
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::content_type_for;
+    use std::path::Path;
+
+    #[test]
+    fn content_types_follow_the_extension_whatever_its_case() {
+        for (name, expected) in [
+            ("a.PNG", "image/png"),
+            ("scan.tif", "image/tiff"),
+            ("photo.HEIC", "image/heic"),
+            ("sky.exr", "image/x-exr"),
+            ("clip.avi", "video/x-msvideo"),
+            ("cam.m2ts", "video/mp2t"),
+            ("code.ts", "application/octet-stream"),
+            ("voice.aiff", "audio/aiff"),
+            ("part.stl", "model/stl"),
+            ("net.onnx", "application/octet-stream"),
+            ("README", "application/octet-stream"),
+        ] {
+            assert_eq!(content_type_for(Path::new(name)), expected, "{name}");
+        }
     }
 }
