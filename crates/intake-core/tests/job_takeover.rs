@@ -78,11 +78,17 @@ async fn stores(dir: &std::path::Path) -> (Arc<dyn MetadataStore>, Arc<dyn BlobS
     (meta, blobs, config)
 }
 
+/// The stores under `dir` and a service on them.
+async fn service_in(dir: &std::path::Path) -> (Arc<dyn MetadataStore>, Arc<dyn BlobStore>, Arc<Service>) {
+    let (meta, blobs, config) = stores(dir).await;
+    let service = Arc::new(Service::new(meta.clone(), blobs.clone(), config).await.unwrap());
+    (meta, blobs, service)
+}
+
 #[tokio::test]
 async fn a_dead_workers_job_is_taken_over_after_its_lease() {
     let dir = tempfile::tempdir().unwrap();
-    let (meta, blobs, config) = stores(dir.path()).await;
-    let service = Arc::new(Service::new(meta.clone(), blobs.clone(), config).await.unwrap());
+    let (meta, blobs, service) = service_in(dir.path()).await;
     let caller = caller();
 
     let body = json!({"fileName": "a.txt", "contentType": "text/plain", "fileSize": 5, "parts": 1, "kind": "text"});
@@ -137,8 +143,7 @@ async fn a_dead_workers_job_is_taken_over_after_its_lease() {
 #[tokio::test]
 async fn a_job_that_never_finishes_ends_its_upload_after_max_attempts() {
     let dir = tempfile::tempdir().unwrap();
-    let (meta, blobs, config) = stores(dir.path()).await;
-    let service = Arc::new(Service::new(meta.clone(), blobs.clone(), config).await.unwrap());
+    let (meta, blobs, service) = service_in(dir.path()).await;
     let caller = caller();
     let body = json!({"fileName": "a.txt", "contentType": "text/plain", "fileSize": 5, "parts": 1, "kind": "text"});
     let upload = completed_hello(&service, blobs.as_ref(), &caller, &body).await;
@@ -170,8 +175,7 @@ async fn a_job_that_never_finishes_ends_its_upload_after_max_attempts() {
 #[tokio::test]
 async fn run_pending_runs_every_due_job_and_returns_when_none_is_due() {
     let dir = tempfile::tempdir().unwrap();
-    let (meta, blobs, config) = stores(dir.path()).await;
-    let service = Arc::new(Service::new(meta.clone(), blobs.clone(), config).await.unwrap());
+    let (meta, blobs, service) = service_in(dir.path()).await;
     let caller = caller();
     let runner = JobRunner::new(service.clone(), RunnerConfig::default(), "hook");
     assert_eq!(runner.run_pending().await.unwrap(), 0, "an empty queue");
@@ -196,8 +200,7 @@ async fn run_pending_runs_every_due_job_and_returns_when_none_is_due() {
 #[tokio::test]
 async fn the_sweep_drops_staged_imports_no_upload_needs() {
     let dir = tempfile::tempdir().unwrap();
-    let (meta, blobs, config) = stores(dir.path()).await;
-    let service = Service::new(meta, blobs.clone(), config).await.unwrap();
+    let (_, blobs, service) = service_in(dir.path()).await;
     // A download a crash left behind, for an upload that does not exist.
     let body = stream::iter(vec![Ok(Bytes::from_static(b"half a download"))]).boxed();
     blobs.append_staged("upload_AAAAAAAAAAAAAAAAAAAAAA", body).await.unwrap();
@@ -219,8 +222,7 @@ async fn the_sweep_drops_staged_imports_no_upload_needs() {
 #[tokio::test]
 async fn an_enqueued_job_wakes_a_worker_of_its_own_lane() {
     let dir = tempfile::tempdir().unwrap();
-    let (meta, blobs, config) = stores(dir.path()).await;
-    let service = Arc::new(Service::new(meta.clone(), blobs.clone(), config).await.unwrap());
+    let (_, blobs, service) = service_in(dir.path()).await;
     let caller = caller();
     let runner = JobRunner::new(
         service.clone(),
@@ -256,8 +258,7 @@ async fn an_enqueued_job_wakes_a_worker_of_its_own_lane() {
 #[tokio::test]
 async fn a_failed_upload_drops_its_file_and_the_running_sweep_never_walks_finished_files() {
     let dir = tempfile::tempdir().unwrap();
-    let (meta, blobs, config) = stores(dir.path()).await;
-    let service = Arc::new(Service::new(meta.clone(), blobs.clone(), config).await.unwrap());
+    let (meta, blobs, service) = service_in(dir.path()).await;
     let caller = caller();
     // "hello" is not a PNG: validation fails it.
     let body = json!({"fileName": "a.png", "contentType": "image/png", "fileSize": 5, "parts": 1, "kind": "image"});
