@@ -38,7 +38,7 @@ async fn completed_hello(
     let CreateOutcome::Created(upload) = service.create_upload(caller, body, false).await.unwrap() else { panic!() };
     let part = intake_core::domain::PartNumber::new(1).unwrap();
     let data = stream::iter(vec![Ok(Bytes::from_static(b"hello"))]).boxed();
-    let PartDelivery::ThroughIntake(receiver) = blobs.part_delivery() else {
+    let PartDelivery::ThroughIntake(receiver) = blobs.part_delivery(5) else {
         panic!("the local disk takes part bodies")
     };
     receiver.put_part(&upload.id, part, data, 5, &|_, _| Ok(())).await.unwrap();

@@ -164,15 +164,19 @@ fn is_not_found(e: &io::Error) -> bool {
 
 #[async_trait]
 impl BlobStore for FsStore {
-    async fn begin_multipart(&self, key: &str, _content_type: &str) -> Result<Option<String>> {
+    async fn begin_multipart(&self, key: &str, _content_type: &str, _file_size: u64) -> Result<Option<String>> {
         // Nothing to do yet: the first part makes the upload's directories (`put_part`).
         // Making them here cost ext4 an inode search and two journal commits per create.
         self.multipart_dir(key)?;
         Ok(None)
     }
 
-    fn part_delivery(&self) -> PartDelivery<'_> {
+    fn part_delivery(&self, _file_size: u64) -> PartDelivery<'_> {
         PartDelivery::ThroughIntake(self)
+    }
+
+    fn part_receiver(&self) -> Option<&dyn ReceivesParts> {
+        Some(self)
     }
 
     async fn list_parts(&self, key: &str, _handle: Option<&str>) -> Result<Vec<PartInfo>> {

@@ -95,12 +95,17 @@ pub trait ReceivesParts: Send + Sync {
 /// Where the bytes live.
 #[async_trait]
 pub trait BlobStore: Send + Sync {
-    /// Prepares a multipart upload for object `key`; returns the store's own id for it, if
-    /// the store has one (kept with the upload and passed back to every call below).
-    async fn begin_multipart(&self, key: &str, content_type: &str) -> Result<Option<String>>;
+    /// Prepares a multipart upload for object `key`, a file of `file_size` bytes; returns the
+    /// store's own id for it, if the store has one (kept with the upload and passed back to
+    /// every call below).
+    async fn begin_multipart(&self, key: &str, content_type: &str, file_size: u64) -> Result<Option<String>>;
 
-    /// How clients deliver the bytes of a part to this store.
-    fn part_delivery(&self) -> PartDelivery<'_>;
+    /// How clients deliver the bytes of each part of a file of `file_size` bytes.
+    fn part_delivery(&self, file_size: u64) -> PartDelivery<'_>;
+
+    /// The receiver of the parts that come through intake, if any upload's do: intake
+    /// mounts its `/parts` route and cleans the receiver's temp files only then.
+    fn part_receiver(&self) -> Option<&dyn ReceivesParts>;
 
     /// The parts received so far, sorted by number.
     async fn list_parts(&self, key: &str, handle: Option<&str>) -> Result<Vec<PartInfo>>;

@@ -4,7 +4,6 @@
 //! that are gone, files of failed uploads) are removed by the orphan sweep.
 
 use super::{now_ms, Service};
-use crate::blob::PartDelivery;
 use crate::metadata::UploadRecord;
 use crate::Result;
 use intake_api::Status;
@@ -108,10 +107,10 @@ impl Service {
             SweepScope::OnlyProcessStarting => Duration::ZERO,
             SweepScope::Running => ORPHAN_GRACE,
         };
-        let temp_files = match self.blobs.part_delivery() {
-            PartDelivery::ThroughIntake(receiver) => receiver.remove_stale_temp(temp_min_age).await?,
+        let temp_files = match self.blobs.part_receiver() {
+            Some(receiver) => receiver.remove_stale_temp(temp_min_age).await?,
             // Parts go straight to the store: intake keeps no temp files for them.
-            PartDelivery::Presigned(_) => 0,
+            None => 0,
         };
         let mut report = SweepReport { temp_files, ..Default::default() };
         // Every stored file only when this process starts alone; while running, only what is

@@ -175,9 +175,10 @@ impl Service {
         ProjectLimits { max_pending: self.config.max_pending_uploads, quota_bytes: self.config.project_quota_bytes }
     }
 
-    /// Whether clients PUT parts to intake (its `/parts` route), not to the store.
+    /// Whether clients PUT any upload's parts to intake (its `/parts` route): every part on
+    /// the local disk, only an empty file's one empty part on S3.
     pub fn receives_parts(&self) -> bool {
-        matches!(self.blobs.part_delivery(), crate::blob::PartDelivery::ThroughIntake(_))
+        self.blobs.part_receiver().is_some()
     }
 
     /// Checks that the database and the blob store both answer (for `/readyz`).

@@ -32,18 +32,23 @@ fn content_md5_hex(header: &str) -> Result<String> {
     }
 }
 
+/// The answer to a part PUT sent to intake for an upload whose parts go to the store.
+fn presigned_elsewhere() -> Error {
+    Error::BadRequest(
+        "this intake keeps files in S3-compatible storage: PUT each part to the presigned URL in the upload's parts \
+         list (GET /v1/uploads/{id} hands out fresh ones), not to intake"
+            .into(),
+    )
+}
+
 impl Service {
     /// `PUT <part url>`: checks the signature before anything else, then streams the part
     /// to the blob store. Nothing is written for a URL that is tampered with, expired or
     /// issued for another upload or part, nor for a part that breaks the size rules.
     pub async fn put_part(&self, req: PartRequest<'_>, body: PartBody) -> Result<PartInfo> {
-        let PartDelivery::ThroughIntake(receiver) = self.blobs.part_delivery() else {
-            return Err(Error::BadRequest(
-                "this intake keeps files in S3-compatible storage: PUT each part to the presigned URL in the upload's \
-                 parts list (GET /v1/uploads/{id} hands out fresh ones), not to intake"
-                    .into(),
-            ));
-        };
+        if self.blobs.part_receiver().is_none() {
+            return Err(presigned_elsewhere());
+        }
         let number: u32 = req.part_number.parse().map_err(|_| SignatureError::Malformed)?;
         let expected_md5 = req.content_md5.map(content_md5_hex).transpose()?;
         let expires: i64 = req.expires.and_then(|e| e.parse().ok()).ok_or(SignatureError::Malformed)?;
@@ -74,6 +79,9 @@ impl Service {
             )));
         }
         let (parts_count, file_size) = (upload.parts_count.unwrap_or(1), upload.file_size.unwrap_or(0));
+        let PartDelivery::ThroughIntake(receiver) = self.blobs.part_delivery(file_size) else {
+            return Err(presigned_elsewhere());
+        };
         if number > parts_count {
             return Err(Error::BadRequest(format!("part {number} is beyond the upload's {parts_count} parts")));
         }

@@ -81,7 +81,7 @@ impl Service {
     async fn new_multipart(&self, caller: &Caller, spec: MultipartSpec) -> Result<UploadRecord> {
         let id = new_id(IdKind::Upload);
         let now = now_ms();
-        let handle = self.blobs.begin_multipart(&id, &spec.content_type).await?;
+        let handle = self.blobs.begin_multipart(&id, &spec.content_type, spec.file_size).await?;
         let stamp = format_time(Utc.timestamp_millis_opt(now).single().unwrap_or_else(Utc::now));
         let record = UploadRecord {
             id: id.clone(),
@@ -249,10 +249,11 @@ impl Service {
         let expires_iso = format_time(Utc.timestamp_opt(expires, 0).single().unwrap_or(now));
         // One signature buffer for every part: a 10,000-part upload allocates only its URLs.
         let mut signature = String::with_capacity(64);
+        let delivery = self.blobs.part_delivery(u.file_size.unwrap_or(0));
         (1..=u.parts_count.unwrap_or(1))
             .map(|number| {
                 let part = PartNumber::new(number).ok_or_else(|| Error::internal("stored part count out of range"))?;
-                let url = match self.blobs.part_delivery() {
+                let url = match &delivery {
                     PartDelivery::Presigned(store) => {
                         store.presigned_part_url(&u.id, u.store_handle.as_deref(), part, ttl)?
                     }

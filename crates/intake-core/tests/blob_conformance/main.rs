@@ -14,6 +14,7 @@
 //! [`FsStore`]: intake_core::blob::fs::FsStore
 //! [`S3Store`]: intake_core::blob::s3::S3Store
 
+mod empty;
 mod multipart;
 mod objects;
 mod part_bodies;

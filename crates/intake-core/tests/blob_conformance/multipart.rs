@@ -8,7 +8,7 @@ async fn parts_in_any_order_become_one_object_once_the_check_approves() {
     for b in backends().await {
         let s = b.store.as_ref();
         let key = key();
-        let handle = s.begin_multipart(&key, "application/octet-stream").await.unwrap();
+        let handle = s.begin_multipart(&key, "application/octet-stream", NON_EMPTY).await.unwrap();
         assert!(s.list_parts(&key, handle.as_deref()).await.unwrap().is_empty(), "{}: nothing yet", b.name);
         let file = noise(2 * 5 * MIB + 777, 1);
         // Part 1 too small at first: the store takes it, the check refuses it at complete.
@@ -51,7 +51,7 @@ async fn a_completion_with_no_part_is_refused_and_the_upload_stays_open() {
     for b in backends().await {
         let s = b.store.as_ref();
         let key = key();
-        let handle = s.begin_multipart(&key, "text/plain").await.unwrap();
+        let handle = s.begin_multipart(&key, "text/plain", NON_EMPTY).await.unwrap();
         let refused = s.complete_multipart(&key, handle.as_deref(), &whole_file).await.unwrap();
         assert_eq!(refused, CompleteOutcome::Refused { reason: "no part arrived".into() }, "{}", b.name);
         put(s, &key, handle.as_deref(), 1, b"hello".to_vec()).await;
@@ -66,7 +66,7 @@ async fn a_completion_with_no_part_is_refused_and_the_upload_stays_open() {
 async fn another_handle_on_the_store_sees_the_same_parts_and_object() {
     for b in backends().await {
         let key = key();
-        let handle = b.store.begin_multipart(&key, "text/plain").await.unwrap();
+        let handle = b.store.begin_multipart(&key, "text/plain", NON_EMPTY).await.unwrap();
         put(b.store.as_ref(), &key, handle.as_deref(), 1, b"from one process".to_vec()).await;
         let other = (b.reopen)().await;
         assert_eq!(sizes(&other.list_parts(&key, handle.as_deref()).await.unwrap()), vec![(1, 16)], "{}", b.name);
@@ -82,7 +82,7 @@ async fn reopening_an_upload_that_was_never_sealed_changes_nothing() {
     for b in backends().await {
         let s = b.store.as_ref();
         let key = key();
-        let handle = s.begin_multipart(&key, "text/plain").await.unwrap();
+        let handle = s.begin_multipart(&key, "text/plain", NON_EMPTY).await.unwrap();
         put(s, &key, handle.as_deref(), 1, b"kept".to_vec()).await;
         s.reopen_multipart(&key, handle.as_deref()).await.unwrap();
         assert_eq!(sizes(&s.list_parts(&key, handle.as_deref()).await.unwrap()), vec![(1, 4)], "{}", b.name);
@@ -95,7 +95,7 @@ async fn an_aborted_upload_loses_its_parts_and_never_becomes_an_object() {
     for b in backends().await {
         let s = b.store.as_ref();
         let key = key();
-        let handle = s.begin_multipart(&key, "text/plain").await.unwrap();
+        let handle = s.begin_multipart(&key, "text/plain", NON_EMPTY).await.unwrap();
         put(s, &key, handle.as_deref(), 1, b"hello".to_vec()).await;
         s.abort_multipart(&key, handle.as_deref()).await.unwrap();
         // Aborting twice is not an error (the expiry sweep may race a client's abort).

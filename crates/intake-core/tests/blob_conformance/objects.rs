@@ -7,7 +7,7 @@ use intake_core::validate::read_up_to;
 /// A sealed object of `file` in parts of 5 MiB; returns its key.
 async fn object(s: &dyn BlobStore, file: &[u8]) -> String {
     let key = key();
-    let handle = s.begin_multipart(&key, "application/octet-stream").await.unwrap();
+    let handle = s.begin_multipart(&key, "application/octet-stream", NON_EMPTY).await.unwrap();
     for (i, chunk) in file.chunks(5 * MIB).enumerate() {
         put(s, &key, handle.as_deref(), i as u32 + 1, chunk.to_vec()).await;
     }

@@ -11,8 +11,8 @@ async fn torn_oversized_and_refused_bodies_leave_no_trace() {
     for b in backends().await {
         let s = b.store.as_ref();
         let key = key();
-        let handle = s.begin_multipart(&key, "text/plain").await.unwrap();
-        let PartDelivery::ThroughIntake(r) = s.part_delivery() else {
+        let handle = s.begin_multipart(&key, "text/plain", NON_EMPTY).await.unwrap();
+        let PartDelivery::ThroughIntake(r) = s.part_delivery(NON_EMPTY) else {
             s.abort_multipart(&key, handle.as_deref()).await.unwrap();
             continue;
         };

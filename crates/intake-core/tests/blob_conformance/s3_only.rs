@@ -5,7 +5,7 @@
 //! `tests/s3_store.rs`; its tests are kept whole, though the shared contract is also
 //! checked by the other modules on every store.)
 
-use super::support::s3_config;
+use super::support::{s3_config, NON_EMPTY};
 use futures_util::StreamExt;
 use intake_core::blob::s3::{S3Config, S3Store};
 use intake_core::blob::{BlobStore, CompleteOutcome, PartDelivery, PartInfo, PresignsParts};
@@ -56,7 +56,8 @@ async fn parts_go_to_the_store_and_become_one_object() {
     let store = S3Store::new(&config).unwrap();
     store.check_access().await.unwrap();
     let key = new_id(IdKind::Upload);
-    let handle = store.begin_multipart(&key, "application/octet-stream").await.unwrap().expect("an UploadId");
+    let handle =
+        store.begin_multipart(&key, "application/octet-stream", NON_EMPTY).await.unwrap().expect("an UploadId");
     let url = store.presigned_part_url(&key, Some(&handle), p(3), Duration::from_secs(60)).unwrap();
     assert!(url.starts_with(&config.endpoint) && url.contains("partNumber=3") && url.contains("X-Amz-Signature"));
 
@@ -125,7 +126,11 @@ async fn parts_go_to_the_store_and_become_one_object() {
     assert_eq!(streamed, file[5 * MIB - 2..5 * MIB + 2]);
     assert!(store.read_range(&key, 4, 4).await.unwrap().next().await.is_none());
 
-    assert!(matches!(store.part_delivery(), PartDelivery::Presigned(_)), "S3 presigns part URLs");
+    assert!(matches!(store.part_delivery(NON_EMPTY), PartDelivery::Presigned(_)), "S3 presigns part URLs");
+    assert!(
+        matches!(store.part_delivery(0), PartDelivery::ThroughIntake(_)),
+        "an empty file's part comes through intake (Garage refuses an empty UploadPart)"
+    );
 
     store.delete(&key).await.unwrap();
     assert!(store.open(&key).await.is_err(), "deleted");
@@ -137,7 +142,7 @@ async fn listing_follows_every_page() {
     let Some(config) = config() else { return };
     let store = std::sync::Arc::new(S3Store::new(&config).unwrap());
     let key = new_id(IdKind::Upload);
-    let handle = store.begin_multipart(&key, "text/plain").await.unwrap().unwrap();
+    let handle = store.begin_multipart(&key, "text/plain", NON_EMPTY).await.unwrap().unwrap();
     // More parts than one ListParts page holds (1,000).
     const PARTS: u32 = 1003;
     futures_util::stream::iter(1..=PARTS)
@@ -159,7 +164,7 @@ async fn an_aborted_upload_is_gone_from_the_store() {
     let Some(config) = config() else { return };
     let store = S3Store::new(&config).unwrap();
     let key = new_id(IdKind::Upload);
-    let handle = store.begin_multipart(&key, "text/plain").await.unwrap().unwrap();
+    let handle = store.begin_multipart(&key, "text/plain", NON_EMPTY).await.unwrap().unwrap();
     put(&store, &key, &handle, 1, b"hello".to_vec()).await;
     store.abort_multipart(&key, Some(&handle)).await.unwrap();
     store.abort_multipart(&key, Some(&handle)).await.unwrap();

@@ -14,6 +14,9 @@ pub use std::sync::Arc;
 pub use std::time::Duration;
 
 pub const MIB: usize = 1024 * 1024;
+/// The declared size of a test's file where only "not empty" matters to the store (an
+/// empty file is its own case: see `empty.rs`).
+pub const NON_EMPTY: u64 = 64 << 20;
 
 /// A store under test, with what keeps it alive.
 pub struct Backend {
@@ -108,12 +111,26 @@ pub fn etag_of(bytes: &[u8]) -> String {
 /// them, else through [`ReceivesParts::put_part`] (what intake's `/parts` route calls).
 /// Returns the part's ETag.
 pub async fn put(store: &dyn BlobStore, key: &str, handle: Option<&str>, n: u32, bytes: Vec<u8>) -> String {
-    match store.part_delivery() {
+    put_part_of(store, NON_EMPTY, key, handle, n, bytes).await
+}
+
+/// [`put`] for a part of a file of `file_size` bytes (stores may deliver an empty file's
+/// part differently).
+pub async fn put_part_of(
+    store: &dyn BlobStore,
+    file_size: u64,
+    key: &str,
+    handle: Option<&str>,
+    n: u32,
+    bytes: Vec<u8>,
+) -> String {
+    match store.part_delivery(file_size) {
         PartDelivery::Presigned(presigner) => {
             let url = presigner.presigned_part_url(key, handle, p(n), Duration::from_secs(60)).unwrap();
             let response = reqwest::Client::new().put(&url).body(bytes).send().await.unwrap();
-            assert!(response.status().is_success(), "PUT part {n}: {}", response.status());
-            response.headers()["etag"].to_str().unwrap().to_string()
+            let (status, etag) = (response.status(), response.headers().get("etag").cloned());
+            assert!(status.is_success(), "PUT part {n}: {status} {}", response.text().await.unwrap_or_default());
+            etag.expect("the store answers a part's ETag").to_str().unwrap().to_string()
         }
         PartDelivery::ThroughIntake(receiver) => {
             let len = bytes.len() as u64;

@@ -1,8 +1,8 @@
 //! Empty files (issue 18 item 4), black-box on the backend `INTAKE_TEST_BACKEND` names:
 //! `fileSize: 0` in one part becomes an asset for kinds `asset` and `text`, and is refused at
 //! create, with the reason, for every kind whose files have content. On the scale-out
-//! backend the empty part itself is refused by Garage (see the README), so the import half
-//! runs on the local disk only.
+//! backend too: Garage refuses an empty `UploadPart`, so there the one empty part comes
+//! through intake's own part URL (and any byte in it is refused).
 
 use crate::common;
 
@@ -11,11 +11,6 @@ use serde_json::json;
 
 #[tokio::test]
 async fn an_empty_text_or_asset_is_imported_through_one_empty_part() {
-    if common::backend::scaleout().is_some() {
-        // Known gap (README, "Empty files"): Garage answers an empty UploadPart with
-        // 400 "Empty body", and the part URL is the store's own.
-        return common::backend::skip("Garage refuses an empty part body on its presigned URLs");
-    }
     let server = TestServer::start().await;
     for (kind, content_type) in [("text", "text/plain"), ("asset", "application/octet-stream")] {
         let upload = server.create_ok(&format!("empty-{kind}"), content_type, 0, 1, kind).await;

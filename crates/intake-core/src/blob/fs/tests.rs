@@ -8,6 +8,9 @@ fn body(chunks: Vec<&'static [u8]>) -> PartBody {
     stream::iter(chunks.into_iter().map(|c| Ok(Bytes::from_static(c)))).boxed()
 }
 
+/// The declared size of a file where only "not empty" matters (the disk does not look).
+const NON_EMPTY: u64 = 64 << 20;
+
 fn any_size(_: u64, _: &str) -> Result<()> {
     Ok(())
 }
@@ -24,7 +27,7 @@ async fn collect(s: ByteStream) -> Vec<u8> {
 async fn parts_become_one_object_without_copying() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::open(dir.path()).await.unwrap();
-    store.begin_multipart("upload_a", "text/plain").await.unwrap();
+    store.begin_multipart("upload_a", "text/plain", NON_EMPTY).await.unwrap();
     let one = store.put_part("upload_a", p(1), body(vec![b"hello ", b"wor"]), 100, &any_size).await.unwrap();
     assert_eq!(one.size, 9);
     assert_eq!(one.etag, Some(format!("\"{}\"", hex::encode(Md5::digest(b"hello wor")))));
@@ -63,7 +66,7 @@ async fn parts_become_one_object_without_copying() {
 async fn an_upload_without_its_directory_still_takes_parts() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::open(dir.path()).await.unwrap();
-    store.begin_multipart("upload_lost", "text/plain").await.unwrap();
+    store.begin_multipart("upload_lost", "text/plain", NON_EMPTY).await.unwrap();
     assert!(store.list_parts("upload_lost", None).await.unwrap().is_empty());
     let refused = store.complete_multipart("upload_lost", None, &|parts| {
         if parts.is_empty() {
@@ -87,7 +90,7 @@ async fn an_upload_without_its_directory_still_takes_parts() {
 async fn a_refused_complete_keeps_every_part() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::open(dir.path()).await.unwrap();
-    store.begin_multipart("upload_b", "text/plain").await.unwrap();
+    store.begin_multipart("upload_b", "text/plain", NON_EMPTY).await.unwrap();
     store.put_part("upload_b", p(2), body(vec![b"second"]), 100, &any_size).await.unwrap();
     let outcome = store.complete_multipart("upload_b", None, &|_| Err("part 1 is missing".into())).await.unwrap();
     assert_eq!(outcome, CompleteOutcome::Refused { reason: "part 1 is missing".into() });
@@ -100,7 +103,7 @@ async fn a_refused_complete_keeps_every_part() {
 async fn torn_and_oversized_parts_leave_no_trace() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::open(dir.path()).await.unwrap();
-    store.begin_multipart("upload_c", "text/plain").await.unwrap();
+    store.begin_multipart("upload_c", "text/plain", NON_EMPTY).await.unwrap();
     store.put_part("upload_c", p(1), body(vec![b"good"]), 100, &any_size).await.unwrap();
     let torn: PartBody = stream::iter(vec![Ok(Bytes::from_static(b"bad")), Err(io::Error::other("reset"))]).boxed();
     assert!(matches!(store.put_part("upload_c", p(1), torn, 100, &any_size).await, Err(Error::BodyAborted(_))));
@@ -123,7 +126,7 @@ async fn torn_and_oversized_parts_leave_no_trace() {
 async fn unsafe_keys_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let store = FsStore::open(dir.path()).await.unwrap();
-    assert!(store.begin_multipart("../evil", "x/y").await.is_err());
+    assert!(store.begin_multipart("../evil", "x/y", NON_EMPTY).await.is_err());
     assert!(store.open("a/b").await.is_err());
 }
 
@@ -197,7 +200,7 @@ fn parts_waiting_for_bytes_hold_no_blocking_thread() {
     runtime.block_on(async {
         let dir = tempfile::tempdir().unwrap();
         let store = Arc::new(FsStore::open(dir.path()).await.unwrap());
-        store.begin_multipart("upload_w", "text/plain").await.unwrap();
+        store.begin_multipart("upload_w", "text/plain", NON_EMPTY).await.unwrap();
         let mut senders = Vec::new();
         let mut waiting = Vec::new();
         for n in 1..=20 {
@@ -230,7 +233,7 @@ fn parts_waiting_for_bytes_hold_no_blocking_thread() {
 async fn a_body_in_odd_pieces_with_a_pause_keeps_its_bytes_and_md5() {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(FsStore::open(dir.path()).await.unwrap());
-    store.begin_multipart("upload_odd", "application/octet-stream").await.unwrap();
+    store.begin_multipart("upload_odd", "application/octet-stream", NON_EMPTY).await.unwrap();
     let bytes: Vec<u8> = (0..(3 * writer::DISK_CHUNK + 12345)).map(|i| (i * 7 % 251) as u8).collect();
     let (tx, body) = fed_body();
     let put = {
@@ -338,7 +341,7 @@ async fn a_dropped_body_keeps_an_imports_bytes_and_no_part_file() {
     assert_eq!(store.staged_len("imp_paused").await.unwrap(), received as u64);
     drop(tx);
 
-    store.begin_multipart("upload_dropped", "application/octet-stream").await.unwrap();
+    store.begin_multipart("upload_dropped", "application/octet-stream", NON_EMPTY).await.unwrap();
     let (tx, body) = fed_body();
     tx.send(Ok(Bytes::from(vec![1u8; writer::DISK_CHUNK + 10]))).unwrap();
     let put = {

@@ -4,7 +4,9 @@
 //! - **Parts never pass through intake.** Creating an upload starts a store multipart upload
 //!   (`CreateMultipartUpload`; its `UploadId` is the upload's `store_handle`), and the part
 //!   URLs are the store's own presigned `UploadPart` URLs ([`PresignsParts`]): clients PUT
-//!   straight to the store, and intake mounts no `/parts` route.
+//!   straight to the store.
+//! - **Empty files** (`fileSize: 0`) are the exception: some stores refuse an empty part,
+//!   so their one empty part comes through intake's `/parts` route (see [`empty`]).
 //! - **Completing** lists the parts from the store (`ListParts`, paginated up to 10,000),
 //!   runs intake's part check (Garage, for one, enforces neither the 5 MiB minimum nor the
 //!   part-number range, so intake must), then `CompleteMultipartUpload` with the listed ETags.
@@ -22,13 +24,15 @@
 //! compile time on a 2-core CI machine for features intake does not use.
 
 mod client;
+mod empty;
 mod source;
 mod staging;
 
 pub use client::S3Config;
 
 use super::{
-    BlobStore, ByteStream, CompleteOutcome, PartBody, PartDelivery, PartInfo, PartsCheck, PresignsParts, StoredKeys,
+    BlobStore, ByteStream, CompleteOutcome, PartBody, PartDelivery, PartInfo, PartsCheck, PresignsParts, ReceivesParts,
+    StoredKeys,
 };
 use crate::domain::PartNumber;
 use crate::validate::ByteSource;
@@ -137,7 +141,10 @@ impl S3Store {
 
 #[async_trait]
 impl BlobStore for S3Store {
-    async fn begin_multipart(&self, key: &str, _content_type: &str) -> Result<Option<String>> {
+    async fn begin_multipart(&self, key: &str, _content_type: &str, file_size: u64) -> Result<Option<String>> {
+        if file_size == 0 {
+            return Ok(Some(empty::EMPTY_FILE.to_string()));
+        }
         // The object's content type is not stored: downloads go through intake, which sends
         // the type validation found, never the one the client declared.
         let action = CreateMultipartUpload::new(&self.client.bucket, Some(&self.client.credentials), key);
@@ -147,11 +154,22 @@ impl BlobStore for S3Store {
         Ok(Some(created.upload_id().to_string()))
     }
 
-    fn part_delivery(&self) -> PartDelivery<'_> {
-        PartDelivery::Presigned(self)
+    fn part_delivery(&self, file_size: u64) -> PartDelivery<'_> {
+        if file_size == 0 {
+            PartDelivery::ThroughIntake(self)
+        } else {
+            PartDelivery::Presigned(self)
+        }
+    }
+
+    fn part_receiver(&self) -> Option<&dyn ReceivesParts> {
+        Some(self)
     }
 
     async fn list_parts(&self, key: &str, handle: Option<&str>) -> Result<Vec<PartInfo>> {
+        if empty::is_empty_file(handle) {
+            return self.empty_file_parts(key).await;
+        }
         let upload_id = Self::handle(key, handle)?;
         self.listed_parts(key, upload_id)
             .await?
@@ -164,6 +182,9 @@ impl BlobStore for S3Store {
         handle: Option<&str>,
         check: PartsCheck<'_>,
     ) -> Result<CompleteOutcome> {
+        if empty::is_empty_file(handle) {
+            return self.complete_empty_file(key, check).await;
+        }
         let upload_id = Self::handle(key, handle)?;
         let mut last_error = None;
         for _ in 0..COMPLETE_ATTEMPTS {
@@ -216,6 +237,9 @@ impl BlobStore for S3Store {
     }
 
     async fn abort_multipart(&self, key: &str, handle: Option<&str>) -> Result<()> {
+        if empty::is_empty_file(handle) {
+            return self.delete_quietly(key).await;
+        }
         let Some(upload_id) = handle else { return Ok(()) };
         let action = AbortMultipartUpload::new(&self.client.bucket, Some(&self.client.credentials), key, upload_id);
         match self.client.call(&action, None).await {
@@ -276,10 +300,10 @@ impl BlobStore for S3Store {
 
 impl PresignsParts for S3Store {
     fn presigned_part_url(&self, key: &str, handle: Option<&str>, part: PartNumber, ttl: Duration) -> Result<String> {
+        let ttl = ttl.clamp(Duration::from_secs(1), MAX_PRESIGN);
         let upload_id = Self::handle(key, handle)?;
         let number = u16::try_from(part.get()).map_err(Error::internal)?;
         let action = UploadPart::new(&self.client.bucket, Some(&self.client.credentials), key, number, upload_id);
-        let ttl = ttl.clamp(Duration::from_secs(1), MAX_PRESIGN);
         Ok(action.sign(ttl).to_string())
     }
 }

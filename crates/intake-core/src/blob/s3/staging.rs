@@ -104,7 +104,7 @@ impl S3Store {
         Ok(upload_id)
     }
 
-    async fn put_small(&self, key: &str, body: Bytes) -> Result<()> {
+    pub(super) async fn put_small(&self, key: &str, body: Bytes) -> Result<()> {
         let action = PutObject::new(&self.client.bucket, Some(&self.client.credentials), key);
         self.client.send(PutObject::METHOD, action.sign(super::client::CALL_TTL), &[], Some(body.into())).await?;
         Ok(())
