@@ -6,7 +6,8 @@
 //! them; optional fields are left out rather than sent as `null`. These types have no
 //! server dependencies, so the server, the Rust SDK and the CLI share them; the requests the
 //! server reads by hand (to name the field in every mistake) are read here, beside the type
-//! the client writes ([`ListUploadsQuery::from_pairs`], [`ActionRequest::from_json`]).
+//! the client writes ([`CreateUploadRequest::from_json`], [`ListUploadsQuery::from_pairs`],
+//! [`ActionRequest::from_json`]).
 
 mod asset;
 mod enums;
@@ -16,6 +17,7 @@ mod list;
 mod model;
 mod project;
 mod upload;
+pub mod wire;
 
 pub use asset::{Asset, AssetMetadata, AssetProperties, AssetResponse, AssetThumbnail};
 pub use enums::{Kind, Provider, Source, Status, UnknownValue};

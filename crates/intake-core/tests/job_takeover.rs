@@ -35,7 +35,9 @@ async fn completed_hello(
     caller: &Caller,
     body: &serde_json::Value,
 ) -> intake_api::Upload {
-    let CreateOutcome::Created(upload) = service.create_upload(caller, body, false).await.unwrap() else { panic!() };
+    let request = intake_api::CreateUploadRequest::from_json(body).unwrap();
+    let mode = intake_core::domain::parse_create_request(&request).unwrap();
+    let CreateOutcome::Created(upload) = service.create_upload(caller, mode, false).await.unwrap() else { panic!() };
     let part = intake_core::domain::PartNumber::new(1).unwrap();
     let data = stream::iter(vec![Ok(Bytes::from_static(b"hello"))]).boxed();
     let PartDelivery::ThroughIntake(receiver) = blobs.part_delivery(5) else {

@@ -1,9 +1,9 @@
 //! Parsing the body of `POST /v1/uploads` into one of the four creation modes, with a
-//! reason that names the field for every mistake. Pure: works on a parsed JSON value.
+//! reason that names the field for every mistake. Pure: works on the request type the server
+//! deserialized (`intake_api::CreateUploadRequest`, whose fields check their JSON types).
 
 use super::parts::{check_plan, PartPlanError, MAX_PARTS};
-use intake_api::{AssetOptions, Kind};
-use serde_json::{Map, Value};
+use intake_api::{AssetOptions, CreateUploadRequest, Kind};
 
 /// The largest file a multipart upload may announce (5 TiB; why: `intake_api::limits`).
 pub use intake_api::MAX_FILE_SIZE;
@@ -50,20 +50,22 @@ impl From<PartPlanError> for ParseError {
     }
 }
 
-const MULTIPART_FIELDS: [&str; 4] = ["fileName", "contentType", "fileSize", "parts"];
-
-/// Parses a create body. Exactly one mode per call; unknown fields are ignored.
-pub fn parse_create_request(body: &Value) -> Result<CreateMode, ParseError> {
-    let Some(obj) = body.as_object() else {
-        return err("the request body must be a JSON object");
-    };
-    let present = |k: &str| obj.get(k).is_some_and(|v| !v.is_null());
+/// Parses a create body the server has read into [`CreateUploadRequest`] (whose fields
+/// already refused wrong JSON types, naming themselves): exactly one mode per call, the
+/// fields that mode needs, and every limit.
+pub fn parse_create_request(body: &CreateUploadRequest) -> Result<CreateMode, ParseError> {
+    let multipart =
+        [body.file_name.is_some(), body.content_type.is_some(), body.file_size.is_some(), body.parts.is_some()];
     let mut modes = Vec::new();
-    if MULTIPART_FIELDS.iter().any(|k| present(k)) {
+    if multipart.contains(&true) {
         modes.push("multipart (fileName, contentType, fileSize, parts)");
     }
-    for (field, _) in [("url", ()), ("huggingFaceModelName", ()), ("civitaiModelUrl", ())] {
-        if present(field) {
+    for (field, given) in [
+        ("url", body.url.is_some()),
+        ("huggingFaceModelName", body.hugging_face_model_name.is_some()),
+        ("civitaiModelUrl", body.civitai_model_url.is_some()),
+    ] {
+        if given {
             modes.push(field);
         }
     }
@@ -72,48 +74,52 @@ pub fn parse_create_request(body: &Value) -> Result<CreateMode, ParseError> {
         1 => {}
         _ => return err(format!("give exactly one way to create an upload, not several: {} were given together", modes.join(" and "))),
     }
-    if present("url") {
-        let url = string_field(obj, "url", 8192)?.unwrap_or_default();
-        let kind = kind_field(obj)?.ok_or_else(|| ParseError {
+    if let Some(url) = &body.url {
+        let url = bounded("url", url, 8192)?;
+        let kind = body.kind.ok_or_else(|| ParseError {
             reason: "kind is required with url: one of 3d, asset, audio, avatar, image, model, text, video".into(),
         })?;
-        let asset_options = asset_options_field(obj, kind)?;
+        let asset_options = asset_options_for(body, kind)?;
         return Ok(CreateMode::Url { url, kind, asset_options });
     }
-    if present("huggingFaceModelName") {
-        let model_name = string_field(obj, "huggingFaceModelName", 512)?.unwrap_or_default();
-        model_only(obj, "huggingFaceModelName")?;
+    if let Some(name) = &body.hugging_face_model_name {
+        let model_name = bounded("huggingFaceModelName", name, 512)?;
+        model_only(body, "huggingFaceModelName")?;
         return Ok(CreateMode::HuggingFace { model_name });
     }
-    if present("civitaiModelUrl") {
-        let model_url = string_field(obj, "civitaiModelUrl", 2048)?.unwrap_or_default();
-        model_only(obj, "civitaiModelUrl")?;
+    if let Some(url) = &body.civitai_model_url {
+        let model_url = bounded("civitaiModelUrl", url, 2048)?;
+        model_only(body, "civitaiModelUrl")?;
         return Ok(CreateMode::Civitai { model_url });
     }
-    parse_multipart(obj).map(CreateMode::Multipart)
+    parse_multipart(body).map(CreateMode::Multipart)
 }
 
-fn parse_multipart(obj: &Map<String, Value>) -> Result<MultipartSpec, ParseError> {
-    let missing: Vec<&str> = MULTIPART_FIELDS
-        .iter()
-        .chain(std::iter::once(&"kind"))
-        .copied()
-        .filter(|k| obj.get(*k).is_none_or(Value::is_null))
+fn parse_multipart(body: &CreateUploadRequest) -> Result<MultipartSpec, ParseError> {
+    let (Some(file_name), Some(content_type), Some(file_size), Some(parts), Some(kind)) =
+        (&body.file_name, &body.content_type, body.file_size, body.parts, body.kind)
+    else {
+        let missing: Vec<&str> = [
+            ("fileName", body.file_name.is_none()),
+            ("contentType", body.content_type.is_none()),
+            ("fileSize", body.file_size.is_none()),
+            ("parts", body.parts.is_none()),
+            ("kind", body.kind.is_none()),
+        ]
+        .into_iter()
+        .filter_map(|(name, absent)| absent.then_some(name))
         .collect();
-    if !missing.is_empty() {
         return err(format!(
             "a multipart upload needs fileName, contentType, fileSize, parts and kind; missing: {}",
             missing.join(", ")
         ));
-    }
-    let original_file_name = string_field(obj, "fileName", MAX_FILE_NAME_BYTES)?.unwrap_or_default();
+    };
+    let original_file_name = bounded("fileName", file_name, MAX_FILE_NAME_BYTES)?;
     let file_name = sanitize_file_name(&original_file_name)?;
-    let content_type = string_field(obj, "contentType", 255)?.unwrap_or_default();
+    let content_type = bounded("contentType", content_type, 255)?;
     if !looks_like_mime(&content_type) {
         return err(format!("contentType must be a MIME type such as image/png, got {content_type:?}"));
     }
-    let file_size = whole_number(obj, "fileSize")?;
-    let kind = kind_field(obj)?.expect("kind presence checked above");
     if file_size == 0 && !matches!(kind, Kind::Asset | Kind::Text) {
         // An empty text or a placeholder asset is a file; nothing empty is an image, a
         // sound, a scene or a model.
@@ -125,124 +131,44 @@ fn parse_multipart(obj: &Map<String, Value>) -> Result<MultipartSpec, ParseError
     if file_size > MAX_FILE_SIZE {
         return err(format!("fileSize {file_size} is larger than the largest upload, {MAX_FILE_SIZE} bytes (5 TiB)"));
     }
-    let parts = whole_number(obj, "parts")?;
-    if parts == 0 || parts > MAX_PARTS as u64 {
-        return Err(PartPlanError::PartsOutOfRange(parts).into());
+    if parts == 0 || parts > MAX_PARTS {
+        return Err(PartPlanError::PartsOutOfRange(u64::from(parts)).into());
     }
-    let parts = parts as u32;
     check_plan(file_size, parts)?;
-    let asset_options = asset_options_field(obj, kind)?;
+    let asset_options = asset_options_for(body, kind)?;
     Ok(MultipartSpec { original_file_name, file_name, content_type, file_size, parts, kind, asset_options })
 }
 
 /// Refuses the multipart and url fields next to a model import (they would be ignored).
-fn model_only(obj: &Map<String, Value>, mode: &str) -> Result<(), ParseError> {
-    if let Some(kind) = kind_field(obj)? {
+fn model_only(body: &CreateUploadRequest, mode: &str) -> Result<(), ParseError> {
+    if let Some(kind) = body.kind {
         if kind != Kind::Model {
             return err(format!("{mode} imports a model: kind must be model or left out, got {kind}"));
         }
     }
-    if obj.get("assetOptions").is_some_and(|v| !v.is_null()) {
+    if body.asset_options.is_some() {
         return err(format!("assetOptions is not available with {mode}: a model import does not produce an asset"));
     }
     Ok(())
 }
 
-fn string_field(obj: &Map<String, Value>, name: &str, max_bytes: usize) -> Result<Option<String>, ParseError> {
-    match obj.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => err(format!("{name} must not be empty")),
-        Some(Value::String(s)) if s.len() > max_bytes => {
-            err(format!("{name} is {} bytes long; at most {max_bytes} are accepted", s.len()))
-        }
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(other) => err(format!("{name} must be a string, got {}", type_name(other))),
+/// A string field's text, refused when blank or longer than `max_bytes`.
+fn bounded(name: &str, value: &str, max_bytes: usize) -> Result<String, ParseError> {
+    if value.trim().is_empty() {
+        return err(format!("{name} must not be empty"));
     }
+    if value.len() > max_bytes {
+        return err(format!("{name} is {} bytes long; at most {max_bytes} are accepted", value.len()));
+    }
+    Ok(value.to_string())
 }
 
-fn whole_number(obj: &Map<String, Value>, name: &str) -> Result<u64, ParseError> {
-    let value = obj.get(name).unwrap_or(&Value::Null);
-    let Value::Number(n) = value else {
-        return err(format!("{name} must be a whole number, got {}", type_name(value)));
-    };
-    if let Some(u) = n.as_u64() {
-        return Ok(u);
-    }
-    if n.as_i64().is_some() {
-        return err(format!("{name} must not be negative, got {n}"));
-    }
-    // The official SDK types these fields as floats: accept 3.0, refuse 3.5.
-    match n.as_f64() {
-        Some(f) if f < 0.0 => err(format!("{name} must not be negative, got {n}")),
-        // Saturates: a huge whole number is then refused by the caller's range check,
-        // with a reason that gives the limit.
-        Some(f) if f.fract() == 0.0 => Ok(f as u64),
-        _ => err(format!("{name} must be a whole number, got {n}")),
-    }
-}
-
-fn kind_field(obj: &Map<String, Value>) -> Result<Option<Kind>, ParseError> {
-    match obj.get("kind") {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => s.parse::<Kind>().map(Some).map_err(|_| ParseError {
-            reason: format!("kind must be one of 3d, asset, audio, avatar, image, model, text, video; got {s:?}"),
-        }),
-        Some(other) => err(format!("kind must be a string, got {}", type_name(other))),
-    }
-}
-
-fn asset_options_field(obj: &Map<String, Value>, kind: Kind) -> Result<Option<AssetOptions>, ParseError> {
-    let value = match obj.get("assetOptions") {
-        None | Some(Value::Null) => return Ok(None),
-        Some(v) => v,
-    };
-    if kind == Kind::Model {
+/// The asset options, unless the upload becomes a model (which has no asset).
+fn asset_options_for(body: &CreateUploadRequest, kind: Kind) -> Result<Option<AssetOptions>, ParseError> {
+    if body.asset_options.is_some() && kind == Kind::Model {
         return err("assetOptions is not available with kind model: a model upload does not produce an asset");
     }
-    let Some(opts) = value.as_object() else {
-        return err(format!("assetOptions must be an object, got {}", type_name(value)));
-    };
-    let collection_ids = match opts.get("collectionIds") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(items)) => {
-            if items.len() > 100 {
-                return err("assetOptions.collectionIds may hold at most 100 ids");
-            }
-            let ids = items
-                .iter()
-                .map(|v| match v {
-                    Value::String(s) if !s.is_empty() && s.len() <= 256 => Ok(s.clone()),
-                    _ => err("assetOptions.collectionIds must be a list of non-empty strings"),
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            Some(ids)
-        }
-        Some(other) => {
-            return err(format!("assetOptions.collectionIds must be a list of strings, got {}", type_name(other)))
-        }
-    };
-    let hide = match opts.get("hide") {
-        None | Some(Value::Null) => None,
-        Some(Value::Bool(b)) => Some(*b),
-        Some(other) => return err(format!("assetOptions.hide must be true or false, got {}", type_name(other))),
-    };
-    let parent_id = match opts.get("parentId") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if !s.is_empty() && s.len() <= 256 => Some(s.clone()),
-        Some(_) => return err("assetOptions.parentId must be a non-empty string of at most 256 bytes"),
-    };
-    Ok(Some(AssetOptions { collection_ids, hide, parent_id }))
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "a list",
-        Value::Object(_) => "an object",
-    }
+    Ok(body.asset_options.clone())
 }
 
 fn looks_like_mime(s: &str) -> bool {
@@ -270,7 +196,7 @@ pub fn sanitize_file_name(original: &str) -> Result<String, ParseError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     const MIB: u64 = 1024 * 1024;
 
@@ -278,13 +204,19 @@ mod tests {
         json!({"fileName": "cat.png", "contentType": "image/png", "fileSize": 1234, "parts": 1, "kind": "image"})
     }
 
+    /// The body as the server reads it: deserialized, then parsed.
+    fn parse(v: &Value) -> Result<CreateMode, ParseError> {
+        let request = CreateUploadRequest::from_json(v).map_err(|reason| ParseError { reason })?;
+        parse_create_request(&request)
+    }
+
     fn reason(v: Value) -> String {
-        parse_create_request(&v).unwrap_err().reason
+        parse(&v).unwrap_err().reason
     }
 
     #[test]
     fn a_multipart_body_parses() {
-        let CreateMode::Multipart(spec) = parse_create_request(&multipart()).unwrap() else { panic!() };
+        let CreateMode::Multipart(spec) = parse(&multipart()).unwrap() else { panic!() };
         assert_eq!(spec.file_size, 1234);
         assert_eq!(spec.parts, 1);
         assert_eq!(spec.kind, Kind::Image);
@@ -296,7 +228,7 @@ mod tests {
         let mut v = multipart();
         v["fileSize"] = json!(1234.0);
         v["parts"] = json!(1.0);
-        assert!(parse_create_request(&v).is_ok());
+        assert!(parse(&v).is_ok());
         v["fileSize"] = json!(12.5);
         assert!(reason(v).contains("fileSize must be a whole number"));
     }
@@ -378,6 +310,38 @@ mod tests {
     }
 
     #[test]
+    fn mistakes_inside_asset_options_name_their_path() {
+        let with = |options: Value| {
+            let mut v = multipart();
+            v["assetOptions"] = options;
+            reason(v)
+        };
+        assert_eq!(with(json!("yes")), "assetOptions must be an object, got a string");
+        assert_eq!(with(json!({"hide": "yes"})), "assetOptions.hide must be true or false, got a string");
+        assert_eq!(
+            with(json!({"collectionIds": "c"})),
+            "assetOptions.collectionIds must be a list of strings, got a string"
+        );
+        assert_eq!(
+            with(json!({"collectionIds": [""]})),
+            "assetOptions.collectionIds must be a list of non-empty strings"
+        );
+        let many: Vec<String> = (0..101).map(|i| format!("c{i}")).collect();
+        assert_eq!(with(json!({"collectionIds": many})), "assetOptions.collectionIds may hold at most 100 ids");
+        assert_eq!(
+            with(json!({"parentId": 7})),
+            "assetOptions.parentId must be a non-empty string of at most 256 bytes"
+        );
+        // Unknown fields are ignored and null is the same as left out, as before.
+        let mut v = multipart();
+        v["assetOptions"] = json!({"hide": null, "collectionIds": ["a", "b"], "somethingNew": 1});
+        v["url"] = Value::Null;
+        let CreateMode::Multipart(spec) = parse(&v).unwrap() else { panic!() };
+        let options = spec.asset_options.unwrap();
+        assert_eq!((options.collection_ids.unwrap().len(), options.hide), (2, None));
+    }
+
+    #[test]
     fn file_names_lose_their_directories_but_keep_their_text() {
         assert_eq!(sanitize_file_name("../../etc/passwd").unwrap(), "passwd");
         assert_eq!(sanitize_file_name("C:\\Users\\me\\.hidden.png").unwrap(), "hidden.png");
@@ -389,24 +353,21 @@ mod tests {
         let mut v = multipart();
         v["fileSize"] = json!(MAX_FILE_SIZE);
         v["parts"] = json!(10_000);
-        assert!(parse_create_request(&v).is_ok());
+        assert!(parse(&v).is_ok());
         v["fileSize"] = json!(20 * MIB);
         v["parts"] = json!(4);
-        assert!(parse_create_request(&v).is_ok());
+        assert!(parse(&v).is_ok());
     }
 
     #[test]
     fn other_modes_parse() {
         assert!(matches!(
-            parse_create_request(&json!({"url": "https://example.com/a.png", "kind": "image"})).unwrap(),
+            parse(&json!({"url": "https://example.com/a.png", "kind": "image"})).unwrap(),
             CreateMode::Url { kind: Kind::Image, .. }
         ));
+        assert!(matches!(parse(&json!({"huggingFaceModelName": "a/b@main"})).unwrap(), CreateMode::HuggingFace { .. }));
         assert!(matches!(
-            parse_create_request(&json!({"huggingFaceModelName": "a/b@main"})).unwrap(),
-            CreateMode::HuggingFace { .. }
-        ));
-        assert!(matches!(
-            parse_create_request(&json!({"civitaiModelUrl": "https://civitai.com/models/1"})).unwrap(),
+            parse(&json!({"civitaiModelUrl": "https://civitai.com/models/1"})).unwrap(),
             CreateMode::Civitai { .. }
         ));
     }

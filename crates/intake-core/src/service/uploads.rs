@@ -6,7 +6,7 @@ use crate::blob::{CompleteOutcome, PartDelivery, PartInfo};
 use crate::domain::ids::{looks_like, new_id, IdKind};
 use crate::domain::parts::{check_part, PartNumber, MIN_PART_SIZE};
 use crate::domain::time::format_time;
-use crate::domain::{parse_create_request, CreateMode, MultipartSpec};
+use crate::domain::{CreateMode, MultipartSpec};
 use crate::metadata::{Admission, Change, Lane, ListCursor, UploadListQuery, UploadRecord};
 use crate::signing::Grant;
 use crate::{Error, Result};
@@ -29,14 +29,9 @@ pub enum CreateOutcome {
 }
 
 impl Service {
-    /// `POST /v1/uploads`.
-    pub async fn create_upload(
-        &self,
-        caller: &Caller,
-        body: &serde_json::Value,
-        dry_run: bool,
-    ) -> Result<CreateOutcome> {
-        let mode = parse_create_request(body).map_err(|e| Error::BadRequest(e.reason))?;
+    /// `POST /v1/uploads`: creates what `mode` asks for (the handler read and parsed the
+    /// body), or only checks it when `dry_run`.
+    pub async fn create_upload(&self, caller: &Caller, mode: CreateMode, dry_run: bool) -> Result<CreateOutcome> {
         let import = match mode {
             CreateMode::Multipart(spec) => {
                 if spec.file_size > self.config.max_file_size {

@@ -13,6 +13,7 @@ use intake_api::{
     ActionRequest, CreateUploadRequest, DryRunResponse, ErrorBody, Kind, ListUploadsQuery, Status, Upload, UploadList,
     UploadResponse,
 };
+use intake_core::domain::parse_create_request;
 use intake_core::service::CreateOutcome;
 
 /// Creates an upload (multipart; `dryRun` answers 269 with the cost and creates nothing).
@@ -36,7 +37,9 @@ pub async fn create(
         Some(other) => return Err(ApiError::bad_request(format!("dryRun must be true or api, got {other:?}"))),
     };
     let body = json_body(&headers, body).await?;
-    match state.service.create_upload(&caller, &body, dry_run).await? {
+    let request = CreateUploadRequest::from_json(&body).map_err(ApiError::bad_request)?;
+    let mode = parse_create_request(&request).map_err(|e| ApiError::bad_request(e.reason))?;
+    match state.service.create_upload(&caller, mode, dry_run).await? {
         CreateOutcome::Created(upload) => Ok(upload_response(*upload)),
         CreateOutcome::DryRun { creative_units_cost } => {
             let status = StatusCode::from_u16(DryRunResponse::STATUS).expect("269 is a valid status");
