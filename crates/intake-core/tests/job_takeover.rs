@@ -193,7 +193,7 @@ async fn run_pending_runs_every_due_job_and_returns_when_none_is_due() {
     assert_eq!(runner.run_pending().await.unwrap(), 2, "the two jobs nobody holds");
     for id in &ids {
         let status = service.get_upload(&caller, id).await.unwrap().status;
-        let expected = if *id == held.upload_id { Status::Complete } else { Status::Imported };
+        let expected = if held.upload_id == *id { Status::Complete } else { Status::Imported };
         assert_eq!(status, expected, "{id}");
     }
     assert_eq!(runner.run_pending().await.unwrap(), 0, "nothing is due");

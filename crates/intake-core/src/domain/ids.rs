@@ -70,6 +70,137 @@ pub fn looks_like(kind: IdKind, id: &str) -> bool {
         .is_some_and(|tail| (1..=64).contains(&tail.len()) && tail.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
+/// An id of one kind of resource: a string in storage and on the wire, a type of its own in
+/// the code, so an upload's id can never be passed where a project's is meant.
+macro_rules! id_type {
+    ($(#[$meta:meta])* $name:ident) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(String);
+
+        impl $name {
+            /// The id as stored and sent.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            /// The id as a plain string.
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::borrow::Borrow<str> for $name {
+            fn borrow(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        /// From storage or from a setting: the text is taken as it is.
+        impl From<String> for $name {
+            fn from(s: String) -> Self {
+                Self(s)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(s: &str) -> Self {
+                Self(s.to_string())
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl PartialEq<String> for $name {
+            fn eq(&self, other: &String) -> bool {
+                &self.0 == other
+            }
+        }
+    };
+}
+
+/// Ids minted by intake (`upload_…`, `asset_…`, …): a fresh one, and the one a client named
+/// if it could be one.
+macro_rules! minted_id {
+    ($name:ident, $kind:expr) => {
+        #[allow(clippy::new_without_default)] // a default id would be a made-up one
+        impl $name {
+            /// A fresh id (see the module's doc comment for its shape).
+            pub fn new() -> Self {
+                Self(new_id($kind))
+            }
+
+            /// The id a client named, if it could be one of this kind (right prefix, base62
+            /// tail of sane length); `None` answers 404 without touching the database.
+            pub fn parse(s: &str) -> Option<Self> {
+                looks_like($kind, s).then(|| Self(s.to_string()))
+            }
+        }
+    };
+}
+
+id_type!(
+    /// An upload's id (`upload_…`).
+    UploadId
+);
+minted_id!(UploadId, IdKind::Upload);
+id_type!(
+    /// An asset's id (`asset_…`).
+    AssetId
+);
+minted_id!(AssetId, IdKind::Asset);
+id_type!(
+    /// A model's id (`model_…`).
+    ModelId
+);
+minted_id!(ModelId, IdKind::Model);
+id_type!(
+    /// A background job's id (`job_…`).
+    JobId
+);
+minted_id!(JobId, IdKind::Job);
+id_type!(
+    /// A project's id: chosen by the operator (`intake projects create`, `INTAKE_API_KEYS`),
+    /// so any non-empty text.
+    ProjectId
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,7 @@ pub use records::{
 };
 pub use sql::SqlStore;
 
+use crate::domain::{ProjectId, UploadId};
 use crate::Result;
 use async_trait::async_trait;
 use intake_api::{Kind, Status};
@@ -296,7 +297,7 @@ pub enum Reservation {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadListQuery {
     /// The project whose uploads are listed.
-    pub owner_id: String,
+    pub owner_id: ProjectId,
     /// Only uploads in this status.
     pub status: Option<Status>,
     /// Only uploads of this kind.
@@ -311,7 +312,7 @@ pub struct UploadListQuery {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ListCursor {
     pub created_at: String,
-    pub id: String,
+    pub id: UploadId,
 }
 
 impl ListCursor {
@@ -334,10 +335,7 @@ impl ListCursor {
         let text = String::from_utf8(bytes).ok()?;
         let (created_at, id) = text.split_once(' ')?;
         crate::domain::time::parse_time(created_at)?;
-        if id.is_empty() || id.contains(' ') {
-            return None;
-        }
-        Some(Self { created_at: created_at.to_string(), id: id.to_string() })
+        Some(Self { created_at: created_at.to_string(), id: UploadId::parse(id)? })
     }
 }
 

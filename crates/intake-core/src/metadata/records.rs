@@ -1,12 +1,13 @@
 //! Rows as the stores read and write them.
 
+use crate::domain::{AssetId, JobId, ModelId, ProjectId, UploadId};
 use intake_api::{AssetOptions, AssetProperties, Kind, Provider, Source, Status};
 
 /// An upload as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UploadRecord {
-    pub id: String,
-    pub owner_id: String,
+    pub id: UploadId,
+    pub owner_id: ProjectId,
     pub author_id: String,
     pub kind: Kind,
     pub source: Source,
@@ -22,7 +23,7 @@ pub struct UploadRecord {
     pub config: Option<serde_json::Value>,
     pub entity_id: Option<String>,
     pub error_message: Option<String>,
-    pub job_id: Option<String>,
+    pub job_id: Option<JobId>,
     pub store_handle: Option<String>,
     pub findings: Option<serde_json::Value>,
     pub created_at: String,
@@ -50,10 +51,10 @@ pub struct ImportedFile {
 /// A background job: take upload `upload_id` through the steps of its lane.
 #[derive(Debug, Clone, PartialEq)]
 pub struct JobRecord {
-    pub id: String,
-    pub upload_id: String,
+    pub id: JobId,
+    pub upload_id: UploadId,
     /// The project the upload belongs to (whose share of the workers the job takes).
-    pub owner_id: String,
+    pub owner_id: ProjectId,
     pub lane: super::Lane,
     /// How many times it was claimed in this lane, this claim included.
     pub attempts: u32,
@@ -62,9 +63,9 @@ pub struct JobRecord {
 /// An asset as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AssetRecord {
-    pub id: String,
-    pub upload_id: String,
-    pub owner_id: String,
+    pub id: AssetId,
+    pub upload_id: UploadId,
+    pub owner_id: ProjectId,
     pub author_id: String,
     /// `3d|audio|document|image|json|text|video`.
     pub kind: String,
@@ -97,9 +98,9 @@ pub struct ThumbnailRecord {
 /// A model as stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelRecord {
-    pub id: String,
-    pub upload_id: String,
-    pub owner_id: String,
+    pub id: ModelId,
+    pub upload_id: UploadId,
+    pub owner_id: ProjectId,
     pub author_id: String,
     pub name: String,
     /// Scenario model type: `custom`, `flux.1-lora`, …
@@ -122,7 +123,7 @@ pub struct ApiKeyRecord {
     pub secret_sha256: String,
     pub user_id: String,
     /// Projects the key may act for; the first is its default.
-    pub projects: Vec<String>,
+    pub projects: Vec<ProjectId>,
     /// What the key may do in them.
     pub role: Role,
     /// A label for people (`intake keys create --name`); may be empty.
@@ -187,7 +188,7 @@ impl KeyOrigin {
 /// A project, as `intake projects create` makes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProjectRecord {
-    pub id: String,
+    pub id: ProjectId,
     pub name: String,
     pub created_at: String,
     pub updated_at: String,

@@ -158,7 +158,7 @@ pub(crate) fn upload_values(u: &UploadRecord) -> [Arg<'_>; 24] {
         json(u.config.as_ref().map(json_text)),
         text(&u.entity_id),
         text(&u.error_message),
-        text(&u.job_id),
+        Arg::from(u.job_id.as_ref()),
         text(&u.store_handle),
         json(u.findings.as_ref().map(json_text)),
         Arg::Text(Some(Borrowed(&u.created_at))),
@@ -171,8 +171,8 @@ pub(crate) fn upload_values(u: &UploadRecord) -> [Arg<'_>; 24] {
 /// An `uploads` row as an [`UploadRecord`].
 pub(crate) fn upload_from(row: &dyn Columns) -> Result<UploadRecord> {
     Ok(UploadRecord {
-        id: row.required_text("id")?,
-        owner_id: row.required_text("owner_id")?,
+        id: row.required_text("id")?.into(),
+        owner_id: row.required_text("owner_id")?.into(),
         author_id: row.required_text("author_id")?,
         kind: parse_enum(&row.required_text("kind")?, "kind")?,
         source: parse_enum(&row.required_text("source")?, "source")?,
@@ -188,7 +188,7 @@ pub(crate) fn upload_from(row: &dyn Columns) -> Result<UploadRecord> {
         config: parse_json(row.text("config")?)?,
         entity_id: row.text("entity_id")?,
         error_message: row.text("error_message")?,
-        job_id: row.text("job_id")?,
+        job_id: row.text("job_id")?.map(Into::into),
         store_handle: row.text("store_handle")?,
         findings: parse_json(row.text("findings")?)?,
         created_at: row.required_text("created_at")?,
@@ -201,9 +201,9 @@ pub(crate) fn upload_from(row: &dyn Columns) -> Result<UploadRecord> {
 /// An `assets` row as an [`AssetRecord`].
 pub(crate) fn asset_from(row: &dyn Columns) -> Result<AssetRecord> {
     Ok(AssetRecord {
-        id: row.required_text("id")?,
-        upload_id: row.required_text("upload_id")?,
-        owner_id: row.required_text("owner_id")?,
+        id: row.required_text("id")?.into(),
+        upload_id: row.required_text("upload_id")?.into(),
+        owner_id: row.required_text("owner_id")?.into(),
         author_id: row.required_text("author_id")?,
         kind: row.required_text("kind")?,
         metadata_type: row.required_text("metadata_type")?,
@@ -223,9 +223,9 @@ pub(crate) fn asset_from(row: &dyn Columns) -> Result<AssetRecord> {
 /// A `models` row as a [`ModelRecord`].
 pub(crate) fn model_from(row: &dyn Columns) -> Result<ModelRecord> {
     Ok(ModelRecord {
-        id: row.required_text("id")?,
-        upload_id: row.required_text("upload_id")?,
-        owner_id: row.required_text("owner_id")?,
+        id: row.required_text("id")?.into(),
+        upload_id: row.required_text("upload_id")?.into(),
+        owner_id: row.required_text("owner_id")?.into(),
         author_id: row.required_text("author_id")?,
         name: row.required_text("name")?,
         model_type: row.required_text("model_type")?,

@@ -3,7 +3,7 @@
 //! life) and from the database (reloaded when they change, so a key created or revoked with
 //! the CLI counts on every instance within the reload interval).
 
-use crate::domain::ids::{new_id, random_base62, IdKind};
+use crate::domain::ids::{new_id, random_base62, IdKind, ProjectId};
 use crate::domain::time::format_time;
 use crate::metadata::{ApiKeyRecord, KeyOrigin, MetadataStore, Role};
 use crate::{Error, Result};
@@ -16,7 +16,7 @@ use std::sync::{Arc, RwLock};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Caller {
     pub user_id: String,
-    pub project_id: String,
+    pub project_id: ProjectId,
     /// The API key used.
     pub api_key: String,
     /// What the key may do.
@@ -81,7 +81,7 @@ impl KeySpec {
             api_key: self.api_key.clone(),
             secret_sha256: sha256_hex(&self.api_secret),
             user_id: user_id_of(&self.api_key),
-            projects: self.projects.clone(),
+            projects: self.projects.iter().map(|p| ProjectId::from(p.as_str())).collect(),
             role: Role::Admin,
             name: String::new(),
             origin,
@@ -201,7 +201,7 @@ impl Authenticator {
     }
 
     /// The projects the key of `caller` may act for, its default first.
-    pub fn projects_of(&self, caller: &Caller) -> Vec<String> {
+    pub fn projects_of(&self, caller: &Caller) -> Vec<ProjectId> {
         self.key_of(caller).map(|k| k.projects).unwrap_or_default()
     }
 
@@ -273,7 +273,7 @@ impl Authenticator {
         };
         let project_id = match project {
             None | Some("") => record.projects[0].clone(),
-            Some(p) if record.projects.iter().any(|own| own == p) => p.to_string(),
+            Some(p) if record.projects.iter().any(|own| own == p) => ProjectId::from(p),
             Some(p) => {
                 return Err(Error::Forbidden(format!(
                     "this API key does not belong to project {p:?}; use one of its projects or leave projectId out"

@@ -38,7 +38,7 @@ impl Service {
 
     fn asset_to_wire(&self, a: &AssetRecord) -> Asset {
         Asset {
-            id: a.id.clone(),
+            id: a.id.to_string(),
             author_id: a.author_id.clone(),
             collection_ids: a.collection_ids.clone(),
             created_at: a.created_at.clone(),
@@ -46,7 +46,7 @@ impl Service {
             kind: a.kind.clone(),
             metadata: AssetMetadata { kind: a.kind.clone(), type_: a.metadata_type.clone() },
             mime_type: a.mime_type.clone(),
-            owner_id: a.owner_id.clone(),
+            owner_id: a.owner_id.to_string(),
             privacy: "private".into(),
             properties: a.properties.clone(),
             source: a.metadata_type.clone(),
@@ -60,7 +60,7 @@ impl Service {
             thumbnail: a
                 .thumbnail
                 .as_ref()
-                .map(|_| AssetThumbnail { asset_id: a.id.clone(), url: self.thumbnail_url(&a.id) }),
+                .map(|_| AssetThumbnail { asset_id: a.id.to_string(), url: self.thumbnail_url(&a.id) }),
         }
     }
 
@@ -85,7 +85,7 @@ impl Service {
 
     fn model_to_wire(&self, m: &ModelRecord) -> Model {
         Model {
-            id: m.id.clone(),
+            id: m.id.to_string(),
             capabilities: Vec::new(),
             collection_ids: Vec::new(),
             created_at: m.created_at.clone(),
@@ -99,7 +99,7 @@ impl Service {
             type_: m.model_type.clone(),
             updated_at: m.updated_at.clone(),
             author_id: Some(m.author_id.clone()),
-            owner_id: Some(m.owner_id.clone()),
+            owner_id: Some(m.owner_id.to_string()),
             name: Some(m.name.clone()),
             short_description: Some(describe_weights(m)),
             properties: Some(model_properties(m)),

@@ -9,7 +9,7 @@
 
 use super::{now_ms, Caller, Service};
 use crate::domain::create::sanitize_file_name;
-use crate::domain::ids::{new_id, IdKind};
+use crate::domain::ids::{JobId, UploadId};
 use crate::domain::time::format_time;
 use crate::import::client::redact;
 use crate::import::download::{self, url_file_name, Progress, SizeCap, SizeGate};
@@ -64,7 +64,7 @@ impl Service {
 
     /// Creates an import upload (`pending`) and enqueues the job that downloads it.
     pub(crate) async fn new_import(&self, caller: &Caller, request: ImportRequest) -> Result<UploadRecord> {
-        let id = new_id(IdKind::Upload);
+        let id = UploadId::new();
         let now = now_ms();
         let stamp = format_time(Utc.timestamp_millis_opt(now).single().unwrap_or_else(Utc::now));
         let progress = json!({"bytesReceived": 0, "bytesTotal": null});
@@ -119,7 +119,7 @@ impl Service {
             config: Some(config),
             entity_id: None,
             error_message: None,
-            job_id: Some(new_id(IdKind::Job)),
+            job_id: Some(JobId::new()),
             store_handle: None,
             findings: None,
             created_at: stamp.clone(),

@@ -4,6 +4,7 @@
 //! is changed: the metadata is only read, a page of models at a time.
 
 use crate::blob::BlobStore;
+use crate::domain::ModelId;
 use crate::metadata::{MetadataStore, ModelRecord};
 use crate::validate::{self, PicklePolicy, ValidateError};
 use crate::{Error, Result};
@@ -62,7 +63,7 @@ pub async fn scan_stored_models(
     mut progress: impl FnMut(u64),
 ) -> Result<ModelScanReport> {
     let mut report = ModelScanReport::default();
-    let mut after: Option<String> = None;
+    let mut after: Option<ModelId> = None;
     loop {
         let page = meta.models_after(after.as_deref(), PAGE).await?;
         let Some(last) = page.last() else { break };
@@ -72,8 +73,11 @@ pub async fn scan_stored_models(
                 report.skipped += 1;
                 continue;
             }
-            let unread =
-                |error: String| UnreadModel { model_id: model.id.clone(), project_id: model.owner_id.clone(), error };
+            let unread = |error: String| UnreadModel {
+                model_id: model.id.to_string(),
+                project_id: model.owner_id.to_string(),
+                error,
+            };
             let source = match blobs.open(&model.blob_key).await {
                 Ok(source) => source,
                 Err(e) => {
@@ -89,8 +93,8 @@ pub async fn scan_stored_models(
             progress(report.scanned);
             match verdict {
                 Ok(Some(verdict)) if !verdict.accepted() => report.refused.push(RefusedModel {
-                    model_id: model.id.clone(),
-                    project_id: model.owner_id.clone(),
+                    model_id: model.id.to_string(),
+                    project_id: model.owner_id.to_string(),
                     file_name: model.file_name.clone(),
                     refused_imports: verdict.refused.iter().map(|r| r.import.clone()).collect(),
                     reason: verdict.refusal().unwrap_or_default(),

@@ -7,7 +7,7 @@
 
 use super::thumbnails::ThumbnailResult;
 use super::{now_ms, Service};
-use crate::domain::ids::{new_id, IdKind};
+use crate::domain::ids::{AssetId, ModelId};
 use crate::domain::time::format_time;
 use crate::metadata::{AssetRecord, Change, ModelRecord, ThumbnailRecord, UploadRecord};
 use crate::validate::{self, Family, Findings, ValidateError};
@@ -239,14 +239,14 @@ impl Service {
                 info["importedFrom"] = serde_json::json!(origin);
             }
             let model = ModelRecord {
-                id: new_id(IdKind::Model),
+                id: ModelId::new(),
                 upload_id: upload.id.clone(),
                 owner_id: upload.owner_id.clone(),
                 author_id: upload.author_id.clone(),
                 name,
                 model_type: findings.model_type.clone().unwrap_or_else(|| "custom".into()),
                 source: upload.provider.map(|p| p.as_str()).unwrap_or("other").to_string(),
-                blob_key: upload.id.clone(),
+                blob_key: upload.id.to_string(),
                 file_name: upload.file_name.clone(),
                 size: findings.properties.size,
                 info,
@@ -257,14 +257,14 @@ impl Service {
         } else {
             let options = upload.asset_options.clone().unwrap_or_default();
             let asset = AssetRecord {
-                id: new_id(IdKind::Asset),
+                id: AssetId::new(),
                 upload_id: upload.id.clone(),
                 owner_id: upload.owner_id.clone(),
                 author_id: upload.author_id.clone(),
                 kind: findings.asset_kind.clone(),
                 metadata_type: metadata_type(upload.kind).to_string(),
                 mime_type: findings.mime_type.clone(),
-                blob_key: upload.id.clone(),
+                blob_key: upload.id.to_string(),
                 file_name: upload.file_name.clone(),
                 properties: findings.properties.clone(),
                 collection_ids: options.collection_ids.unwrap_or_default(),

@@ -3,7 +3,7 @@
 use super::imports::ImportRequest;
 use super::{now_ms, Caller, Service};
 use crate::blob::{CompleteOutcome, PartDelivery, PartInfo};
-use crate::domain::ids::{looks_like, new_id, IdKind};
+use crate::domain::ids::{looks_like, IdKind, JobId, UploadId};
 use crate::domain::parts::{check_part, PartNumber, MIN_PART_SIZE};
 use crate::domain::time::format_time;
 use crate::domain::{CreateMode, MultipartSpec};
@@ -74,7 +74,7 @@ impl Service {
     }
 
     async fn new_multipart(&self, caller: &Caller, spec: MultipartSpec) -> Result<UploadRecord> {
-        let id = new_id(IdKind::Upload);
+        let id = UploadId::new();
         let now = now_ms();
         let handle = self.blobs.begin_multipart(&id, &spec.content_type, spec.file_size).await?;
         let stamp = format_time(Utc.timestamp_millis_opt(now).single().unwrap_or_else(Utc::now));
@@ -191,7 +191,7 @@ impl Service {
             CompleteOutcome::Refused { reason } => return Err(Error::BadRequest(reason)),
             CompleteOutcome::Sealed { .. } => {}
         }
-        let job_id = new_id(IdKind::Job);
+        let job_id = JobId::new();
         if self.meta.apply(&record.id, Change::Completed { job_id: &job_id }, now_ms()).await? {
             self.jobs_waiting(Lane::Process).notify_one();
         }
@@ -212,12 +212,12 @@ impl Service {
     /// The wire form of an upload, with no part URLs.
     fn upload_to_wire_without_parts(&self, u: UploadRecord) -> Upload {
         Upload {
-            id: u.id,
+            id: u.id.into(),
             author_id: u.author_id,
             created_at: u.created_at,
             file_name: u.file_name,
             kind: u.kind,
-            owner_id: u.owner_id,
+            owner_id: u.owner_id.into(),
             source: u.source,
             status: u.status,
             updated_at: u.updated_at,
@@ -227,7 +227,7 @@ impl Service {
             entity_id: u.entity_id,
             error_message: u.error_message,
             file_size: u.file_size,
-            job_id: u.job_id,
+            job_id: u.job_id.map(Into::into),
             original_file_name: u.original_file_name,
             parts: None,
             parts_count: u.parts_count,

@@ -9,7 +9,7 @@ fn key(name: &str, origin: KeyOrigin, projects: &[&str]) -> ApiKeyRecord {
         api_key: name.into(),
         secret_sha256: "00".repeat(32),
         user_id: format!("user_{name}"),
-        projects: projects.iter().map(|p| p.to_string()).collect(),
+        projects: projects.iter().map(|p| (*p).into()).collect(),
         role: Role::Reader,
         name: String::new(),
         origin,
@@ -43,7 +43,8 @@ async fn projects_and_keys_are_rows_and_every_change_moves_the_generation() {
         s.put_api_key(&key("k_env", KeyOrigin::Environment, &["proj_env"])).await.unwrap();
         changed(&mut generation, s.credentials_generation().await.unwrap(), "an environment key");
         // A key's unknown project is recorded, named after its id.
-        let names: Vec<(String, String)> = s.projects().await.unwrap().into_iter().map(|p| (p.id, p.name)).collect();
+        let names: Vec<(String, String)> =
+            s.projects().await.unwrap().into_iter().map(|p| (p.id.into(), p.name)).collect();
         assert_eq!(
             names,
             vec![("proj_env".into(), "proj_env".into()), ("proj_x".into(), "Team X".into())],

@@ -59,7 +59,7 @@ async fn a_retried_job_waits_for_its_time() {
         s.retry_job(&job, "w1", NOW + 500, "storage hiccup").await.unwrap();
         assert!(claim(s.as_ref(), "w2", NOW + 499, NOW + 2000).await.is_none(), "{}", b.name);
         let again = claim(s.as_ref(), "w2", NOW + 500, NOW + 2000).await.unwrap();
-        assert_eq!((again.id, again.attempts), (job, 2), "{}", b.name);
+        assert_eq!((again.id.as_str(), again.attempts), (job.as_str(), 2), "{}", b.name);
     }
 }
 
@@ -109,7 +109,7 @@ async fn startup_recovery_fits_who_shares_the_store() {
         } else {
             // One process owns SQLite: whoever held the lease is gone.
             assert_eq!(released, 1, "{}", b.name);
-            assert_eq!(reclaimed.map(|j| j.id), Some(job), "{}", b.name);
+            assert_eq!(reclaimed.map(|j| j.id.into_string()), Some(job), "{}", b.name);
         }
     }
 }
@@ -159,7 +159,7 @@ async fn a_project_holds_no_more_than_its_share_on_every_instance() {
         let s = b.store.as_ref();
         for n in 0..4 {
             let mut u = upload(&format!("upload_dl{n}"), NOW + 60_000);
-            (u.source, u.job_id) = (Source::Url, Some(format!("job_dl{n}")));
+            (u.source, u.job_id) = (Source::Url, Some(format!("job_dl{n}").into()));
             s.insert_import(&u, NOW, &UNLIMITED).await.unwrap();
         }
         let share = ClaimPolicy { lane: Lane::Download, per_project: 2, strict: true };

@@ -70,11 +70,19 @@ async fn every_change_applies_exactly_where_the_lifecycle_allows_it() {
                 let (a2, m2);
                 let change = match change {
                     Change::ImportedAsset { asset } => {
-                        a2 = AssetRecord { upload_id: id.clone(), id: format!("{}_{name}", asset.id), ..asset.clone() };
+                        a2 = AssetRecord {
+                            upload_id: id.clone().into(),
+                            id: format!("{}_{name}", asset.id).into(),
+                            ..asset.clone()
+                        };
                         Change::ImportedAsset { asset: &a2 }
                     }
                     Change::ImportedModel { model } => {
-                        m2 = ModelRecord { upload_id: id.clone(), id: format!("{}_{name}", model.id), ..model.clone() };
+                        m2 = ModelRecord {
+                            upload_id: id.clone().into(),
+                            id: format!("{}_{name}", model.id).into(),
+                            ..model.clone()
+                        };
                         Change::ImportedModel { model: &m2 }
                     }
                     Change::Completed { .. } => Change::Completed { job_id: "job_c_unused" },

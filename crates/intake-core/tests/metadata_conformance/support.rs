@@ -61,7 +61,7 @@ pub async fn backends() -> Vec<Backend> {
 
 pub fn upload(id: &str, expires_at_ms: i64) -> UploadRecord {
     UploadRecord {
-        id: id.to_string(),
+        id: id.into(),
         owner_id: "proj_a".into(),
         author_id: "user_a".into(),
         kind: Kind::Image,

@@ -138,7 +138,7 @@ async fn racing_creates_never_overshoot_the_pending_limit() {
                     let mut u = upload(&format!("upload_r{i}"), NOW);
                     if i % 3 == 0 {
                         (u.source, u.url, u.job_id) =
-                            (Source::Url, Some("https://example.com/a".into()), Some(format!("job_r{i}")));
+                            (Source::Url, Some("https://example.com/a".into()), Some(format!("job_r{i}").into()));
                         s.insert_import(&u, NOW, &limit(50)).await
                     } else {
                         s.insert_upload(&u, &limit(50)).await
@@ -347,7 +347,7 @@ async fn only_pending_uploads_past_their_time_expire() {
         }
         insert(s.as_ref(), &upload("upload_e4", NOW - 30)).await.unwrap();
         complete(s.as_ref(), "upload_e4", "job_e4", NOW).await;
-        let due: Vec<String> = s.expired_uploads(NOW, 10).await.unwrap().into_iter().map(|u| u.id).collect();
+        let due: Vec<String> = s.expired_uploads(NOW, 10).await.unwrap().into_iter().map(|u| u.id.into()).collect();
         assert_eq!(due, vec!["upload_e2", "upload_e1"], "{}: oldest first, pending only", b.name);
         assert_eq!(s.expired_uploads(NOW, 1).await.unwrap().len(), 1, "{}: limit", b.name);
         assert!(expire(s.as_ref(), "upload_e1", "expired", NOW).await, "{}", b.name);

@@ -15,6 +15,7 @@ use intake_api::{
     CreateKeyRequest, CreatedKeyResponse, ErrorBody, Project, ProjectKey, ProjectKeyProject, ProjectKeyResponse,
     ProjectList, ProjectResponse,
 };
+use intake_core::domain::ProjectId;
 use intake_core::metadata::{ApiKeyRecord, Role};
 use intake_core::service::Caller;
 use intake_core::Error;
@@ -60,7 +61,7 @@ pub async fn list(
     let Some(key) = state.auth.key_of(&caller) else {
         return Err(ApiError(Error::Unauthenticated("the API key was revoked".into())));
     };
-    let ids: Vec<&String> = key.projects.iter().skip(start).take(page_size).collect();
+    let ids: Vec<&ProjectId> = key.projects.iter().skip(start).take(page_size).collect();
     let mut projects = Vec::with_capacity(ids.len());
     for id in &ids {
         projects.push(project(&state, &caller, &key, id).await?);
@@ -81,7 +82,7 @@ pub async fn retrieve(
     Authed(caller): Authed,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ProjectResponse>> {
-    let key = state.auth.key_of(&caller).filter(|k| k.projects.contains(&id));
+    let key = state.auth.key_of(&caller).filter(|k| k.projects.iter().any(|p| p == &id));
     let Some(key) = key else {
         return Err(ApiError(Error::NotFound(format!("no project {id:?} among this API key's projects"))));
     };
@@ -163,7 +164,7 @@ fn project_key(k: &ApiKeyRecord) -> ProjectKey {
         projects: k
             .projects
             .iter()
-            .map(|p| ProjectKeyProject { project_id: p.clone(), role: k.role.as_str().into() })
+            .map(|p| ProjectKeyProject { project_id: p.to_string(), role: k.role.as_str().into() })
             .collect(),
     }
 }

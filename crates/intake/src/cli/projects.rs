@@ -67,8 +67,12 @@ async fn create(name: String, as_json: bool, store: StoreArgs) -> u8 {
         Err(e) => return super::keys::unreachable(&e),
     };
     let now = format_time(chrono::Utc::now());
-    let project =
-        ProjectRecord { id: format!("proj_{}", random_base62(22)), name, created_at: now.clone(), updated_at: now };
+    let project = ProjectRecord {
+        id: format!("proj_{}", random_base62(22)).into(),
+        name,
+        created_at: now.clone(),
+        updated_at: now,
+    };
     match meta.insert_project(&project).await {
         Ok(true) => {}
         Ok(false) => {

@@ -42,6 +42,30 @@ impl<'a> From<&'a String> for Arg<'a> {
     }
 }
 
+/// Ids bind as their text.
+macro_rules! id_args {
+    ($($id:ty),+) => {$(
+        impl<'a> From<&'a $id> for Arg<'a> {
+            fn from(id: &'a $id) -> Self {
+                Arg::Text(Some(Cow::Borrowed(id.as_str())))
+            }
+        }
+
+        impl<'a> From<Option<&'a $id>> for Arg<'a> {
+            fn from(id: Option<&'a $id>) -> Self {
+                Arg::Text(id.map(|id| Cow::Borrowed(id.as_str())))
+            }
+        }
+    )+};
+}
+id_args!(
+    crate::domain::UploadId,
+    crate::domain::AssetId,
+    crate::domain::ModelId,
+    crate::domain::JobId,
+    crate::domain::ProjectId
+);
+
 impl From<String> for Arg<'_> {
     fn from(s: String) -> Self {
         Arg::Text(Some(Cow::Owned(s)))

@@ -62,9 +62,9 @@ pub(crate) fn choose<'a>(policy: &ClaimPolicy, due: &'a [Waiting], held: &HashMa
 fn job_from(row: &dyn crate::metadata::rows::Columns) -> Result<JobRecord> {
     let lane = row.required_text("lane")?;
     Ok(JobRecord {
-        id: row.required_text("id")?,
-        upload_id: row.required_text("upload_id")?,
-        owner_id: row.required_text("owner_id")?,
+        id: row.required_text("id")?.into(),
+        upload_id: row.required_text("upload_id")?.into(),
+        owner_id: row.required_text("owner_id")?.into(),
         lane: Lane::parse(&lane).ok_or_else(|| Error::internal(format!("stored lane {lane:?} is unknown")))?,
         attempts: row.required_integer("attempts")?.max(0) as u32,
     })

@@ -41,7 +41,7 @@ fn read_key(r: &dyn Columns) -> Result<ApiKeyRecord> {
 
 fn read_project(r: &dyn Columns) -> Result<ProjectRecord> {
     Ok(ProjectRecord {
-        id: r.required_text("id")?,
+        id: r.required_text("id")?.into(),
         name: r.required_text("name")?,
         created_at: r.required_text("created_at")?,
         updated_at: r.required_text("updated_at")?,
