@@ -77,6 +77,21 @@ wire_enum! {
 }
 
 wire_enum! {
+    /// What an imported asset is, from its content (Scenario's asset `kind`): an upload of
+    /// kind `image` becomes an `image` asset, a `3d` upload a `3d` one, a JSON file uploaded
+    /// as `asset` a `json` one, and anything no family claims a `document`.
+    AssetKind {
+        ThreeD = "3d",
+        Audio = "audio",
+        Document = "document",
+        Image = "image",
+        Json = "json",
+        Text = "text",
+        Video = "video",
+    }
+}
+
+wire_enum! {
     /// Where the bytes of an upload come from.
     Source {
         Civitai = "civitai",

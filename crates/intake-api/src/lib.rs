@@ -20,7 +20,7 @@ mod upload;
 pub mod wire;
 
 pub use asset::{Asset, AssetMetadata, AssetProperties, AssetResponse, AssetThumbnail};
-pub use enums::{Kind, Provider, Source, Status, UnknownValue};
+pub use enums::{AssetKind, Kind, Provider, Source, Status, UnknownValue};
 pub use error::{ErrorBody, ErrorCode};
 pub use limits::{MAX_FILE_SIZE, MAX_PARTS, MAX_PART_SIZE, MIN_PART_SIZE};
 pub use list::{only_known_parameters, ListUploadsQuery, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};

@@ -21,8 +21,8 @@ pub mod rows;
 pub mod sql;
 
 pub use records::{
-    ApiKeyRecord, AssetRecord, ImportedFile, JobRecord, KeyOrigin, ModelRecord, ProjectRecord, Revocation, Role,
-    SigningSecret, ThumbnailRecord, UploadRecord,
+    ApiKeyRecord, AssetRecord, ImportProgress, ImportedFile, JobRecord, KeyOrigin, ModelRecord, ProjectRecord,
+    Revocation, Role, SigningSecret, ThumbnailRecord, UploadRecord,
 };
 pub use sql::SqlStore;
 
@@ -73,9 +73,11 @@ pub trait UploadStore: Send + Sync {
     /// the status the row holds now, together with its side effects, in one transaction.
     /// `false` when it does not apply (the upload moved on, or is gone).
     async fn apply(&self, upload_id: &str, change: Change<'_>, now_ms: i64) -> Result<bool>;
-    /// Replaces the `config` of a `pending` upload (an import's download progress).
+    /// Replaces the `config` of a `pending` upload (what an import resolved to download).
     /// `false` if the upload was no longer `pending`.
     async fn set_upload_config(&self, upload_id: &str, config: &serde_json::Value, now_ms: i64) -> Result<bool>;
+    /// Records a `pending` import's download progress; `false` if it was no longer `pending`.
+    async fn set_import_progress(&self, upload_id: &str, progress: ImportProgress, now_ms: i64) -> Result<bool>;
     /// Reserves `bytes` of the project's quota for the pending import `upload_id` once its
     /// size is known (replacing what it reserved before), unless that takes the project past
     /// `quota_bytes`.

@@ -1,7 +1,7 @@
 //! Rows as the stores read and write them.
 
 use crate::domain::{AssetId, JobId, ModelId, ProjectId, UploadId};
-use intake_api::{AssetOptions, AssetProperties, Kind, Provider, Source, Status};
+use intake_api::{AssetKind, AssetOptions, AssetProperties, Kind, Provider, Source, Status};
 
 /// An upload as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -32,6 +32,16 @@ pub struct UploadRecord {
     /// Bytes this upload holds against its project's quota: a multipart upload's
     /// `fileSize` from its create, an import's size once known; given back (0) when it fails.
     pub reserved_bytes: u64,
+    /// An import's download so far (`None` for a multipart upload).
+    pub import_progress: Option<ImportProgress>,
+}
+
+/// How far an import's download is: shown as `config.bytesReceived` / `config.bytesTotal`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportProgress {
+    pub received: u64,
+    /// The whole file's size, once the origin said it.
+    pub total: Option<u64>,
 }
 
 /// What an import downloaded, recorded when it moves to `complete`.
@@ -44,7 +54,8 @@ pub struct ImportedFile {
     /// The origin's `Content-Type`, if it sent one.
     pub content_type: Option<String>,
     pub file_size: u64,
-    /// The upload's final `config` (progress and what was imported).
+    /// The upload's final `config` (what was imported; the progress is `file_size` of
+    /// `file_size`).
     pub config: serde_json::Value,
 }
 
@@ -67,8 +78,7 @@ pub struct AssetRecord {
     pub upload_id: UploadId,
     pub owner_id: ProjectId,
     pub author_id: String,
-    /// `3d|audio|document|image|json|text|video`.
-    pub kind: String,
+    pub kind: AssetKind,
     /// `uploaded`, `uploaded-3d`, …
     pub metadata_type: String,
     pub mime_type: String,
@@ -105,8 +115,8 @@ pub struct ModelRecord {
     pub name: String,
     /// Scenario model type: `custom`, `flux.1-lora`, …
     pub model_type: String,
-    /// `civitai|huggingface|other`.
-    pub source: String,
+    /// The hub it was imported from, `other` for an upload or a URL import.
+    pub source: Provider,
     pub blob_key: String,
     pub file_name: String,
     pub size: u64,

@@ -2,7 +2,7 @@
 //! record read from its row ([`Columns`]).
 
 use super::sql::db::Arg;
-use super::{AssetRecord, ModelRecord, UploadRecord};
+use super::{AssetRecord, ImportProgress, ModelRecord, UploadRecord};
 use crate::domain::time::format_time;
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
@@ -94,7 +94,7 @@ impl Columns for sqlx::postgres::PgRow {
 }
 
 /// The columns of `uploads`, in the order [`upload_values`] gives their values.
-pub(crate) const UPLOAD_COLUMNS: [&str; 24] = [
+pub(crate) const UPLOAD_COLUMNS: [&str; 26] = [
     "id",
     "owner_id",
     "author_id",
@@ -119,6 +119,8 @@ pub(crate) const UPLOAD_COLUMNS: [&str; 24] = [
     "updated_at",
     "expires_at_ms",
     "reserved_bytes",
+    "bytes_received",
+    "bytes_total",
 ];
 
 /// `INSERT INTO uploads (…) VALUES ($1, …)`: the one insert of a new upload, whichever
@@ -133,7 +135,7 @@ pub(crate) static SELECT_UPLOAD: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| format!("SELECT {} FROM uploads WHERE id = $1", UPLOAD_COLUMNS.join(", ")));
 
 /// The values of [`UPLOAD_COLUMNS`] for `u`, in that order.
-pub(crate) fn upload_values(u: &UploadRecord) -> [Arg<'_>; 24] {
+pub(crate) fn upload_values(u: &UploadRecord) -> [Arg<'_>; 26] {
     use std::borrow::Cow::{Borrowed, Owned};
     fn text(s: &Option<String>) -> Arg<'_> {
         Arg::Text(s.as_deref().map(std::borrow::Cow::Borrowed))
@@ -165,6 +167,8 @@ pub(crate) fn upload_values(u: &UploadRecord) -> [Arg<'_>; 24] {
         Arg::Text(Some(Borrowed(&u.updated_at))),
         Arg::Integer(Some(u.expires_at_ms)),
         Arg::Integer(Some(u.reserved_bytes as i64)),
+        Arg::Integer(u.import_progress.map(|p| p.received as i64)),
+        Arg::Integer(u.import_progress.and_then(|p| p.total).map(|t| t as i64)),
     ]
 }
 
@@ -195,6 +199,15 @@ pub(crate) fn upload_from(row: &dyn Columns) -> Result<UploadRecord> {
         updated_at: row.required_text("updated_at")?,
         expires_at_ms: row.required_integer("expires_at_ms")?,
         reserved_bytes: row.required_integer("reserved_bytes")?.max(0) as u64,
+        import_progress: row
+            .integer("bytes_received")?
+            .map(|received| -> Result<ImportProgress> {
+                Ok(ImportProgress {
+                    received: received.max(0) as u64,
+                    total: row.integer("bytes_total")?.map(|t| t.max(0) as u64),
+                })
+            })
+            .transpose()?,
     })
 }
 
@@ -205,7 +218,7 @@ pub(crate) fn asset_from(row: &dyn Columns) -> Result<AssetRecord> {
         upload_id: row.required_text("upload_id")?.into(),
         owner_id: row.required_text("owner_id")?.into(),
         author_id: row.required_text("author_id")?,
-        kind: row.required_text("kind")?,
+        kind: parse_enum(&row.required_text("kind")?, "kind")?,
         metadata_type: row.required_text("metadata_type")?,
         mime_type: row.required_text("mime_type")?,
         blob_key: row.required_text("blob_key")?,
@@ -229,7 +242,7 @@ pub(crate) fn model_from(row: &dyn Columns) -> Result<ModelRecord> {
         author_id: row.required_text("author_id")?,
         name: row.required_text("name")?,
         model_type: row.required_text("model_type")?,
-        source: row.required_text("source")?,
+        source: parse_enum(&row.required_text("source")?, "source")?,
         blob_key: row.required_text("blob_key")?,
         file_name: row.required_text("file_name")?,
         size: row.required_integer("size")? as u64,

@@ -3,7 +3,8 @@
 //! upload `pending → complete`, after which the ordinary pipeline validates and imports it.
 //!
 //! While the download runs, the upload's `config` shows progress:
-//! `{"bytesReceived": n, "bytesTotal": n|null, …}` besides what was asked for
+//! `{"bytesReceived": n, "bytesTotal": n|null, …}` (kept in typed columns of their own,
+//! [`ImportProgress`], and shown in `config` by the upload's answer) besides what was asked for
 //! (`huggingFaceModelName` / `civitaiModelUrl`) and, once resolved, what is being imported
 //! (`huggingFace` / `civitai`). Every failure ends in `failed` with an `errorMessage`.
 
@@ -15,7 +16,9 @@ use crate::import::client::redact;
 use crate::import::download::{self, url_file_name, Progress, SizeCap, SizeGate};
 use crate::import::pace::Pace;
 use crate::import::{civitai, content_type, huggingface, DownloadPlan, ImportError, ImportResult};
-use crate::metadata::{Admission, Change, ImportedFile, Lane, MetadataStore, Reservation, UploadRecord};
+use crate::metadata::{
+    Admission, Change, ImportProgress, ImportedFile, Lane, MetadataStore, Reservation, UploadRecord,
+};
 use crate::validate;
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
@@ -67,7 +70,7 @@ impl Service {
         let id = UploadId::new();
         let now = now_ms();
         let stamp = format_time(Utc.timestamp_millis_opt(now).single().unwrap_or_else(Utc::now));
-        let progress = json!({"bytesReceived": 0, "bytesTotal": null});
+        let progress = json!({});
         let (kind, source, provider, file_name, url, asset_options, config) = match request {
             ImportRequest::Url { url, kind, asset_options } => {
                 let parsed = Url::parse(url.trim()).map_err(Error::internal)?;
@@ -128,6 +131,7 @@ impl Service {
             expires_at_ms: now + self.config.upload_ttl.as_millis() as i64,
             // Reserved once the size is known (see `QuotaGate`).
             reserved_bytes: 0,
+            import_progress: Some(ImportProgress { received: 0, total: None }),
         };
         match self.meta.insert_import(&record, now, &self.project_limits()).await? {
             Admission::Stored => {}
@@ -174,13 +178,15 @@ impl Service {
             let (meta, progress, id, config) = (self.meta.clone(), progress.clone(), upload.id.clone(), config.clone());
             tokio::spawn(async move {
                 let mut last = (u64::MAX, u64::MAX);
+                // What the import resolved to (the hub's description, the model's name), once.
+                if !matches!(meta.set_upload_config(&id, &config, super::now_ms()).await, Ok(true)) {
+                    return;
+                }
                 loop {
                     let now = (progress.received.load(Ordering::Relaxed), progress.total.load(Ordering::Relaxed));
                     if now != last {
-                        let mut c = config.clone();
-                        c["bytesReceived"] = json!(now.0);
-                        c["bytesTotal"] = if now.1 > 0 { json!(now.1) } else { Value::Null };
-                        if !matches!(meta.set_upload_config(&id, &c, super::now_ms()).await, Ok(true)) {
+                        let p = ImportProgress { received: now.0, total: (now.1 > 0).then_some(now.1) };
+                        if !matches!(meta.set_import_progress(&id, p, super::now_ms()).await, Ok(true)) {
                             break;
                         }
                         last = now;
@@ -233,8 +239,6 @@ impl Service {
             .or_else(|| url_file_name(&plan.url))
             .unwrap_or_else(|| "download".into());
         let file_name = sanitize_file_name(&original).unwrap_or_else(|_| "download".into());
-        config["bytesReceived"] = json!(size);
-        config["bytesTotal"] = json!(size);
         if let Some(verified) = &plan.sha256 {
             // Checked above against the whole file: validation need not read it again.
             config[VERIFIED_SHA256] = json!(verified);

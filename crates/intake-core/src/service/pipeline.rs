@@ -12,7 +12,7 @@ use crate::domain::time::format_time;
 use crate::metadata::{AssetRecord, Change, ModelRecord, ThumbnailRecord, UploadRecord};
 use crate::validate::{self, Family, Findings, ValidateError};
 use crate::{Error, Result};
-use intake_api::{AssetProperties, Kind, Source, Status};
+use intake_api::{AssetKind, AssetProperties, Kind, Provider, Source, Status};
 use serde::{Deserialize, Serialize};
 
 /// What validation found, as kept on the upload between the `validated` and `imported`
@@ -23,8 +23,7 @@ pub struct StoredFindings {
     /// `png`, `mp4`, `safetensors`, …
     pub format: String,
     pub mime_type: String,
-    /// The asset kind: `3d|audio|document|image|json|text|video`.
-    pub asset_kind: String,
+    pub asset_kind: AssetKind,
     pub properties: AssetProperties,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tensor_count: Option<u64>,
@@ -45,14 +44,14 @@ pub struct StoredFindings {
 impl StoredFindings {
     fn from_findings(kind: Kind, f: &Findings) -> Self {
         let asset_kind = match (kind, f.format.family()) {
-            (Kind::Text, _) => "text",
-            (_, Family::Image) => "image",
-            (_, Family::Video) => "video",
-            (_, Family::Audio) => "audio",
-            (_, Family::Mesh) => "3d",
-            (_, Family::Text) if f.format == validate::Format::Json => "json",
-            (_, Family::Text) => "text",
-            _ => "document",
+            (Kind::Text, _) => AssetKind::Text,
+            (_, Family::Image) => AssetKind::Image,
+            (_, Family::Video) => AssetKind::Video,
+            (_, Family::Audio) => AssetKind::Audio,
+            (_, Family::Mesh) => AssetKind::ThreeD,
+            (_, Family::Text) if f.format == validate::Format::Json => AssetKind::Json,
+            (_, Family::Text) => AssetKind::Text,
+            _ => AssetKind::Document,
         };
         let mime_type = if kind == Kind::Text && f.format.family() != Family::Text {
             "text/plain; charset=utf-8".to_string()
@@ -63,7 +62,7 @@ impl StoredFindings {
         StoredFindings {
             format: f.format.name().to_string(),
             mime_type,
-            asset_kind: asset_kind.to_string(),
+            asset_kind,
             properties: f.properties.clone(),
             tensor_count: w.and_then(|w| w.tensor_count),
             parameter_count: w.and_then(|w| w.parameter_count),
@@ -245,7 +244,7 @@ impl Service {
                 author_id: upload.author_id.clone(),
                 name,
                 model_type: findings.model_type.clone().unwrap_or_else(|| "custom".into()),
-                source: upload.provider.map(|p| p.as_str()).unwrap_or("other").to_string(),
+                source: upload.provider.unwrap_or(Provider::Other),
                 blob_key: upload.id.to_string(),
                 file_name: upload.file_name.clone(),
                 size: findings.properties.size,
@@ -261,7 +260,7 @@ impl Service {
                 upload_id: upload.id.clone(),
                 owner_id: upload.owner_id.clone(),
                 author_id: upload.author_id.clone(),
-                kind: findings.asset_kind.clone(),
+                kind: findings.asset_kind,
                 metadata_type: metadata_type(upload.kind).to_string(),
                 mime_type: findings.mime_type.clone(),
                 blob_key: upload.id.to_string(),

@@ -7,7 +7,7 @@ use crate::domain::ids::{looks_like, IdKind, JobId, UploadId};
 use crate::domain::parts::{check_part, PartNumber, MIN_PART_SIZE};
 use crate::domain::time::format_time;
 use crate::domain::{CreateMode, MultipartSpec};
-use crate::metadata::{Admission, Change, Lane, ListCursor, UploadListQuery, UploadRecord};
+use crate::metadata::{Admission, Change, ImportProgress, Lane, ListCursor, UploadListQuery, UploadRecord};
 use crate::signing::Grant;
 use crate::{Error, Result};
 use chrono::{TimeZone, Utc};
@@ -103,6 +103,7 @@ impl Service {
             updated_at: stamp,
             expires_at_ms: now + self.config.upload_ttl.as_millis() as i64,
             reserved_bytes: spec.file_size,
+            import_progress: None,
         };
         let refused = match self.meta.insert_upload(&record, &self.project_limits()).await {
             Ok(Admission::Stored) => return Ok(record),
@@ -222,7 +223,7 @@ impl Service {
             status: u.status,
             updated_at: u.updated_at,
             asset_options: u.asset_options,
-            config: u.config,
+            config: config_with_progress(u.config, u.import_progress),
             content_type: u.content_type,
             entity_id: u.entity_id,
             error_message: u.error_message,
@@ -265,6 +266,19 @@ impl Service {
             })
             .collect()
     }
+}
+
+/// The upload's `config` as clients see it: an import's progress shown as `bytesReceived`
+/// and `bytesTotal` beside what the import was asked for and resolved to.
+fn config_with_progress(
+    config: Option<serde_json::Value>,
+    progress: Option<ImportProgress>,
+) -> Option<serde_json::Value> {
+    let Some(progress) = progress else { return config };
+    let mut config = config.unwrap_or_else(|| serde_json::json!({}));
+    config["bytesReceived"] = serde_json::json!(progress.received);
+    config["bytesTotal"] = serde_json::json!(progress.total);
+    Some(config)
 }
 
 /// The answer to a create that its project's limits refused (`bytes`: what it asked for).

@@ -89,6 +89,7 @@ pub fn upload(id: &str, expires_at_ms: i64) -> UploadRecord {
         updated_at: "2026-11-27T12:00:00.000Z".into(),
         expires_at_ms,
         reserved_bytes: 6 * 1024 * 1024 * 1024,
+        import_progress: None,
     }
 }
 
@@ -98,7 +99,7 @@ pub fn asset(id: &str, upload_id: &str) -> AssetRecord {
         upload_id: upload_id.into(),
         owner_id: "proj_a".into(),
         author_id: "user_a".into(),
-        kind: "image".into(),
+        kind: intake_api::AssetKind::Image,
         metadata_type: "uploaded".into(),
         mime_type: "image/png".into(),
         blob_key: upload_id.into(),
@@ -126,7 +127,7 @@ pub fn model(id: &str, upload_id: &str) -> ModelRecord {
         author_id: "user_a".into(),
         name: "lora".into(),
         model_type: "flux.1-lora".into(),
-        source: "other".into(),
+        source: intake_api::Provider::Other,
         blob_key: upload_id.into(),
         file_name: "lora.safetensors".into(),
         size: 7_000_000_000,

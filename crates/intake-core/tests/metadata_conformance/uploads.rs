@@ -2,7 +2,7 @@
 
 use super::support::*;
 use intake_api::{Kind, Source, Status};
-use intake_core::metadata::{Admission, Change, ImportedFile, Lane, ModelRecord};
+use intake_core::metadata::{Admission, Change, ImportProgress, ImportedFile, Lane, ModelRecord};
 
 #[tokio::test]
 async fn the_signing_secret_is_made_once_and_shared() {
@@ -249,9 +249,15 @@ async fn imports_arrive_with_their_job_and_complete_with_what_was_downloaded() {
         assert_eq!((job.id.as_str(), job.upload_id.as_str()), ("job_imp", "upload_imp"), "{}", b.name);
         assert_eq!((job.lane, job.owner_id.as_str()), (Lane::Download, "proj_a"), "{}", b.name);
 
-        let progress = serde_json::json!({"receivedBytes": 10, "totalBytes": 20});
-        assert!(s.set_upload_config("upload_imp", &progress, NOW + 1).await.unwrap(), "{}", b.name);
-        assert_eq!(s.upload("upload_imp").await.unwrap().unwrap().config, Some(progress), "{}", b.name);
+        let resolved = serde_json::json!({"huggingFace": {"repo": "a/b"}});
+        assert!(s.set_upload_config("upload_imp", &resolved, NOW + 1).await.unwrap(), "{}", b.name);
+        assert_eq!(s.upload("upload_imp").await.unwrap().unwrap().config, Some(resolved), "{}", b.name);
+        let progress = ImportProgress { received: 10, total: Some(20) };
+        assert!(s.set_import_progress("upload_imp", progress, NOW + 1).await.unwrap(), "{}", b.name);
+        assert_eq!(s.upload("upload_imp").await.unwrap().unwrap().import_progress, Some(progress), "{}", b.name);
+        let unknown_total = ImportProgress { received: 12, total: None };
+        assert!(s.set_import_progress("upload_imp", unknown_total, NOW + 1).await.unwrap(), "{}", b.name);
+        assert_eq!(s.upload("upload_imp").await.unwrap().unwrap().import_progress, Some(unknown_total), "{}", b.name);
 
         let file = ImportedFile {
             file_name: "a.png".into(),
@@ -267,12 +273,19 @@ async fn imports_arrive_with_their_job_and_complete_with_what_was_downloaded() {
             b.name
         );
         assert!(!s.set_upload_config("upload_imp", &file.config, NOW + 3).await.unwrap(), "{}: pending only", b.name);
+        assert!(!s.set_import_progress("upload_imp", progress, NOW + 3).await.unwrap(), "{}: pending only", b.name);
         let done = s.upload("upload_imp").await.unwrap().unwrap();
         assert_eq!(done.status, Status::Complete, "{}", b.name);
         assert_eq!(done.file_name, "a.png", "{}", b.name);
         assert_eq!(done.original_file_name.as_deref(), Some("a (1).png"), "{}", b.name);
         assert_eq!((done.content_type.as_deref(), done.file_size), (Some("image/png"), Some(20)), "{}", b.name);
         assert_eq!(done.config, Some(file.config.clone()), "{}", b.name);
+        assert_eq!(
+            done.import_progress,
+            Some(ImportProgress { received: 20, total: Some(20) }),
+            "{}: all of it",
+            b.name
+        );
         // The job moved to the processing lane, attempts counted afresh; the download worker
         // no longer holds it.
         assert!(!s.extend_lease("job_imp", "w1", NOW + 60_000).await.unwrap(), "{}", b.name);

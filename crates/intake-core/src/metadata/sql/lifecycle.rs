@@ -79,7 +79,8 @@ fn recorded_columns<'a>(change: &Change<'a>, upload: &UploadRecord) -> (&'static
     match *change {
         Change::Completed { job_id } => (", job_id = $5", args![job_id].into()),
         Change::Downloaded { file } => (
-            ", file_name = $5, original_file_name = $6, content_type = $7, file_size = $8, config = $9, reserved_bytes = $10",
+            ", file_name = $5, original_file_name = $6, content_type = $7, file_size = $8, config = $9, reserved_bytes = $10, \
+             bytes_received = $8, bytes_total = $8",
             args![
                 file.file_name.as_str(),
                 file.original_file_name.as_str(),

@@ -6,7 +6,8 @@ use super::db::{args, Arg, Dialect, LockSpace, Tx};
 use super::SqlStore;
 use crate::metadata::rows::{iso, json_text, upload_from, upload_values, INSERT_UPLOAD, SELECT_UPLOAD, UPLOAD_COLUMNS};
 use crate::metadata::{
-    Admission, Change, Lane, ProjectLimits, ProjectUsage, Reservation, UploadListQuery, UploadRecord, UploadStore,
+    Admission, Change, ImportProgress, Lane, ProjectLimits, ProjectUsage, Reservation, UploadListQuery, UploadRecord,
+    UploadStore,
 };
 use crate::{Error, Result};
 use async_trait::async_trait;
@@ -104,6 +105,24 @@ impl UploadStore for SqlStore {
             .execute(
                 "UPDATE uploads SET config = $1, updated_at = $2 WHERE id = $3 AND status = $4",
                 &args![json_text(config), iso(now_ms), upload_id, Status::Pending.as_str()],
+            )
+            .await?;
+        Ok(done == 1)
+    }
+
+    async fn set_import_progress(&self, upload_id: &str, progress: ImportProgress, now_ms: i64) -> Result<bool> {
+        let _forget = self.changing(upload_id);
+        let done = self
+            .db
+            .execute(
+                "UPDATE uploads SET bytes_received = $1, bytes_total = $2, updated_at = $3 WHERE id = $4 AND status = $5",
+                &args![
+                    progress.received as i64,
+                    progress.total.map(|t| t as i64),
+                    iso(now_ms),
+                    upload_id,
+                    Status::Pending.as_str()
+                ],
             )
             .await?;
         Ok(done == 1)

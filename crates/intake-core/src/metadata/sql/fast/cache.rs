@@ -93,6 +93,7 @@ mod tests {
             updated_at: String::new(),
             expires_at_ms: 0,
             reserved_bytes: 0,
+            import_progress: None,
         }
     }
 
