@@ -19,8 +19,8 @@ degenerate triangles, float zeros). So a "4 GiB" file costs kilobytes to megabyt
 Families whose validator reads every byte (the text formats: ASCII STL and PLY, COLLADA,
 USDA), or that have no hole to leave (AAC's ADTS frames, each with a header; MPEG-TS, a
 sync byte every 188 bytes) are written for real; their content is generated (text) or made
-by ffmpeg (AAC, MPEG-TS) and repeated. bench/run.sh makes those smaller than 4 GiB (see
-BENCHMARKS.md, Target 14).
+by ffmpeg (AAC, MPEG-TS) and repeated. bench/run.sh makes the text and AAC files 256 MiB
+and the MPEG-TS one 4 GiB (see BENCHMARKS.md, Target 14).
 
 Facts are checked against the formats' own definitions: width and height of the picture,
 frame or sample counts as the header declares them.
