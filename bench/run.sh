@@ -26,6 +26,9 @@
 #      same upload on the same server idle (intake-bench neighbour, bench/src/noise.rs)
 #   9  thumbnails (intake-bench thumbnail, as the worker makes them) of a 24-megapixel JPEG and
 #      a 4K PNG, vs a plain decode of the same file (image crate), with the peak RSS
+#  14  validation of a ~4 GiB file of each format family issue 18 added (bench/sparse_files.py:
+#      sparse where the format allows), through intake-bench validate-read: bytes read / size,
+#      and the time beside `cat` of the same file
 #
 # Environment: BENCH_PROFILE (cargo profile to build and run: release, or debug for --smoke),
 # BENCH_DIR (scratch directory, default a new one under /var/tmp, deleted at the
@@ -39,7 +42,7 @@ root="$PWD"
 
 smoke=0
 runs=3
-only="1,2,3,4,5,6,7,8,9"
+only="1,2,3,4,5,6,7,8,9,14"
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) smoke=1 ;;
@@ -58,6 +61,7 @@ if [ "$smoke" = 1 ]; then
     profile="${BENCH_PROFILE:-debug}"
     ingest_size=$((32 * MiB)); small_size=$((16 * MiB)); big_size=$((64 * MiB)); import_size=$((32 * MiB))
     pickle_small_size=$((1 * MiB)); pickle_bulk_size=$((16 * MiB))
+    validate_size=$((64 * MiB)); validate_real_size=$((16 * MiB)); validate_ts_size=$((16 * MiB))
     neighbour_size=$((8 * MiB)); neighbour_puts=50; neighbour_slowloris=20; neighbour_tracks=5000
     thumb_jpeg_w=600; thumb_jpeg_h=400; thumb_png_w=384; thumb_png_h=216
     wrk_seconds=2
@@ -65,6 +69,7 @@ else
     profile="${BENCH_PROFILE:-release}"
     ingest_size=$((1024 * MiB)); small_size=$((256 * MiB)); big_size=$((4096 * MiB)); import_size=$((1024 * MiB))
     pickle_small_size=$((64 * MiB)); pickle_bulk_size=$((1024 * MiB))
+    validate_size=$((4096 * MiB)); validate_real_size=$((256 * MiB)); validate_ts_size=$((4096 * MiB))
     neighbour_size=$((64 * MiB)); neighbour_puts=1000; neighbour_slowloris=500; neighbour_tracks=160000
     thumb_jpeg_w=6000; thumb_jpeg_h=4000; thumb_png_w=3840; thumb_png_h=2160
     wrk_seconds=10
@@ -389,6 +394,46 @@ if wants 8; then
         record 8 "noisy_seconds" "$run" "$(median_of noisySeconds <<<"$report")"
     done
     rm -rf "$src/neighbour.bin" "$work/neighbour"
+fi
+
+# --- 14: every new family's 4 GiB file is judged from kilobytes --------------------------------
+# For each format family of issue 18, bench/sparse_files.py writes a valid file of about
+# $validate_size bytes whose bulk is a hole (or, where the validator reads every byte or there
+# is no hole to leave, a real file of $validate_real_size, or $validate_ts_size for MPEG-TS);
+# `intake-bench validate-read` validates it as the worker does and reports the bytes it read,
+# and `cat` of the same file is timed beside it.
+if wants 14; then
+    for family in $(python3 bench/sparse_files.py --list | awk '{ print $1 }'); do
+        case "$(python3 bench/sparse_files.py --list | awk -v f="$family" '$1 == f { print $3 }')" in
+            sparse) size="$validate_size" ;;
+            *) size="$validate_real_size" ;;
+        esac
+        [ "$family" = mpegts ] && size="$validate_ts_size"
+        file="$src/validate-$family.bin"
+        made="$(python3 bench/sparse_files.py "$family" "$size" "$file" --scratch "$work")"
+        kind="$(json_field kind <<<"$made")"
+        for run in $(seq 1 "$runs"); do
+            start="$(now_ns)"
+            cat "$file" >/dev/null
+            record 14 "${family}_cat_seconds" "$run" "$(seconds_since "$start")"
+            report="$("$helper" validate-read --kind "$kind" "$file")"
+            # Accepted, with the facts the file was written to have.
+            python3 - "$made" "$report" <<'PY' || { log "validate-read $family: $report"; exit 1; }
+import json, sys
+made, report = json.loads(sys.argv[1]), json.loads(sys.argv[2])
+assert report["verdict"] == "accepted", report["verdict"]
+for key, want in made["expect"].items():
+    got = report["properties"].get(key)
+    ok = abs(got - want) <= 0.001 * want + 0.05 if isinstance(want, float) else got == want
+    assert ok, f"{key}: expected {want}, validator reported {got}"
+PY
+            record 14 "${family}_seconds" "$run" "$(json_field seconds <<<"$report")"
+            record 14 "${family}_bytes_read" "$run" "$(json_field bytesRead <<<"$report")"
+            record 14 "${family}_reads" "$run" "$(json_field reads <<<"$report")"
+            record 14 "${family}_size" "$run" "$(json_field size <<<"$report")"
+        done
+        rm -f "$file"
+    done
 fi
 
 echo -e "machine\tload_end\t0\t$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out"

@@ -91,9 +91,38 @@ def main(path):
     print("| target | metric | runs | min | median | max |")
     print("|---|---|---|---|---|---|")
     for metric in sorted(values, key=lambda m: (targets[m], m)):
+        if targets[metric] == "14":
+            continue  # its own table, below
         runs = list(values[metric].values())
         print(f"| {targets[metric]} | {metric} | {len(runs)} | {fmt(min(runs))} | "
               f"{fmt(statistics.median(runs))} | {fmt(max(runs))} |")
+    validate_reads(values)
+
+
+def mib(n):
+    return f"{n / (1 << 20):,.1f} MiB" if n >= 1 << 20 else f"{n / 1024:,.1f} KiB"
+
+
+def validate_reads(values):
+    """Target 14: one row per format family (metrics `<family>_bytes_read`, `_reads`,
+    `_size`, `_seconds`, `_cat_seconds`), in the order they ran."""
+    families = [m[: -len("_bytes_read")] for m in values if m.endswith("_bytes_read")]
+    if not families:
+        return
+    print()
+    print("| family | size | bytes read | read / size | reads | validation s (min / median / max) "
+          "| cat s (median) | validation MiB/s |")
+    print("|---|---|---|---|---|---|---|---|")
+    for f in families:
+        size = statistics.median(values[f"{f}_size"].values())
+        read = statistics.median(values[f"{f}_bytes_read"].values())
+        reads = statistics.median(values[f"{f}_reads"].values())
+        secs = sorted(values[f"{f}_seconds"].values())
+        cat = statistics.median(values[f"{f}_cat_seconds"].values())
+        med = statistics.median(secs)
+        rate = f"{read / (1 << 20) / med:,.0f}" if med > 0 and read > size / 2 else ""
+        print(f"| {f} | {mib(size)} | {read:,.0f} | {read / size:.2e} | {reads:,.0f} | "
+              f"{secs[0]:.4f} / {med:.4f} / {secs[-1]:.4f} | {cat:.3f} | {rate} |")
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@
 //!
 //! - `pickle-file` and `pickle-read`: the pickle reader's files and timing (`pickles.rs`).
 //! - `thumbnail-file` and `thumbnail`: thumbnail images and timing (`thumbnails.rs`).
+//! - `validate-read`: the bytes and time validating a large file takes (`validate_read.rs`).
 //!
 //! The timed commands print one JSON object on stdout; the API ones read the server and the
 //! credentials from `INTAKE_URL`, `INTAKE_API_KEY` and `INTAKE_API_SECRET`.
@@ -19,6 +20,7 @@ mod neighbour;
 mod noise;
 mod pickles;
 mod thumbnails;
+mod validate_read;
 
 use anyhow::{bail, Context, Result};
 use axum::body::Body;
@@ -115,6 +117,12 @@ enum Command {
     },
     /// Time a decode of PATH, then its thumbnail as the worker makes it.
     Thumbnail { path: PathBuf },
+    /// Validate PATH as KIND, as the worker does; print the time and the bytes read.
+    ValidateRead {
+        #[arg(long)]
+        kind: String,
+        path: PathBuf,
+    },
 }
 
 #[tokio::main]
@@ -141,6 +149,7 @@ async fn main() -> Result<()> {
         }
         Command::ThumbnailFile { width, height, path } => thumbnails::write(width, height, &path),
         Command::Thumbnail { path } => thumbnails::run(&path),
+        Command::ValidateRead { kind, path } => validate_read::run(&kind, &path),
     }
 }
 
