@@ -6,7 +6,7 @@
 # Usage:
 #   bench/run.sh                 # full sizes, 3 runs, release builds (takes ~15-25 minutes)
 #   bench/run.sh --runs 5        # more runs
-#   bench/run.sh --only 1,5      # some targets only (1..9)
+#   bench/run.sh --only 1,5      # some targets only (1..14)
 #   bench/run.sh --smoke         # tiny sizes, 1 run, debug builds: checks the harness works (CI)
 #
 # Targets (see BENCHMARKS.md):
