@@ -7,9 +7,11 @@
 //!   rows through [`super::rows::Columns`]);
 //! - [`uploads`], [`lifecycle`], [`jobs`], [`entities`], [`keys`], [`counters`]: the ports,
 //!   each statement written once;
+//! - [`bulk`]: many uploads loaded in one transaction with the same statements (benchmarks);
 //! - [`fast`]: SQLite's hot paths (creates group-committed with one WAL flush, reads by id in
 //!   place, recently read rows cached), a layer over the same statements.
 
+pub mod bulk;
 pub mod db;
 pub mod schema;
 
