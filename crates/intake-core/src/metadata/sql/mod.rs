@@ -21,6 +21,7 @@ mod fast;
 mod jobs;
 mod keys;
 mod lifecycle;
+mod plans;
 mod uploads;
 
 use crate::{Error, Result};
@@ -155,7 +156,7 @@ impl SqlStore {
         self.explain(&sql, &db::args![intake_api::Status::Pending.as_str(), 0i64, 100i64]).await
     }
 
-    fn explain_prefix(&self) -> &'static str {
+    pub(super) fn explain_prefix(&self) -> &'static str {
         match self.dialect() {
             db::Dialect::Sqlite => "EXPLAIN QUERY PLAN ",
             db::Dialect::Postgres => "EXPLAIN ",
