@@ -22,9 +22,13 @@ use crate::{Error, Result};
 use intake_api::{Kind, Status};
 use std::collections::BTreeMap;
 
-/// Rows per multi-row statement: 24 columns x 200 rows stays far below both engines' limit
-/// on bound arguments (SQLite 32,766, PostgreSQL 65,535).
-const ROWS_PER_STATEMENT: usize = 200;
+/// Rows per multi-row statement on PostgreSQL: 24 columns x 200 rows stays far below its limit
+/// of 65,535 bound arguments.
+const POSTGRES_ROWS_PER_STATEMENT: usize = 200;
+/// Rows per multi-row statement on SQLite: few, because sqlx finds each `$n` argument's slot
+/// by asking SQLite for every parameter's name (`sqlite3_bind_parameter_name`), a cost
+/// quadratic in the arguments of one statement (63% of a seed's time at 200 rows a statement).
+const SQLITE_ROWS_PER_STATEMENT: usize = 16;
 
 /// Uploads [`SqlStore::load_uploads`] takes per call at most, so one call's transaction (and
 /// its memory) stays bounded.
@@ -62,20 +66,24 @@ impl SqlStore {
         if uploads.len() > MAX_LOAD {
             return Err(Error::internal(format!("load at most {MAX_LOAD} uploads a call, not {}", uploads.len())));
         }
+        let rows_per_statement = match self.dialect() {
+            super::db::Dialect::Sqlite => SQLITE_ROWS_PER_STATEMENT,
+            super::db::Dialect::Postgres => POSTGRES_ROWS_PER_STATEMENT,
+        };
         let mut tx = self.db.begin().await?;
-        for chunk in uploads.chunks(ROWS_PER_STATEMENT) {
+        for chunk in uploads.chunks(rows_per_statement) {
             let rows: Vec<[Arg<'_>; 24]> = chunk.iter().map(|l| upload_values(&l.upload)).collect();
-            insert_rows(&mut tx, &INSERT_UPLOAD, rows).await?;
+            insert_rows(&mut tx, &INSERT_UPLOAD, rows, rows_per_statement).await?;
             let assets = chunk.iter().filter_map(|l| match &l.entity {
                 Some(LoadedEntity::Asset(a)) => Some(asset_values(a)),
                 _ => None,
             });
-            insert_rows(&mut tx, INSERT_ASSET, assets.collect()).await?;
+            insert_rows(&mut tx, INSERT_ASSET, assets.collect(), rows_per_statement).await?;
             let models = chunk.iter().filter_map(|l| match &l.entity {
                 Some(LoadedEntity::Model(m)) => Some(model_values(m)),
                 _ => None,
             });
-            insert_rows(&mut tx, INSERT_MODEL, models.collect()).await?;
+            insert_rows(&mut tx, INSERT_MODEL, models.collect(), rows_per_statement).await?;
             let jobs = chunk.iter().filter_map(|l| {
                 let (id, created_ms) = (l.upload.job_id.as_deref()?, l.job_created_ms?);
                 let u = &l.upload;
@@ -90,7 +98,7 @@ impl SqlStore {
                     u.updated_at.as_str()
                 ])
             });
-            insert_rows(&mut tx, INSERT_FINISHED_JOB, jobs.collect()).await?;
+            insert_rows(&mut tx, INSERT_FINISHED_JOB, jobs.collect(), rows_per_statement).await?;
         }
         // The counters, summed first: one update per (status, kind, shard) and per project
         // rather than one per upload, the same totals.
@@ -170,9 +178,14 @@ impl SqlStore {
     }
 }
 
-/// Inserts `rows` with the one-row statement `single`, [`ROWS_PER_STATEMENT`] rows a statement.
-async fn insert_rows<const N: usize>(tx: &mut Tx, single: &str, rows: Vec<[Arg<'_>; N]>) -> Result<()> {
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+/// Inserts `rows` with the one-row statement `single`, `per_statement` rows a statement.
+async fn insert_rows<const N: usize>(
+    tx: &mut Tx,
+    single: &str,
+    rows: Vec<[Arg<'_>; N]>,
+    per_statement: usize,
+) -> Result<()> {
+    for chunk in rows.chunks(per_statement) {
         let sql = many_rows(single, N, chunk.len())?;
         let values: Vec<Arg<'_>> = chunk.iter().flat_map(|r| r.iter().cloned()).collect();
         tx.execute(&sql, &values).await?;
