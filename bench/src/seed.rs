@@ -211,7 +211,7 @@ fn upload(i: u64, total: u64, now: i64, mix: &mut Mix, options: &Options) -> Loa
                     updated_at: finished.clone(),
                 };
                 upload.entity_id = Some(model.id.clone());
-                entity = Some(LoadedEntity::Model(model));
+                entity = Some(LoadedEntity::Model(Box::new(model)));
             } else {
                 let asset = AssetRecord {
                     id: new_id(IdKind::Asset),
@@ -232,7 +232,7 @@ fn upload(i: u64, total: u64, now: i64, mix: &mut Mix, options: &Options) -> Loa
                     thumbnail: None,
                 };
                 upload.entity_id = Some(asset.id.clone());
-                entity = Some(LoadedEntity::Asset(asset));
+                entity = Some(LoadedEntity::Asset(Box::new(asset)));
             }
         }
     }

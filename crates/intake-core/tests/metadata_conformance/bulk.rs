@@ -49,12 +49,12 @@ fn loaded(i: usize) -> LoadedUpload {
                 let mut m = model(&format!("model_bulk{i:05}"), &u.id);
                 m.owner_id = u.owner_id.clone();
                 u.entity_id = Some(m.id.clone());
-                entity = Some(LoadedEntity::Model(m));
+                entity = Some(LoadedEntity::Model(Box::new(m)));
             } else {
                 let mut a = asset(&format!("asset_bulk{i:05}"), &u.id);
                 a.owner_id = u.owner_id.clone();
                 u.entity_id = Some(a.id.clone());
-                entity = Some(LoadedEntity::Asset(a));
+                entity = Some(LoadedEntity::Asset(Box::new(a)));
             }
         }
     }
@@ -104,10 +104,10 @@ async fn loaded_uploads_read_back_and_the_counters_equal_a_count_of_the_rows() {
             assert_eq!(store.upload(&l.upload.id).await.unwrap().as_ref(), Some(&l.upload), "{engine}");
             match &l.entity {
                 Some(LoadedEntity::Asset(a)) => {
-                    assert_eq!(store.asset(&a.id).await.unwrap().as_ref(), Some(a), "{engine}")
+                    assert_eq!(store.asset(&a.id).await.unwrap().as_ref(), Some(&**a), "{engine}")
                 }
                 Some(LoadedEntity::Model(m)) => {
-                    assert_eq!(store.model(&m.id).await.unwrap().as_ref(), Some(m), "{engine}")
+                    assert_eq!(store.model(&m.id).await.unwrap().as_ref(), Some(&**m), "{engine}")
                 }
                 None => {}
             }

@@ -40,11 +40,11 @@ const INSERT_FINISHED_JOB: &str =
     "INSERT INTO jobs (id, upload_id, owner_id, lane, state, attempts, run_after_ms, created_at, updated_at)
      VALUES ($1, $2, $3, $4, 'done', 1, $5, $6, $7)";
 
-/// What an upload became.
+/// What an upload became (boxed: an asset record is several times a model's size).
 #[derive(Debug, Clone, PartialEq)]
 pub enum LoadedEntity {
-    Asset(AssetRecord),
-    Model(ModelRecord),
+    Asset(Box<AssetRecord>),
+    Model(Box<ModelRecord>),
 }
 
 /// One upload to load, with what it became.
