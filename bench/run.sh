@@ -26,6 +26,10 @@
 #      same upload on the same server idle (intake-bench neighbour, bench/src/noise.rs)
 #   9  thumbnails (intake-bench thumbnail, as the worker makes them) of a 24-megapixel JPEG and
 #      a 4K PNG, vs a plain decode of the same file (image crate), with the peak RSS
+#  10  growth: on SQLite and on PostgreSQL, a database seeded with 1,000,000 uploads
+#      (intake-bench seed) vs one with 1,000: p99 of create, GET, list pages (first,
+#      ?status=failed, the 500th by token), complete -> imported of 256 MiB, restart to
+#      /readyz, idle CPU and RSS, /metrics (intake-bench latency, bench/src/latency.rs)
 #  14  validation of a ~4 GiB file of each format family issue 18 added (bench/sparse_files.py:
 #      sparse where the format allows), through intake-bench validate-read: bytes read / size,
 #      and the time beside `cat` of the same file
@@ -42,7 +46,7 @@ root="$PWD"
 
 smoke=0
 runs=3
-only="1,2,3,4,5,6,7,8,9,14"
+only="1,2,3,4,5,6,7,8,9,10,14"
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) smoke=1 ;;
@@ -65,6 +69,7 @@ if [ "$smoke" = 1 ]; then
     neighbour_size=$((8 * MiB)); neighbour_puts=50; neighbour_slowloris=20; neighbour_tracks=5000
     thumb_jpeg_w=600; thumb_jpeg_h=400; thumb_png_w=384; thumb_png_h=216
     wrk_seconds=2
+    growth_small=1000; growth_big=5000; growth_requests=100; growth_idle=2; growth_upload_size=$((8 * MiB))
 else
     profile="${BENCH_PROFILE:-release}"
     ingest_size=$((1024 * MiB)); small_size=$((256 * MiB)); big_size=$((4096 * MiB)); import_size=$((1024 * MiB))
@@ -73,6 +78,7 @@ else
     neighbour_size=$((64 * MiB)); neighbour_puts=1000; neighbour_slowloris=500; neighbour_tracks=160000
     thumb_jpeg_w=6000; thumb_jpeg_h=4000; thumb_png_w=3840; thumb_png_h=2160
     wrk_seconds=10
+    growth_small=1000; growth_big=1000000; growth_requests=2000; growth_idle=60; growth_upload_size=$((256 * MiB))
 fi
 
 mkdir -p bench/results
@@ -81,7 +87,7 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 # One package at a time: built together, cargo would unify their features and rebuild both.
 profile_flag=()
 [ "$profile" = release ] && profile_flag=(--release)
-if wants 1 || wants 2 || wants 3 || wants 4 || wants 5 || wants 6 || wants 8; then
+if wants 1 || wants 2 || wants 3 || wants 4 || wants 5 || wants 6 || wants 8 || wants 10; then
     cargo build "${profile_flag[@]}" --locked -p intake
 fi
 cargo build "${profile_flag[@]}" --locked -p intake-bench
@@ -434,6 +440,87 @@ PY
         done
         rm -f "$file"
     done
+fi
+
+# --- 10: growth --------------------------------------------------------------------------------
+# Each engine gets two databases seeded once (growth_small and growth_big uploads, through
+# intake-core's bulk loader), then every run restarts a server on each and measures the same
+# things on both. The PostgreSQL servers keep their files on the local disk (the question is
+# the metadata). Metrics: {sqlite,postgres}_{small,big}_<what>.
+growth_start() {  # ENGINE SIZE: starts the server on the seeded database, records the restart
+    local engine="$1" size="$2" dir="$work/growth-$1-$2" port start
+    port="$(free_port)"
+    local extra=()
+    [ "$engine" = postgres ] && extra=(INTAKE_DATABASE_URL="$(cat "$dir/url")")
+    start="$(now_ns)"
+    env INTAKE_DATA_DIR="$dir/data" INTAKE_LISTEN="127.0.0.1:$port" \
+        INTAKE_API_KEYS="$INTAKE_API_KEY:$INTAKE_API_SECRET:proj_bench" \
+        INTAKE_RATE_LIMIT=0 INTAKE_MAX_PENDING_UPLOADS=100000000 INTAKE_LOG=warn "${extra[@]}" \
+        "$intake" serve >>"$work/server-growth-$engine-$size.log" 2>&1 &
+    server_pid=$!
+    pids+=("$server_pid")
+    export INTAKE_URL="http://127.0.0.1:$port"
+    for _ in $(seq 1 6000); do
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "$INTAKE_URL/readyz" 2>/dev/null)" = 200 ] && break
+        kill -0 "$server_pid" 2>/dev/null || { log "the server on $dir died"; tail "$work/server-growth-$engine-$size.log" >&2; exit 1; }
+        sleep 0.01
+    done
+    record 10 "${engine}_${size}_restart_seconds" "$run" "$(seconds_since "$start")"
+}
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+if wants 10; then
+    growth_engines=(sqlite postgres)
+    scaleout_setup
+    for engine in "${growth_engines[@]}"; do
+        for size in small big; do
+            dir="$work/growth-$engine-$size"
+            mkdir -p "$dir"
+            n="$growth_small"; [ "$size" = big ] && n="$growth_big"
+            target_arg=(--data-dir "$dir/data")
+            if [ "$engine" = postgres ]; then
+                db="growth_$$_$size"
+                psql -q "$INTAKE_TEST_DATABASE_URL" -c "CREATE DATABASE $db" >/dev/null
+                echo "${INTAKE_TEST_DATABASE_URL%/*}/$db" >"$dir/url"
+                target_arg=(--database-url "$(cat "$dir/url")")
+            fi
+            report="$("$helper" seed "${target_arg[@]}" --uploads "$n" --sample-ids "$dir/ids" --sample "$growth_requests")"
+            record 10 "${engine}_${size}_seed_seconds" 0 "$(json_field seconds <<<"$report")"
+        done
+    done
+    make_file "$src/growth.bin" "$growth_upload_size"
+    clk_tck="$(getconf CLK_TCK)"
+    for run in $(seq 1 "$runs"); do
+        for engine in "${growth_engines[@]}"; do
+            for size in small big; do
+                dir="$work/growth-$engine-$size"
+                m="${engine}_${size}"
+                growth_start "$engine" "$size"
+                # The idle bounds are for the big database only (the small one idles alike;
+                # --smoke measures both, briefly, to keep the code path tested).
+                if [ "$size" = big ] || [ "$smoke" = 1 ]; then
+                    sleep 2  # what the start set going (the first sweeps) is not idling
+                    ticks="$(cpu_ticks "$server_pid")"
+                    sleep "$growth_idle"
+                    ticks=$(( $(cpu_ticks "$server_pid") - ticks ))
+                    record 10 "${m}_idle_cpu_percent" "$run" "$(awk -v t="$ticks" -v hz="$clk_tck" -v s="$growth_idle" 'BEGIN { printf "%.3f", t / hz / s * 100 }')"
+                    record 10 "${m}_idle_rss_kib" "$run" "$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status")"
+                fi
+                report="$("$helper" latency --requests "$growth_requests" --clients 4 --ids "$dir/ids" --deep-page 500)"
+                for what in get listFirst listFailed listDeep post metrics; do
+                    p99="$(python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]]["p99Ms"])' "$what" <<<"$report")"
+                    p50="$(python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]]["p50Ms"])' "$what" <<<"$report")"
+                    record 10 "${m}_${what}_p99_ms" "$run" "$p99"
+                    record 10 "${m}_${what}_p50_ms" "$run" "$p50"
+                done
+                report="$("$helper" upload "$src/growth.bin" --part-size $((8 * MiB)) --concurrency 8)"
+                record 10 "${m}_complete_to_imported_seconds" "$run" "$(json_field completeToImportedSeconds <<<"$report")"
+                stop_server
+            done
+        done
+    done
+    rm -f "$src/growth.bin"
+    rm -rf "$work"/growth-*
 fi
 
 echo -e "machine\tload_end\t0\t$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out"

@@ -27,6 +27,22 @@ RATIOS = [
     ("9", "thumbnail / plain decode, 4K PNG", "thumbnail_frame_seconds", "decode_frame_seconds", 1, 1.5, "<="),
     ("9", "thumbnail peak RSS, 24-MP JPEG (MiB)", "thumbnail_photo_peak_rss_kib", 1024.0, 1, 256, "<="),
 ]
+# Target 10 (growth): the same measurement on the big seeded database over the small one,
+# per engine, and the absolute bounds at the big size.
+for _engine in ("sqlite", "postgres"):
+    for _what, _label in (("post", "POST /v1/uploads"), ("get", "GET /v1/uploads/{id}"),
+                          ("listFirst", "first list page"), ("listFailed", "?status=failed page"),
+                          ("listDeep", "500th page by token")):
+        RATIOS.append(("10", f"{_engine}: p99 {_label}, big / small",
+                       f"{_engine}_big_{_what}_p99_ms", f"{_engine}_small_{_what}_p99_ms", 1, 1.5, "<="))
+    RATIOS += [
+        ("10", f"{_engine}: complete->imported 256 MiB, big / small", f"{_engine}_big_complete_to_imported_seconds",
+         f"{_engine}_small_complete_to_imported_seconds", 1, 1.25, "<="),
+        ("10", f"{_engine}: restart to /readyz at big (s)", f"{_engine}_big_restart_seconds", 1.0, 1, 5, "<="),
+        ("10", f"{_engine}: idle CPU at big (% of a core)", f"{_engine}_big_idle_cpu_percent", 1.0, 1, 1, "<="),
+        ("10", f"{_engine}: idle RSS at big (MiB)", f"{_engine}_big_idle_rss_kib", 1024.0, 1, 128, "<="),
+        ("10", f"{_engine}: p99 GET /metrics at big (ms)", f"{_engine}_big_metrics_p99_ms", 1.0, 1, 20, "<="),
+    ]
 
 
 def fmt(value):

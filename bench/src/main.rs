@@ -12,13 +12,17 @@
 //! - `pickle-file` and `pickle-read`: the pickle reader's files and timing (`pickles.rs`).
 //! - `thumbnail-file` and `thumbnail`: thumbnail images and timing (`thumbnails.rs`).
 //! - `validate-read`: the bytes and time validating a large file takes (`validate_read.rs`).
+//! - `seed` and `latency`: a database of N uploads and the request latencies on it, for the
+//!   growth target (`seed.rs`, `latency.rs`).
 //!
 //! The timed commands print one JSON object on stdout; the API ones read the server and the
 //! credentials from `INTAKE_URL`, `INTAKE_API_KEY` and `INTAKE_API_SECRET`.
 
+mod latency;
 mod neighbour;
 mod noise;
 mod pickles;
+mod seed;
 mod thumbnails;
 mod validate_read;
 
@@ -123,6 +127,36 @@ enum Command {
         kind: String,
         path: PathBuf,
     },
+    /// Fill a data directory or a PostgreSQL database with UPLOADS uploads (target 10).
+    Seed {
+        #[arg(long)]
+        data_dir: Option<PathBuf>,
+        #[arg(long)]
+        database_url: Option<String>,
+        #[arg(long)]
+        uploads: u64,
+        #[arg(long, default_value_t = 8)]
+        projects: u32,
+        #[arg(long, default_value = "proj_bench")]
+        main_project: String,
+        /// Write ids of imported uploads of the main project here, one a line.
+        #[arg(long)]
+        sample_ids: Option<PathBuf>,
+        #[arg(long, default_value_t = 2000)]
+        sample: usize,
+    },
+    /// p50/p99 of the API's reads, listings, /metrics and creates (target 10).
+    Latency {
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        #[arg(long, default_value_t = 4)]
+        clients: usize,
+        /// Upload ids to GET, one a line.
+        #[arg(long)]
+        ids: PathBuf,
+        #[arg(long, default_value_t = 500)]
+        deep_page: usize,
+    },
 }
 
 #[tokio::main]
@@ -150,6 +184,13 @@ async fn main() -> Result<()> {
         Command::ThumbnailFile { width, height, path } => thumbnails::write(width, height, &path),
         Command::Thumbnail { path } => thumbnails::run(&path),
         Command::ValidateRead { kind, path } => validate_read::run(&kind, &path),
+        Command::Seed { data_dir, database_url, uploads, projects, main_project, sample_ids, sample } => {
+            seed::run(seed::Options { data_dir, database_url, uploads, projects, main_project, sample_ids, sample })
+                .await
+        }
+        Command::Latency { requests, clients, ids, deep_page } => {
+            latency::run(latency::Options { requests, clients, ids, deep_page }).await
+        }
     }
 }
 

@@ -1,8 +1,10 @@
 //! Cost stays flat as the data grows (issue 17): with 20,000 uploads in the database, every
 //! query a request or a periodic task makes on them is an index range, on both engines:
 //! the first page of `GET /v1/uploads`, a status-filtered page, a page deep in the listing
-//! (reached by cursor), and the expiry sweep's batch. Plans, not timings: a plan that scans
-//! the table or sorts it grows with the data whatever the machine.
+//! (reached by cursor), and the expiry sweep's batch; an upload read by id (a GET, each key
+//! the running orphan sweep finds in flight); `/metrics`' reads and every statement of a job
+//! claim, with a finished job kept for every finished upload. Plans, not timings: a plan that
+//! scans the table or sorts it grows with the data whatever the machine.
 
 use intake_api::{Kind, Status};
 use intake_core::metadata::{ListCursor, SqlStore, UploadListQuery, UploadStore};
@@ -20,6 +22,17 @@ SELECT printf('upload_%06d', i), 'proj_growth', 'user_g',
        'f.bin', strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i, 'unixepoch'),
        strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i, 'unixepoch'), (1700000000 + i) * 1000
 FROM n";
+
+/// A finished job for every finished upload, and a few queued and running ones.
+const JOBS_FILL: &str = "
+INSERT INTO jobs (id, upload_id, owner_id, lane, state, attempts, run_after_ms, lease_owner, lease_until_ms, created_at, updated_at)
+SELECT 'job_' || id, id, owner_id, 'process',
+       CASE id WHEN 'upload_000001' THEN 'queued' WHEN 'upload_000101' THEN 'running' ELSE 'done' END,
+       1, expires_at_ms,
+       CASE id WHEN 'upload_000101' THEN 'worker' END,
+       CASE id WHEN 'upload_000101' THEN expires_at_ms END,
+       created_at, updated_at
+FROM uploads";
 
 const POSTGRES_FILL: &str = "
 INSERT INTO uploads (id, owner_id, author_id, kind, source, status, file_name, created_at, updated_at, expires_at_ms)
@@ -39,6 +52,7 @@ async fn filled() -> Vec<(&'static str, SqlStore, Option<tempfile::TempDir>)> {
     {
         let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
         sqlx::query(SQLITE_FILL).execute(&pool).await.unwrap();
+        sqlx::query(JOBS_FILL).execute(&pool).await.unwrap();
         sqlx::query("ANALYZE").execute(&pool).await.unwrap();
         pool.close().await;
     }
@@ -50,6 +64,7 @@ async fn filled() -> Vec<(&'static str, SqlStore, Option<tempfile::TempDir>)> {
             let store = SqlStore::connect_postgres(&url, 4).await.unwrap();
             let pool = sqlx::PgPool::connect(&url).await.unwrap();
             sqlx::query(POSTGRES_FILL).execute(&pool).await.unwrap();
+            sqlx::query(JOBS_FILL).execute(&pool).await.unwrap();
             sqlx::query("ANALYZE").execute(&pool).await.unwrap();
             pool.close().await;
             all.push(("postgres", store, None));
@@ -112,5 +127,66 @@ async fn every_listing_page_and_the_expiry_batch_are_index_ranges_at_20000_uploa
         assert_eq!(ids.first().copied(), Some("upload_009975"), "{engine}");
         assert!(page.iter().all(|u| u.status == Status::Failed), "{engine}");
         assert!(ids.windows(2).all(|w| w[0] > w[1]), "{engine}: {ids:?}");
+    }
+}
+
+/// Panics if `plan` walks one of the tables that grow with the data (`uploads`, `jobs`,
+/// `assets`, `models`): a scan of the table or of a full index of it. A scan of a partial
+/// index of unfinished work (`jobs_waiting`, `jobs_running`) is allowed: it grows with the
+/// work in flight, not with what is kept.
+fn assert_no_walk(engine: &str, what: &str, plan: &[String]) {
+    let text = plan.join("\n");
+    let big = ["uploads", "jobs", "assets", "models", "j"];
+    for line in plan {
+        let line = line.trim();
+        match engine {
+            "sqlite" => {
+                let Some(table) = line.strip_prefix("SCAN ").or_else(|| line.strip_prefix("SEARCH ")) else {
+                    continue;
+                };
+                let name = table.split_whitespace().next().unwrap_or("");
+                if !big.contains(&name) {
+                    continue;
+                }
+                assert!(table.contains(" USING "), "{what}: reads {name} row by row:\n{text}");
+                if line.starts_with("SCAN ") {
+                    assert!(
+                        table.contains("INDEX jobs_waiting") || table.contains("INDEX jobs_running"),
+                        "{what}: walks {name}:\n{text}"
+                    );
+                }
+            }
+            _ => {
+                for name in big {
+                    assert!(!line.contains(&format!("Seq Scan on {name} ")), "{what}: walks {name}:\n{text}");
+                    assert!(!line.ends_with(&format!("Seq Scan on {name}")), "{what}: walks {name}:\n{text}");
+                }
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn reads_by_id_metrics_and_job_claims_never_walk_a_table_at_20000_uploads() {
+    for (engine, store, _dir) in filled().await {
+        let plan = store.explain_upload_by_id().await.unwrap();
+        assert_index_range(engine, "an upload by id", &plan, &[]);
+        for (i, plan) in store.explain_metrics().await.unwrap().iter().enumerate() {
+            assert_no_walk(engine, &format!("/metrics, read {i}"), plan);
+        }
+        let metrics = store.explain_metrics().await.unwrap();
+        assert!(
+            metrics[0].iter().any(|l| l.contains("jobs_waiting"))
+                && metrics[0].iter().any(|l| l.contains("jobs_running")),
+            "{engine}: the queue's age reads the partial indexes of unfinished jobs:\n{}",
+            metrics[0].join("\n")
+        );
+        for (i, plan) in store.explain_claim().await.unwrap().iter().enumerate() {
+            assert_no_walk(engine, &format!("a claim, statement {i}"), plan);
+        }
+        // And the answers: the queue as filled (one queued and one running job in 20,000).
+        let stats = intake_core::metadata::JobQueue::job_queue_stats(&store, 1_800_000_000_000).await.unwrap();
+        assert_eq!((stats.queued, stats.running), (1, 1), "{engine}");
+        assert!(stats.oldest_age_ms > 0, "{engine}");
     }
 }

@@ -6,6 +6,7 @@
 //! together with `INTAKE_TEST_REQUIRE_POSTGRES=1` so that a missing server fails the run
 //! instead of skipping. Without it the PostgreSQL half is skipped with a printed reason.
 
+mod bulk;
 mod credentials;
 mod growth;
 mod jobs;

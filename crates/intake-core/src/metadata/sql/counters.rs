@@ -23,6 +23,10 @@ pub(super) const COUNT_PROJECT: &str = "INSERT INTO project_counts (owner_id, pe
 /// Project `$1`'s pending uploads and reserved bytes.
 pub(super) const PROJECT_USAGE: &str = "SELECT pending, bytes FROM project_counts WHERE owner_id = $1";
 
+/// Uploads by status and kind, summed over the shards (a few dozen rows at most).
+pub(super) const UPLOAD_COUNTS: &str =
+    "SELECT status, kind, CAST(SUM(n) AS BIGINT) AS n FROM upload_counts GROUP BY status, kind";
+
 /// Shards of `upload_counts` (see migration 0006): changes of different uploads rarely
 /// update the same row, so they rarely wait on each other.
 const SHARDS: u8 = 8;
@@ -90,17 +94,13 @@ impl Counters for SqlStore {
     async fn upload_counts(&self) -> Result<Vec<(Status, Kind, u64)>> {
         let rows = self
             .db
-            .fetch_all(
-                "SELECT status, kind, CAST(SUM(n) AS BIGINT) AS n FROM upload_counts GROUP BY status, kind",
-                &[] as &[Arg],
-                |row| {
-                    Ok((
-                        parse_enum(&row.required_text("status")?, "status")?,
-                        parse_enum(&row.required_text("kind")?, "kind")?,
-                        row.required_integer("n")?.max(0) as u64,
-                    ))
-                },
-            )
+            .fetch_all(UPLOAD_COUNTS, &[] as &[Arg], |row| {
+                Ok((
+                    parse_enum(&row.required_text("status")?, "status")?,
+                    parse_enum(&row.required_text("kind")?, "kind")?,
+                    row.required_integer("n")?.max(0) as u64,
+                ))
+            })
             .await?;
         Ok(rows.into_iter().filter(|(_, _, n)| *n > 0).collect())
     }

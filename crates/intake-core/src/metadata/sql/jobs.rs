@@ -16,11 +16,11 @@ use std::collections::HashMap;
 
 /// Projects with waiting jobs looked at per claim at most (in id order): past it, the rest
 /// wait until those drain. Far more than the projects one deployment has jobs waiting for.
-const MAX_PROJECTS_SEEN: i64 = 10_000;
+pub(super) const MAX_PROJECTS_SEEN: i64 = 10_000;
 
 /// Every project with a queued job in lane `$1` (walked through the `jobs_waiting` index one
 /// project at a time), its earliest due time, and when it last got a job of the lane.
-const WAITING_PROJECTS: &str = "WITH RECURSIVE waiting(owner_id) AS (
+pub(super) const WAITING_PROJECTS: &str = "WITH RECURSIVE waiting(owner_id) AS (
         SELECT owner_id FROM (SELECT owner_id FROM jobs WHERE lane = $1 AND state = 'queued' ORDER BY owner_id LIMIT 1) AS first
         UNION ALL
         SELECT (SELECT j.owner_id FROM jobs j WHERE j.lane = $1 AND j.state = 'queued' AND j.owner_id > w.owner_id
@@ -31,6 +31,39 @@ const WAITING_PROJECTS: &str = "WITH RECURSIVE waiting(owner_id) AS (
             (SELECT MIN(j.run_after_ms) FROM jobs j WHERE j.lane = $1 AND j.state = 'queued' AND j.owner_id = w.owner_id) AS due_ms,
             (SELECT t.last_claim_ms FROM job_turns t WHERE t.lane = $1 AND t.owner_id = w.owner_id) AS turn_ms
      FROM waiting w WHERE w.owner_id IS NOT NULL LIMIT $2";
+
+/// The queue's depth and its oldest unfinished job, for `/metrics`. Each part reads one
+/// partial index (`jobs_waiting`, `jobs_running`: only unfinished jobs), so a scrape costs
+/// the same however many finished jobs the table keeps. The oldest is the smaller of one
+/// minimum per state: `state IN ('queued', 'running')` matches neither partial index, and
+/// both engines then read the whole table (a million finished jobs: BENCHMARKS.md, target 10).
+pub(super) const JOB_QUEUE_STATS: &str = "SELECT (SELECT COUNT(*) FROM jobs WHERE state = 'queued') AS queued,
+        (SELECT COUNT(*) FROM jobs WHERE state = 'running') AS running,
+        (SELECT MIN(created_at) FROM (
+            SELECT MIN(created_at) AS created_at FROM jobs WHERE state = 'queued'
+            UNION ALL
+            SELECT MIN(created_at) AS created_at FROM jobs WHERE state = 'running'
+        ) AS unfinished) AS oldest";
+
+/// A claim's first step: jobs of lane `$1` whose lease ran out before `$2` are queued again.
+pub(super) const EXPIRE_LEASES: &str = "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until_ms = NULL
+     WHERE lane = $1 AND state = 'running' AND lease_until_ms < $2";
+
+/// What each project holds of lane `$1`.
+pub(super) const HELD: &str =
+    "SELECT owner_id, COUNT(*) AS n FROM jobs WHERE lane = $1 AND state = 'running' GROUP BY owner_id";
+
+/// Claims project `$5`'s oldest job of lane `$4` due by `$6` for worker `$1` until `$2`.
+pub(super) const CLAIM_NEXT: &str =
+    "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1, updated_at = $3
+     WHERE id = (SELECT id FROM jobs
+                 WHERE lane = $4 AND state = 'queued' AND owner_id = $5 AND run_after_ms <= $6
+                 ORDER BY run_after_ms, id LIMIT 1)
+     RETURNING id, upload_id, owner_id, lane, attempts";
+
+/// Records that project `$2` got a job of lane `$1` at `$3`.
+const TAKE_TURN: &str = "INSERT INTO job_turns (lane, owner_id, last_claim_ms) VALUES ($1, $2, $3)
+     ON CONFLICT (lane, owner_id) DO UPDATE SET last_claim_ms = excluded.last_claim_ms";
 
 /// A project with jobs waiting in the lane being claimed from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,18 +116,11 @@ impl JobQueue for SqlStore {
         let mut tx = self.db.begin().await?;
         tx.lock(LockSpace::JobClaims, lane).await?;
         // A lease that ran out: its worker died (or lost touch); the attempt stays counted.
-        tx.execute(
-            "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_until_ms = NULL
-             WHERE lane = $1 AND state = 'running' AND lease_until_ms < $2",
-            &args![lane, now_ms],
-        )
-        .await?;
+        tx.execute(EXPIRE_LEASES, &args![lane, now_ms]).await?;
         let held: HashMap<String, u32> = tx
-            .fetch_all(
-                "SELECT owner_id, COUNT(*) AS n FROM jobs WHERE lane = $1 AND state = 'running' GROUP BY owner_id",
-                &args![lane],
-                |row| Ok((row.required_text("owner_id")?, row.required_integer("n")?.max(0) as u32)),
-            )
+            .fetch_all(HELD, &args![lane], |row| {
+                Ok((row.required_text("owner_id")?, row.required_integer("n")?.max(0) as u32))
+            })
             .await?
             .into_iter()
             .collect();
@@ -113,21 +139,12 @@ impl JobQueue for SqlStore {
         };
         let job = tx
             .fetch_optional(
-                "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until_ms = $2, attempts = attempts + 1, updated_at = $3
-                 WHERE id = (SELECT id FROM jobs
-                             WHERE lane = $4 AND state = 'queued' AND owner_id = $5 AND run_after_ms <= $6
-                             ORDER BY run_after_ms, id LIMIT 1)
-                 RETURNING id, upload_id, owner_id, lane, attempts",
+                CLAIM_NEXT,
                 &args![worker, lease_until_ms, iso(now_ms), lane, chosen.owner_id.as_str(), now_ms],
                 job_from,
             )
             .await?;
-        tx.execute(
-            "INSERT INTO job_turns (lane, owner_id, last_claim_ms) VALUES ($1, $2, $3)
-             ON CONFLICT (lane, owner_id) DO UPDATE SET last_claim_ms = excluded.last_claim_ms",
-            &args![lane, chosen.owner_id.as_str(), now_ms],
-        )
-        .await?;
+        tx.execute(TAKE_TURN, &args![lane, chosen.owner_id.as_str(), now_ms]).await?;
         tx.commit().await?;
         Ok(job)
     }
@@ -200,24 +217,18 @@ impl JobQueue for SqlStore {
     async fn job_queue_stats(&self, now_ms: i64) -> Result<JobQueueStats> {
         let stats = self
             .db
-            .fetch_optional(
-                "SELECT (SELECT COUNT(*) FROM jobs WHERE state = 'queued') AS queued,
-                        (SELECT COUNT(*) FROM jobs WHERE state = 'running') AS running,
-                        (SELECT MIN(created_at) FROM jobs WHERE state IN ('queued', 'running')) AS oldest",
-                &[],
-                |row| {
-                    let oldest_age_ms = row
-                        .text("oldest")?
-                        .and_then(|t| crate::domain::time::parse_time(&t))
-                        .map(|t| (now_ms - t.timestamp_millis()).max(0) as u64)
-                        .unwrap_or(0);
-                    Ok(JobQueueStats {
-                        queued: row.required_integer("queued")?.max(0) as u64,
-                        running: row.required_integer("running")?.max(0) as u64,
-                        oldest_age_ms,
-                    })
-                },
-            )
+            .fetch_optional(JOB_QUEUE_STATS, &[], |row| {
+                let oldest_age_ms = row
+                    .text("oldest")?
+                    .and_then(|t| crate::domain::time::parse_time(&t))
+                    .map(|t| (now_ms - t.timestamp_millis()).max(0) as u64)
+                    .unwrap_or(0);
+                Ok(JobQueueStats {
+                    queued: row.required_integer("queued")?.max(0) as u64,
+                    running: row.required_integer("running")?.max(0) as u64,
+                    oldest_age_ms,
+                })
+            })
             .await?;
         Ok(stats.unwrap_or_default())
     }

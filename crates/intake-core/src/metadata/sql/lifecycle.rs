@@ -8,7 +8,7 @@
 
 use super::counters::{count_project, count_status};
 use super::db::{args, Arg, Tx};
-use super::entities::{INSERT_ASSET, INSERT_MODEL};
+use super::entities::{asset_values, model_values, INSERT_ASSET, INSERT_MODEL};
 use super::uploads::ENQUEUE_JOB;
 use super::SqlStore;
 use crate::domain::lifecycle::{self, Event};
@@ -129,45 +129,10 @@ async fn side_effects(tx: &mut Tx, change: &Change<'_>, upload: &UploadRecord, n
             }
         }
         Change::ImportedAsset { asset } => {
-            let a = asset;
-            let values = args![
-                a.id.as_str(),
-                a.upload_id.as_str(),
-                a.owner_id.as_str(),
-                a.author_id.as_str(),
-                a.kind.as_str(),
-                a.metadata_type.as_str(),
-                a.mime_type.as_str(),
-                a.blob_key.as_str(),
-                a.file_name.as_str(),
-                json_text(&a.properties),
-                json_text(&a.collection_ids),
-                a.parent_id.as_deref(),
-                a.hidden,
-                a.created_at.as_str(),
-                a.updated_at.as_str(),
-                a.thumbnail.as_ref().map(json_text),
-            ];
-            tx.execute(INSERT_ASSET, &values).await?;
+            tx.execute(INSERT_ASSET, &asset_values(asset)).await?;
         }
         Change::ImportedModel { model } => {
-            let m = model;
-            let values = args![
-                m.id.as_str(),
-                m.upload_id.as_str(),
-                m.owner_id.as_str(),
-                m.author_id.as_str(),
-                m.name.as_str(),
-                m.model_type.as_str(),
-                m.source.as_str(),
-                m.blob_key.as_str(),
-                m.file_name.as_str(),
-                m.size as i64,
-                json_text(&m.info),
-                m.created_at.as_str(),
-                m.updated_at.as_str(),
-            ];
-            tx.execute(INSERT_MODEL, &values).await?;
+            tx.execute(INSERT_MODEL, &model_values(model)).await?;
         }
         Change::ValidationStarted | Change::Validated { .. } | Change::Failed { .. } | Change::Expired { .. } => {}
     }

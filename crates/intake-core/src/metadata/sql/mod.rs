@@ -7,9 +7,11 @@
 //!   rows through [`super::rows::Columns`]);
 //! - [`uploads`], [`lifecycle`], [`jobs`], [`entities`], [`keys`], [`counters`]: the ports,
 //!   each statement written once;
+//! - [`bulk`]: many uploads loaded in one transaction with the same statements (benchmarks);
 //! - [`fast`]: SQLite's hot paths (creates group-committed with one WAL flush, reads by id in
 //!   place, recently read rows cached), a layer over the same statements.
 
+pub mod bulk;
 pub mod db;
 pub mod schema;
 
@@ -19,6 +21,7 @@ mod fast;
 mod jobs;
 mod keys;
 mod lifecycle;
+mod plans;
 mod uploads;
 
 use crate::{Error, Result};
@@ -153,7 +156,7 @@ impl SqlStore {
         self.explain(&sql, &db::args![intake_api::Status::Pending.as_str(), 0i64, 100i64]).await
     }
 
-    fn explain_prefix(&self) -> &'static str {
+    pub(super) fn explain_prefix(&self) -> &'static str {
         match self.dialect() {
             db::Dialect::Sqlite => "EXPLAIN QUERY PLAN ",
             db::Dialect::Postgres => "EXPLAIN ",
