@@ -22,6 +22,7 @@
 //! compile time on a 2-core CI machine for features intake does not use.
 
 mod client;
+mod presign;
 mod source;
 mod staging;
 
@@ -281,5 +282,15 @@ impl PresignsParts for S3Store {
         let action = UploadPart::new(&self.client.bucket, Some(&self.client.credentials), key, number, upload_id);
         let ttl = ttl.clamp(Duration::from_secs(1), MAX_PRESIGN);
         Ok(action.sign(ttl).to_string())
+    }
+
+    fn presigned_part_urls(&self, key: &str, handle: Option<&str>, count: u32, ttl: Duration) -> Result<Vec<String>> {
+        let upload_id = Self::handle(key, handle)?;
+        let count = u16::try_from(count).map_err(Error::internal)?;
+        let ttl = ttl.clamp(Duration::from_secs(1), MAX_PRESIGN);
+        let now = chrono::Utc::now().timestamp();
+        let signer = presign::PartSigner::new(&self.client.bucket, &self.client.credentials, key, upload_id, ttl, now)
+            .ok_or_else(|| Error::internal("the S3 endpoint has no host, or the clock is out of range"))?;
+        Ok((1..=count).map(|n| signer.url(n)).collect())
     }
 }
