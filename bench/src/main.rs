@@ -11,13 +11,19 @@
 //!
 //! - `pickle-file` and `pickle-read`: the pickle reader's files and timing (`pickles.rs`).
 //! - `thumbnail-file` and `thumbnail`: thumbnail images and timing (`thumbnails.rs`).
+//! - `many-parts`: create, GET and complete of a 10,000-part upload, timed, with the server's
+//!   extra memory (`parts.rs`, target 11).
+//! - `s3-upload`: a file uploaded straight to the S3 store, intake's baseline (`s3put.rs`,
+//!   target 12).
 //!
 //! The timed commands print one JSON object on stdout; the API ones read the server and the
 //! credentials from `INTAKE_URL`, `INTAKE_API_KEY` and `INTAKE_API_SECRET`.
 
 mod neighbour;
 mod noise;
+mod parts;
 mod pickles;
+mod s3put;
 mod thumbnails;
 
 use anyhow::{bail, Context, Result};
@@ -115,6 +121,30 @@ enum Command {
     },
     /// Time a decode of PATH, then its thumbnail as the worker makes it.
     Thumbnail { path: PathBuf },
+    /// Time create, GET and complete of a PARTS-part upload, with the server's extra RSS
+    /// (target 11).
+    ManyParts {
+        #[arg(long)]
+        server_pid: u32,
+        #[arg(long, default_value_t = 10_000)]
+        parts: u32,
+        /// Parts sent and completed: the same upload when equal to --parts, else another.
+        #[arg(long)]
+        complete_parts: Option<u32>,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 9)]
+        repeats: usize,
+    },
+    /// Upload FILE straight to the S3 store (INTAKE_TEST_S3_*), multipart, and time it
+    /// (target 12's baseline).
+    S3Upload {
+        file: PathBuf,
+        #[arg(long, default_value_t = 8 << 20)]
+        part_size: u64,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
 }
 
 #[tokio::main]
@@ -141,6 +171,11 @@ async fn main() -> Result<()> {
         }
         Command::ThumbnailFile { width, height, path } => thumbnails::write(width, height, &path),
         Command::Thumbnail { path } => thumbnails::run(&path),
+        Command::ManyParts { server_pid, parts, complete_parts, concurrency, repeats } => {
+            let complete_parts = complete_parts.unwrap_or(parts);
+            parts::run(parts::Plan { server_pid, parts, complete_parts, concurrency, repeats }).await
+        }
+        Command::S3Upload { file, part_size, concurrency } => s3put::run(&file, part_size, concurrency).await,
     }
 }
 
