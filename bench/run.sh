@@ -39,7 +39,8 @@
 # Environment: BENCH_PROFILE (cargo profile to build and run: release, or debug for --smoke),
 # BENCH_DIR (scratch directory, default a new one under /var/tmp, deleted at the
 # end; it must be on the disk you want to measure), BENCH_OUT (raw results file, default
-# bench/results/raw-<time>.tsv). If INTAKE_TEST_DATABASE_URL and INTAKE_TEST_S3_* are set
+# bench/results/raw-<time>.tsv), BENCH_SKIP_BUILD (set: use the binaries already built),
+# BENCH_PARTS_COMPLETE (parts sent before target 11's complete, default all 10,000). If INTAKE_TEST_DATABASE_URL and INTAKE_TEST_S3_* are set
 # (scripts/scaleout.sh's env, as in scripts/test.sh) target 2 uses them; otherwise it starts
 # its own PostgreSQL + Garage with scripts/scaleout.sh.
 set -euo pipefail
