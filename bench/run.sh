@@ -474,13 +474,15 @@ if wants 12; then
             "$url_a/v1/uploads" >"$work/mix-post.json"
         id="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["upload"]["id"])' <"$work/mix-post.json")"
         cat >"$work/mix.lua" <<LUA
--- Every other request a create (parts = 10), the rest a GET of a pending upload.
+-- Every other request a create (parts = 10), the rest a GET of a pending upload. A headers
+-- table given to wrk.format replaces wrk.headers (-H), so the POST names its own.
 local n = 0
+local post_headers = {["Content-Type"] = "application/json", ["Authorization"] = "${auth_header#Authorization: }"}
 local body = '{"fileName":"bench.bin","contentType":"application/octet-stream","fileSize":104857600,"parts":10,"kind":"asset"}'
 request = function()
     n = n + 1
     if n % 2 == 1 then
-        return wrk.format("POST", "/v1/uploads", {["Content-Type"] = "application/json"}, body)
+        return wrk.format("POST", "/v1/uploads", post_headers, body)
     end
     return wrk.format("GET", "/v1/uploads/$id")
 end
