@@ -30,6 +30,15 @@
 #      (intake-bench seed) vs one with 1,000: p99 of create, GET, list pages (first,
 #      ?status=failed, the 500th by token), complete -> imported of 256 MiB, restart to
 #      /readyz, idle CPU and RSS, /metrics (intake-bench latency, bench/src/latency.rs)
+#  11  ten thousand parts (intake-bench many-parts, bench/src/parts.rs): create, a GET while
+#      pending and complete (every part sent) of a 10,000-part upload, each timed with the
+#      server's extra RSS, on the local disk and on PostgreSQL + Garage; and GET of it vs GET
+#      of a 1-part upload
+#  12  many instances: a create/GET mix under wrk against two `intake serve` on one database
+#      and bucket vs one alone, with PostgreSQL's connections and transactions per request;
+#      1 GiB through intake on Garage vs straight to Garage (intake-bench s3-upload)
+#  13  many clients: eight `intake upload` of 256 MiB started together, embedded, until all
+#      are imported, vs `dd bs=8M conv=fsync` of the same 2 GiB
 #  14  validation of a ~4 GiB file of each format family issue 18 added (bench/sparse_files.py:
 #      sparse where the format allows), through intake-bench validate-read: bytes read / size,
 #      and the time beside `cat` of the same file
@@ -37,7 +46,8 @@
 # Environment: BENCH_PROFILE (cargo profile to build and run: release, or debug for --smoke),
 # BENCH_DIR (scratch directory, default a new one under /var/tmp, deleted at the
 # end; it must be on the disk you want to measure), BENCH_OUT (raw results file, default
-# bench/results/raw-<time>.tsv). If INTAKE_TEST_DATABASE_URL and INTAKE_TEST_S3_* are set
+# bench/results/raw-<time>.tsv), BENCH_SKIP_BUILD (set: use the binaries already built),
+# BENCH_PARTS_COMPLETE (parts sent before target 11's complete, default all 10,000). If INTAKE_TEST_DATABASE_URL and INTAKE_TEST_S3_* are set
 # (scripts/scaleout.sh's env, as in scripts/test.sh) target 2 uses them; otherwise it starts
 # its own PostgreSQL + Garage with scripts/scaleout.sh.
 set -euo pipefail
@@ -46,7 +56,7 @@ root="$PWD"
 
 smoke=0
 runs=3
-only="1,2,3,4,5,6,7,8,9,10,14"
+only="1,2,3,4,5,6,7,8,9,10,11,12,13,14"
 while [ $# -gt 0 ]; do
     case "$1" in
         --smoke) smoke=1 ;;
@@ -70,6 +80,7 @@ if [ "$smoke" = 1 ]; then
     thumb_jpeg_w=600; thumb_jpeg_h=400; thumb_png_w=384; thumb_png_h=216
     wrk_seconds=2
     growth_small=1000; growth_big=5000; growth_requests=100; growth_idle=2; growth_upload_size=$((8 * MiB))
+    many_parts=10000; many_complete_parts=3; instances_size=$((32 * MiB)); clients_size=$((8 * MiB))
 else
     profile="${BENCH_PROFILE:-release}"
     ingest_size=$((1024 * MiB)); small_size=$((256 * MiB)); big_size=$((4096 * MiB)); import_size=$((1024 * MiB))
@@ -79,6 +90,7 @@ else
     thumb_jpeg_w=6000; thumb_jpeg_h=4000; thumb_png_w=3840; thumb_png_h=2160
     wrk_seconds=10
     growth_small=1000; growth_big=1000000; growth_requests=2000; growth_idle=60; growth_upload_size=$((256 * MiB))
+    many_parts=10000; many_complete_parts="${BENCH_PARTS_COMPLETE:-10000}"; instances_size=$((1024 * MiB)); clients_size=$((256 * MiB))
 fi
 
 mkdir -p bench/results
@@ -87,14 +99,18 @@ target_dir="${CARGO_TARGET_DIR:-$root/target}"
 # One package at a time: built together, cargo would unify their features and rebuild both.
 profile_flag=()
 [ "$profile" = release ] && profile_flag=(--release)
-if wants 1 || wants 2 || wants 3 || wants 4 || wants 5 || wants 6 || wants 8 || wants 10; then
-    cargo build "${profile_flag[@]}" --locked -p intake
+# BENCH_SKIP_BUILD=1 uses the binaries already built (cargo may wait minutes for the package
+# cache lock while other builds run on the machine).
+if [ -z "${BENCH_SKIP_BUILD:-}" ]; then
+    if wants 1 || wants 2 || wants 3 || wants 4 || wants 5 || wants 6 || wants 8 || wants 10 || wants 11 || wants 12 || wants 13; then
+        cargo build "${profile_flag[@]}" --locked -p intake
+    fi
+    cargo build "${profile_flag[@]}" --locked -p intake-bench
 fi
-cargo build "${profile_flag[@]}" --locked -p intake-bench
 intake="$target_dir/$profile/intake"
 helper="$target_dir/$profile/intake-bench"
 
-if wants 5 && ! command -v wrk >/dev/null; then
+if { wants 5 || wants 12; } && ! command -v wrk >/dev/null; then
     [ "$(id -u)" = 0 ] || { log "wrk is missing: apt-get install wrk"; exit 1; }
     log "installing wrk from Debian's packages"
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null 2>&1 \
@@ -521,6 +537,153 @@ if wants 10; then
     done
     rm -f "$src/growth.bin"
     rm -rf "$work"/growth-*
+fi
+
+# --- 11: ten thousand parts ----------------------------------------------------------------------
+# One backend at a time; everything a run wrote is deleted before the next. On the local disk
+# every part is a file (10,000 x 5 MiB = 49 GiB): when that does not fit beside a 4 GiB margin,
+# complete is measured on as many parts as fit (recorded as parts_<backend>_complete_parts).
+# Garage stores the same 5 MiB buffer once (its blocks are content-addressed).
+if wants 11; then
+    scaleout_setup
+    for run in $(seq 1 "$runs"); do
+        for backend in embedded scaleout; do
+            complete_parts="$many_complete_parts"
+            if [ "$backend" = embedded ]; then
+                free_kib="$(df --output=avail -k "$work" | tail -n 1)"
+                fit=$(( (free_kib / 1024 - 4096) / 5 ))
+                [ "$fit" -lt "$complete_parts" ] && complete_parts="$(( fit < 1 ? 1 : fit ))"
+                record 11 "parts_embedded_free_kib" "$run" "$free_kib"
+                start_server embedded
+            else
+                scaleout_server_env
+                start_server scaleout "${scaleout_env[@]}"
+            fi
+            report="$("$helper" many-parts --server-pid "$server_pid" --parts "$many_parts" \
+                --complete-parts "$complete_parts" --concurrency 8)"
+            # The worker would now read the whole file back: not measured here, so the server
+            # stops at once and its data goes.
+            kill -9 "$server_pid" 2>/dev/null || true
+            wait "$server_pid" 2>/dev/null || true
+            rm -rf "$work/data-$backend"
+            field() { python3 -c 'import json,sys; d=json.load(sys.stdin); print(d[sys.argv[1]][sys.argv[2]] if len(sys.argv) > 2 else d[sys.argv[1]])' "$@"; }
+            for call in create get complete; do
+                record 11 "parts_${backend}_${call}_seconds" "$run" "$(field "$call" seconds <<<"$report")"
+                record 11 "parts_${backend}_${call}_extra_rss_kib" "$run" "$(field "$call" extraRssKib <<<"$report")"
+            done
+            record 11 "parts_${backend}_complete_parts" "$run" "$(field completeParts <<<"$report")"
+            record 11 "parts_${backend}_send_seconds" "$run" "$(field sendSeconds <<<"$report")"
+            record 11 "parts_${backend}_get_many_median_seconds" "$run" "$(field getManyMedianSeconds <<<"$report")"
+            record 11 "parts_${backend}_get_one_median_seconds" "$run" "$(field getOneMedianSeconds <<<"$report")"
+            record 11 "parts_${backend}_get_many_bytes" "$run" "$(field getManyBytes <<<"$report")"
+        done
+    done
+fi
+
+# --- 12: many instances ---------------------------------------------------------------------------
+# pg_figure DB SQL: one number from PostgreSQL about database DB.
+pg_figure() { psql -qAt "$INTAKE_TEST_DATABASE_URL" -v db="$1" -c "$2"; }
+pg_xacts() { pg_figure "$1" "SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '$1'"; }
+pg_connections() { pg_figure "$1" "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1'"; }
+# wrk_mix URL CONNECTIONS THREADS OUTFILE: the create/GET mix against one server.
+wrk_mix() {
+    wrk "-t$3" "-c$2" "-d${wrk_seconds}s" --latency -H "$auth_header" -s "$work/mix.lua" "$1" >"$4"
+}
+wrk_requests() { awk '/requests in/ { print $1 }' "$1"; }
+wrk_non2xx() { awk '/Non-2xx/ { n = $NF } END { print n + 0 }' "$1"; }
+if wants 12; then
+    scaleout_setup
+    make_file "$src/instances.bin" "$instances_size"
+    for run in $(seq 1 "$runs"); do
+        scaleout_server_env
+        db="${scaleout_env[0]##*/}"
+        start_server inst-a "${scaleout_env[@]}"
+        pid_a="$server_pid"; url_a="$INTAKE_URL"
+        start_server inst-b "${scaleout_env[@]}"
+        pid_b="$server_pid"; url_b="$INTAKE_URL"
+        curl -fsS -H "$auth_header" -H 'content-type: application/json' \
+            -d '{"fileName":"bench.bin","contentType":"application/octet-stream","fileSize":104857600,"parts":10,"kind":"asset"}' \
+            "$url_a/v1/uploads" >"$work/mix-post.json"
+        id="$(python3 -c 'import json,sys; print(json.load(sys.stdin)["upload"]["id"])' <"$work/mix-post.json")"
+        cat >"$work/mix.lua" <<LUA
+-- Every other request a create (parts = 10), the rest a GET of a pending upload. A headers
+-- table given to wrk.format replaces wrk.headers (-H), so the POST names its own.
+local n = 0
+local post_headers = {["Content-Type"] = "application/json", ["Authorization"] = "${auth_header#Authorization: }"}
+local body = '{"fileName":"bench.bin","contentType":"application/octet-stream","fileSize":104857600,"parts":10,"kind":"asset"}'
+request = function()
+    n = n + 1
+    if n % 2 == 1 then
+        return wrk.format("POST", "/v1/uploads", post_headers, body)
+    end
+    return wrk.format("GET", "/v1/uploads/$id")
+end
+LUA
+        for shape in one two; do
+            sleep 1  # PostgreSQL's statistics are flushed about once a second
+            xacts_before="$(pg_xacts "$db")"
+            ( sleep "$(( wrk_seconds / 2 ))"; pg_connections "$db" >"$work/mix-connections" ) &
+            sampler=$!
+            if [ "$shape" = one ]; then
+                wrk_mix "$url_a" 64 2 "$work/mix-a.txt"
+                requests="$(wrk_requests "$work/mix-a.txt")"
+                rps="$(awk '/^Requests\/sec:/ { print $2 }' "$work/mix-a.txt")"
+                non2xx="$(wrk_non2xx "$work/mix-a.txt")"
+            else
+                wrk_mix "$url_a" 32 1 "$work/mix-a.txt" &
+                wrk_a=$!
+                wrk_mix "$url_b" 32 1 "$work/mix-b.txt"
+                wait "$wrk_a"
+                requests="$(( $(wrk_requests "$work/mix-a.txt") + $(wrk_requests "$work/mix-b.txt") ))"
+                rps="$(awk '/^Requests\/sec:/ { s += $2 } END { print s }' "$work/mix-a.txt" "$work/mix-b.txt")"
+                non2xx="$(( $(wrk_non2xx "$work/mix-a.txt") + $(wrk_non2xx "$work/mix-b.txt") ))"
+            fi
+            wait "$sampler"
+            sleep 1.5
+            xacts_after="$(pg_xacts "$db")"
+            record 12 "instances_${shape}_rps" "$run" "$rps"
+            record 12 "instances_${shape}_non2xx" "$run" "$non2xx"
+            record 12 "instances_${shape}_pg_connections" "$run" "$(cat "$work/mix-connections")"
+            record 12 "instances_${shape}_pg_xacts_per_request" "$run" \
+                "$(awk -v a="$xacts_before" -v b="$xacts_after" -v n="$requests" 'BEGIN { printf "%.3f", (b - a) / n }')"
+        done
+        # Intake's overhead on the scale-out path: the same file through intake, then straight
+        # to the store, same part size and concurrency.
+        record 12 "instances_intake_upload_seconds" "$run" "$(cli_upload "$src/instances.bin" 4)"
+        report="$("$helper" s3-upload "$src/instances.bin" --part-size $((8 * MiB)) --concurrency 4)"
+        record 12 "instances_store_upload_seconds" "$run" "$(json_field seconds <<<"$report")"
+        kill "$pid_a" "$pid_b" 2>/dev/null || true
+        wait "$pid_a" "$pid_b" 2>/dev/null || true
+        rm -rf "$work/data-inst-a" "$work/data-inst-b"
+    done
+    rm -f "$src/instances.bin"
+fi
+
+# --- 13: many clients at once ---------------------------------------------------------------------
+if wants 13; then
+    for i in 1 2 3 4 5 6 7 8; do make_file "$src/client-$i.bin" "$clients_size"; done
+    for run in $(seq 1 "$runs"); do
+        start="$(now_ns)"
+        cat "$src"/client-?.bin | dd of="$work/dd.out" bs=8M iflag=fullblock conv=fsync status=none
+        record 13 "clients_dd_seconds" "$run" "$(seconds_since "$start")"
+        rm -f "$work/dd.out"
+        start_server embedded
+        start="$(now_ns)"
+        clients=()
+        for i in 1 2 3 4 5 6 7 8; do
+            "$intake" upload "$src/client-$i.bin" --kind asset --part-size 8M --concurrency 4 --wait --json \
+                --quiet --no-resume >"$work/client-$i.json" &
+            clients+=("$!")
+        done
+        for pid in "${clients[@]}"; do wait "$pid"; done
+        record 13 "clients_intake_seconds" "$run" "$(seconds_since "$start")"
+        for i in 1 2 3 4 5 6 7 8; do
+            [ "$(json_field status <"$work/client-$i.json")" = imported ] || { log "client $i: $(cat "$work/client-$i.json")"; exit 1; }
+        done
+        stop_server
+        rm -rf "$work/data-embedded"
+    done
+    rm -f "$src"/client-?.bin
 fi
 
 echo -e "machine\tload_end\t0\t$(cut -d' ' -f1-3 /proc/loadavg)" >>"$out"

@@ -26,6 +26,25 @@ RATIOS = [
     ("9", "thumbnail / plain decode, 24-MP JPEG", "thumbnail_photo_seconds", "decode_photo_seconds", 1, 1.5, "<="),
     ("9", "thumbnail / plain decode, 4K PNG", "thumbnail_frame_seconds", "decode_frame_seconds", 1, 1.5, "<="),
     ("9", "thumbnail peak RSS, 24-MP JPEG (MiB)", "thumbnail_photo_peak_rss_kib", 1024.0, 1, 256, "<="),
+] + [
+    row
+    for backend, where in (("embedded", "local disk"), ("scaleout", "PostgreSQL + Garage"))
+    for row in (
+        ("11", f"10,000-part create, {where} (s)", f"parts_{backend}_create_seconds", 1.0, 1, 1.0, "<="),
+        ("11", f"10,000-part GET while pending, {where} (s)", f"parts_{backend}_get_seconds", 1.0, 1, 1.0, "<="),
+        ("11", f"complete, every part sent, {where} (s)", f"parts_{backend}_complete_seconds", 1.0, 1, 1.0, "<="),
+        ("11", f"create, extra server RSS, {where} (MiB)", f"parts_{backend}_create_extra_rss_kib", 1024.0, 1, 64, "<="),
+        ("11", f"GET, extra server RSS, {where} (MiB)", f"parts_{backend}_get_extra_rss_kib", 1024.0, 1, 64, "<="),
+        ("11", f"complete, extra server RSS, {where} (MiB)", f"parts_{backend}_complete_extra_rss_kib", 1024.0, 1, 64, "<="),
+        ("11", f"GET of 10,000 parts / GET of 1 part (medians), {where}",
+         f"parts_{backend}_get_many_median_seconds", f"parts_{backend}_get_one_median_seconds", 1, None, ""),
+    )
+] + [
+    ("12", "create/GET mix rps, two instances / one", "instances_two_rps", "instances_one_rps", 1, None, ""),
+    ("12", "1 GiB through intake on Garage / straight to Garage",
+     "instances_intake_upload_seconds", "instances_store_upload_seconds", 1, 1.15, "<="),
+    ("13", "eight CLI uploads of 256 MiB at once / dd conv=fsync of 2 GiB",
+     "clients_intake_seconds", "clients_dd_seconds", 1, 1.25, "<="),
 ]
 # Target 10 (growth): the same measurement on the big seeded database over the small one,
 # per engine, and the absolute bounds at the big size.

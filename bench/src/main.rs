@@ -14,6 +14,10 @@
 //! - `validate-read`: the bytes and time validating a large file takes (`validate_read.rs`).
 //! - `seed` and `latency`: a database of N uploads and the request latencies on it, for the
 //!   growth target (`seed.rs`, `latency.rs`).
+//! - `many-parts`: create, GET and complete of a 10,000-part upload, timed, with the server's
+//!   extra memory (`parts.rs`, target 11).
+//! - `s3-upload`: a file uploaded straight to the S3 store, intake's baseline (`s3put.rs`,
+//!   target 12).
 //!
 //! The timed commands print one JSON object on stdout; the API ones read the server and the
 //! credentials from `INTAKE_URL`, `INTAKE_API_KEY` and `INTAKE_API_SECRET`.
@@ -21,7 +25,9 @@
 mod latency;
 mod neighbour;
 mod noise;
+mod parts;
 mod pickles;
+mod s3put;
 mod seed;
 mod thumbnails;
 mod validate_read;
@@ -157,6 +163,30 @@ enum Command {
         #[arg(long, default_value_t = 500)]
         deep_page: usize,
     },
+    /// Time create, GET and complete of a PARTS-part upload, with the server's extra RSS
+    /// (target 11).
+    ManyParts {
+        #[arg(long)]
+        server_pid: u32,
+        #[arg(long, default_value_t = 10_000)]
+        parts: u32,
+        /// Parts sent and completed: the same upload when equal to --parts, else another.
+        #[arg(long)]
+        complete_parts: Option<u32>,
+        #[arg(long, default_value_t = 8)]
+        concurrency: usize,
+        #[arg(long, default_value_t = 9)]
+        repeats: usize,
+    },
+    /// Upload FILE straight to the S3 store (INTAKE_TEST_S3_*), multipart, and time it
+    /// (target 12's baseline).
+    S3Upload {
+        file: PathBuf,
+        #[arg(long, default_value_t = 8 << 20)]
+        part_size: u64,
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+    },
 }
 
 #[tokio::main]
@@ -191,6 +221,11 @@ async fn main() -> Result<()> {
         Command::Latency { requests, clients, ids, deep_page } => {
             latency::run(latency::Options { requests, clients, ids, deep_page }).await
         }
+        Command::ManyParts { server_pid, parts, complete_parts, concurrency, repeats } => {
+            let complete_parts = complete_parts.unwrap_or(parts);
+            parts::run(parts::Plan { server_pid, parts, complete_parts, concurrency, repeats }).await
+        }
+        Command::S3Upload { file, part_size, concurrency } => s3put::run(&file, part_size, concurrency).await,
     }
 }
 

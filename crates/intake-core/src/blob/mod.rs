@@ -70,6 +70,17 @@ pub enum PartDelivery<'a> {
 pub trait PresignsParts: Send + Sync {
     /// The store's presigned URL for one part of the multipart upload `key`.
     fn presigned_part_url(&self, key: &str, handle: Option<&str>, part: PartNumber, ttl: Duration) -> Result<String>;
+
+    /// The presigned URLs of parts 1 to `count` (a `GET` of a pending upload wants them all):
+    /// a store overrides it to share the work that is the same for every part.
+    fn presigned_part_urls(&self, key: &str, handle: Option<&str>, count: u32, ttl: Duration) -> Result<Vec<String>> {
+        (1..=count)
+            .map(|n| {
+                let part = PartNumber::new(n).ok_or_else(|| crate::Error::internal("part number out of range"))?;
+                self.presigned_part_url(key, handle, part, ttl)
+            })
+            .collect()
+    }
 }
 
 /// A store that takes part bodies itself, from intake's `/parts` route.

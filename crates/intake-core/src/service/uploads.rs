@@ -243,28 +243,34 @@ impl Service {
         let signer = self.signer();
         let expires = now.timestamp() + ttl.as_secs() as i64;
         let expires_iso = format_time(Utc.timestamp_opt(expires, 0).single().unwrap_or(now));
-        // One signature buffer for every part: a 10,000-part upload allocates only its URLs.
-        let mut signature = String::with_capacity(64);
-        let delivery = self.blobs.part_delivery(u.file_size.unwrap_or(0));
-        (1..=u.parts_count.unwrap_or(1))
-            .map(|number| {
-                let part = PartNumber::new(number).ok_or_else(|| Error::internal("stored part count out of range"))?;
-                let url = match &delivery {
-                    PartDelivery::Presigned(store) => {
-                        store.presigned_part_url(&u.id, u.store_handle.as_deref(), part, ttl)?
-                    }
-                    PartDelivery::ThroughIntake(_) => {
+        let count = u.parts_count.unwrap_or(1);
+        if PartNumber::new(count).is_none() {
+            return Err(Error::internal("stored part count out of range"));
+        }
+        let urls = match self.blobs.part_delivery(u.file_size.unwrap_or(0)) {
+            // The store signs them all at once (one signing key, one shared request prefix).
+            PartDelivery::Presigned(store) => {
+                store.presigned_part_urls(&u.id, u.store_handle.as_deref(), count, ttl)?
+            }
+            PartDelivery::ThroughIntake(_) => {
+                // One signature buffer for every part: a 10,000-part upload allocates only its URLs.
+                let mut signature = String::with_capacity(64);
+                (1..=count)
+                    .map(|number| {
                         let grant = Grant::PutPart { upload_id: &u.id, part: number };
                         signature.clear();
                         signer.sign_into(grant, expires, &mut signature);
                         let mut url = String::with_capacity(u.id.len() + 160);
                         self.config.links.write_url(grant, expires, &signature, &mut url);
                         url
-                    }
-                };
-                Ok(UploadPart { number, url, expires: expires_iso.clone() })
-            })
-            .collect()
+                    })
+                    .collect()
+            }
+        };
+        Ok((1..=count)
+            .zip(urls)
+            .map(|(number, url)| UploadPart { number, url, expires: expires_iso.clone() })
+            .collect())
     }
 }
 

@@ -25,6 +25,7 @@
 
 mod client;
 mod empty;
+mod presign;
 mod source;
 mod staging;
 
@@ -305,5 +306,15 @@ impl PresignsParts for S3Store {
         let number = u16::try_from(part.get()).map_err(Error::internal)?;
         let action = UploadPart::new(&self.client.bucket, Some(&self.client.credentials), key, number, upload_id);
         Ok(action.sign(ttl).to_string())
+    }
+
+    fn presigned_part_urls(&self, key: &str, handle: Option<&str>, count: u32, ttl: Duration) -> Result<Vec<String>> {
+        let upload_id = Self::handle(key, handle)?;
+        let count = u16::try_from(count).map_err(Error::internal)?;
+        let ttl = ttl.clamp(Duration::from_secs(1), MAX_PRESIGN);
+        let now = chrono::Utc::now().timestamp();
+        let signer = presign::PartSigner::new(&self.client.bucket, &self.client.credentials, key, upload_id, ttl, now)
+            .ok_or_else(|| Error::internal("the S3 endpoint has no host, or the clock is out of range"))?;
+        Ok((1..=count).map(|n| signer.url(n)).collect())
     }
 }
