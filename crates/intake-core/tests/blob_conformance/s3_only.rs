@@ -249,3 +249,63 @@ async fn a_wrong_secret_fails_at_startup_with_the_stores_words() {
     let err = S3Store::new(&config).unwrap().check_access().await.unwrap_err();
     assert!(err.to_string().contains("not usable"), "{err}");
 }
+
+/// A reader that streams through an object gets GETs fetched ahead of it; whatever it then
+/// does (read on in small pieces, jump back to the head, jump past what was fetched ahead,
+/// stop halfway) it reads exactly the object's bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reading_ahead_returns_the_objects_bytes_whatever_the_reader_does() {
+    let Some(config) = config() else { return };
+    let store = S3Store::new(&config).unwrap();
+    let key = new_id(IdKind::Upload);
+    let handle =
+        store.begin_multipart(&key, "application/octet-stream", NON_EMPTY).await.unwrap().expect("an UploadId");
+    // 61 MiB and a bit: a streaming reader reaches 8 MiB GETs, then reads four ahead.
+    let file = noise(12 * 5 * MIB + 12_345, 7);
+    for (i, part) in file.chunks(5 * MIB).enumerate() {
+        put(&store, &key, &handle, i as u32 + 1, part.to_vec()).await;
+    }
+    let sealed = store.complete_multipart(&key, Some(&handle), &super::support::whole_file).await.unwrap();
+    assert!(matches!(sealed, CompleteOutcome::Sealed { .. }), "{sealed:?}");
+
+    let expected = file.clone();
+    let object = store.open(&key).await.unwrap();
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; MIB];
+        let mut read_from = |offset: usize, buf: &mut [u8]| {
+            let n = object.read_at(offset as u64, buf).unwrap();
+            assert!(n > 0 && buf[..n] == expected[offset..offset + n], "bytes {offset}..{}", offset + n);
+            n
+        };
+        // Stream 30 MiB in 1 MiB pieces (the read-ahead starts), then look at the head.
+        let mut offset = 0;
+        while offset < 30 * MIB {
+            offset += read_from(offset, &mut buf);
+        }
+        read_from(16, &mut buf[..100]);
+        // Go on streaming: the windows fetched ahead are still used.
+        while offset < 40 * MIB {
+            offset += read_from(offset, &mut buf);
+        }
+        // Jump past everything fetched ahead, and read to the end in odd sizes.
+        let mut offset = 59 * MIB + 3;
+        let mut odd = vec![0u8; 777_777];
+        while offset < expected.len() {
+            offset += read_from(offset, &mut odd);
+        }
+        assert_eq!(object.read_at(expected.len() as u64, &mut buf).unwrap(), 0);
+    })
+    .await
+    .unwrap();
+    // A second reader stops at 20 MiB with GETs in flight: dropping it does not hang.
+    let halfway = store.open(&key).await.unwrap();
+    tokio::task::spawn_blocking(move || {
+        let mut buf = vec![0u8; MIB];
+        for i in 0..20 {
+            halfway.read_at((i * MIB) as u64, &mut buf).unwrap();
+        }
+    })
+    .await
+    .unwrap();
+    store.delete(&key).await.unwrap();
+}
