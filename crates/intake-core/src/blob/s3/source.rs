@@ -111,15 +111,21 @@ impl RangedObject {
         self.runtime.block_on(self.fetch_future(start, end))
     }
 
-    /// The window starting at `offset`: taken from the read-ahead if it was fetched there
-    /// (dropping read-ahead the reader skipped past), else fetched now.
+    /// The window starting at `offset`: taken from the read-ahead if it was fetched there,
+    /// else fetched now. Read-ahead the reader has skipped past is dropped; read-ahead still
+    /// in front of it is kept, so a look at the head or the tail between two streaming reads
+    /// does not waste it.
     fn take_or_fetch(&self, cache: &mut Cache, offset: u64, end: u64) -> io::Result<(u64, Bytes)> {
-        while let Some((start, ahead_end, task)) = cache.ahead.pop_front() {
-            if start == offset {
+        while cache.ahead.front().is_some_and(|(start, _, _)| *start < offset) {
+            if let Some((_, _, task)) = cache.ahead.pop_front() {
+                task.abort();
+            }
+        }
+        if cache.ahead.front().is_some_and(|(start, _, _)| *start == offset) {
+            if let Some((_, ahead_end, task)) = cache.ahead.pop_front() {
                 let bytes = self.runtime.block_on(task).map_err(io::Error::other)??;
                 return Ok((ahead_end, bytes));
             }
-            task.abort();
         }
         Ok((end, self.fetch(offset, end)?))
     }
@@ -176,7 +182,7 @@ impl ByteSource for RangedObject {
         buf[..n].copy_from_slice(&bytes[..n]);
         cache.last_fetch = Some((end - offset, end));
         let streaming = end - offset >= MAX_FETCH;
-        let keep = if streaming { CACHED_WINDOWS_STREAMING } else { CACHED_WINDOWS };
+        let keep = if streaming || !cache.ahead.is_empty() { CACHED_WINDOWS_STREAMING } else { CACHED_WINDOWS };
         while cache.windows.len() >= keep {
             cache.windows.remove(0);
         }
