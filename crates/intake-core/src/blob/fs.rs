@@ -20,10 +20,12 @@ use super::{
 };
 use crate::domain::ids::random_base62;
 use crate::domain::PartNumber;
+use crate::validate::digest::HashedPrefix;
 use crate::validate::ByteSource;
 use crate::{Error, Result};
 use async_trait::async_trait;
 use bytes::Bytes;
+use digests::PrefixDigests;
 use futures_util::{stream, StreamExt};
 use std::io::{self, Write};
 use std::os::unix::fs::FileExt;
@@ -45,6 +47,8 @@ const READ_CHUNK: usize = 256 * 1024;
 /// The local-disk blob store.
 pub struct FsStore {
     root: PathBuf,
+    /// The SHA-256 of each multipart upload, hashed while its parts land.
+    digests: Arc<PrefixDigests>,
 }
 
 impl FsStore {
@@ -54,7 +58,7 @@ impl FsStore {
         tokio::fs::create_dir_all(root.join("multipart")).await?;
         tokio::fs::create_dir_all(root.join("objects")).await?;
         tokio::fs::create_dir_all(root.join("imports")).await?;
-        Ok(Self { root })
+        Ok(Self { root, digests: Arc::default() })
     }
 
     fn multipart_dir(&self, key: &str) -> Result<PathBuf> {
@@ -259,6 +263,11 @@ impl BlobStore for FsStore {
     }
 
     async fn abort_multipart(&self, key: &str, _handle: Option<&str>) -> Result<()> {
+        // After a seal this only removes what interrupted PUTs left: the sealed file's
+        // digest is still wanted by its import.
+        if !tokio::fs::try_exists(self.object_dir(key)?).await.unwrap_or(false) {
+            self.digests.forget(key);
+        }
         let dir = self.multipart_dir(key)?;
         match tokio::fs::remove_dir_all(&dir).await {
             Err(e) if !is_not_found(&e) => Err(e.into()),
@@ -380,7 +389,15 @@ impl BlobStore for FsStore {
         Ok(stream.boxed())
     }
 
+    async fn hashed_prefix(&self, key: &str) -> Option<HashedPrefix> {
+        let taken = self.digests.take(key)?;
+        let object = self.object_dir(key).ok()?;
+        let checked = tokio::task::spawn_blocking(move || taken.matches(&object).then_some(taken.prefix));
+        checked.await.ok().flatten()
+    }
+
     async fn delete(&self, key: &str) -> Result<()> {
+        self.digests.forget(key);
         match tokio::fs::remove_dir_all(self.object_dir(key)?).await {
             Err(e) if !is_not_found(&e) => Err(e.into()),
             _ => Ok(()),
@@ -470,6 +487,7 @@ impl ReceivesParts for FsStore {
         };
         let target = dir.join("parts").join(part.get().to_string());
         let parts_dir = dir.join("parts");
+        let (digests, key, number) = (self.digests.clone(), key.to_string(), part.get());
         let renamed = tokio::task::spawn_blocking(move || -> io::Result<()> {
             std::fs::rename(&tmp, &target).inspect_err(|_| {
                 let _ = std::fs::remove_file(&tmp);
@@ -479,7 +497,10 @@ impl ReceivesParts for FsStore {
             fsync_dir(&parts_dir)?;
             let upload_dir = parts_dir.parent().expect("multipart dir");
             fsync_dir(upload_dir)?;
-            fsync_dir(upload_dir.parent().expect("multipart root"))
+            fsync_dir(upload_dir.parent().expect("multipart root"))?;
+            // While the part is in the page cache and the client sends the next one.
+            digests.part_landed(&key, number, size, &parts_dir);
+            Ok(())
         })
         .await
         .map_err(Error::internal)?;
@@ -642,6 +663,7 @@ impl ByteSource for SegmentedFile {
     }
 }
 
+mod digests;
 #[cfg(test)]
 mod tests;
 mod writer;

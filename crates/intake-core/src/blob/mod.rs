@@ -18,6 +18,7 @@ pub mod fs;
 pub mod s3;
 
 use crate::domain::PartNumber;
+use crate::validate::digest::HashedPrefix;
 use crate::validate::ByteSource;
 use crate::Result;
 use async_trait::async_trait;
@@ -161,6 +162,14 @@ pub trait BlobStore: Send + Sync {
     /// Random access to a finished object, for validators (blocking reads: use it from a
     /// blocking thread).
     async fn open(&self, key: &str) -> Result<Arc<dyn ByteSource>>;
+
+    /// What the store already hashed of the sealed multipart upload `key` while its parts
+    /// arrived (the SHA-256 state of its first bytes), handed over once: the import then
+    /// reads only the rest for `properties.sha256`. `None` when the store has nothing (the
+    /// default; S3 never sees the bytes).
+    async fn hashed_prefix(&self, _key: &str) -> Option<HashedPrefix> {
+        None
+    }
 
     /// Streams bytes `start..end` of a finished object.
     async fn read_range(&self, key: &str, start: u64, end: u64) -> Result<ByteStream>;

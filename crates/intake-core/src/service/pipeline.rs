@@ -179,10 +179,13 @@ impl Service {
         // An import checked against its hub's SHA-256 has its digest already.
         let verified =
             upload.config.as_ref().and_then(|c| c[super::imports::VERIFIED_SHA256].as_str()).map(String::from);
-        let (verdict, sha256) =
-            tokio::task::spawn_blocking(move || validate_and_digest(kind, source.as_ref(), &policy, limit, verified))
-                .await
-                .map_err(Error::internal)?;
+        // What the store hashed while the parts arrived (the local disk does).
+        let prefix = self.blobs.hashed_prefix(&upload.id).await;
+        let (verdict, sha256) = tokio::task::spawn_blocking(move || {
+            validate_and_digest(kind, source.as_ref(), &policy, limit, Known { verified, prefix })
+        })
+        .await
+        .map_err(Error::internal)?;
         match verdict {
             Ok(findings) => {
                 let mut stored = StoredFindings::from_findings(kind, &findings);
@@ -279,36 +282,54 @@ impl Service {
     }
 }
 
-/// Validates `source` as `kind`, and finds its SHA-256: from `verified` (an import checked
-/// against its hub), else from validation's own reads when they covered the file in order,
-/// else by one read of the file after a successful validation (`None` if that read takes
-/// longer than `limit`: the file is imported without a digest).
+/// What is known of a file's SHA-256 before validation reads it.
+struct Known {
+    /// The digest an import was checked against (its hub's).
+    verified: Option<String>,
+    /// What the store hashed of the file's first bytes while its parts arrived.
+    prefix: Option<validate::digest::HashedPrefix>,
+}
+
+/// Validates `source` as `kind`, and finds its SHA-256: from what is `known` when that covers
+/// the whole file, else from validation's own reads when they covered the file in order,
+/// else by one read of what the known prefix does not cover, after a successful validation
+/// (`None` if that read takes longer than `limit`: the file is imported without a digest).
 fn validate_and_digest(
     kind: Kind,
     source: &dyn validate::ByteSource,
     policy: &validate::PicklePolicy,
     limit: std::time::Duration,
-    verified: Option<String>,
+    known: Known,
 ) -> (std::result::Result<Findings, ValidateError>, Option<String>) {
+    let prefix = known.prefix.filter(|p| p.len <= source.len());
+    let known_whole = known.verified.or_else(|| prefix.as_ref().and_then(|p| p.digest_of_whole(source.len())));
+    if let Some(hex) = known_whole {
+        let verdict = validate::validate_within(kind, source, policy, limit);
+        let sha256 = verdict.is_ok().then_some(hex);
+        return (verdict, sha256);
+    }
     let digesting = validate::digest::DigestingSource::new(source);
     let verdict = validate::validate_within(kind, &digesting, policy, limit);
     let read_whole = digesting.finish();
     if verdict.is_err() {
         return (verdict, None);
     }
-    let sha256 = match verified.or(read_whole) {
+    let sha256 = match read_whole {
         Some(hex) => Some(hex),
-        None => match validate::digest::sha256_within(source, limit) {
-            Ok(Some(hex)) => Some(hex),
-            Ok(None) => {
-                tracing::warn!(
-                    limit_s = limit.as_secs(),
-                    "reading the file for its SHA-256 took too long; it has none"
-                );
-                None
+        None => {
+            let prefix = prefix.unwrap_or_else(validate::digest::HashedPrefix::empty);
+            match validate::digest::sha256_within(source, prefix, limit) {
+                Ok(Some(hex)) => Some(hex),
+                Ok(None) => {
+                    tracing::warn!(
+                        limit_s = limit.as_secs(),
+                        "reading the file for its SHA-256 took too long; it has none"
+                    );
+                    None
+                }
+                Err(e) => return (Err(e.into()), None),
             }
-            Err(e) => return (Err(e.into()), None),
-        },
+        }
     };
     (verdict, sha256)
 }

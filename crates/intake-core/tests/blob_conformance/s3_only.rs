@@ -272,7 +272,7 @@ async fn reading_ahead_returns_the_objects_bytes_whatever_the_reader_does() {
     let object = store.open(&key).await.unwrap();
     tokio::task::spawn_blocking(move || {
         let mut buf = vec![0u8; MIB];
-        let mut read_from = |offset: usize, buf: &mut [u8]| {
+        let read_from = |offset: usize, buf: &mut [u8]| {
             let n = object.read_at(offset as u64, buf).unwrap();
             assert!(n > 0 && buf[..n] == expected[offset..offset + n], "bytes {offset}..{}", offset + n);
             n

@@ -356,3 +356,33 @@ async fn a_dropped_body_keeps_an_imports_bytes_and_no_part_file() {
     eventually("the temp file's removal", || temp_files() == 0).await;
     assert!(store.list_parts("upload_dropped", None).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn parts_are_hashed_as_they_land_and_the_digest_is_handed_over_once() {
+    use sha2::Sha256;
+    let dir = tempfile::tempdir().unwrap();
+    let store = FsStore::open(dir.path()).await.unwrap();
+    let whole = |parts: &[&[u8]]| hex::encode(Sha256::digest(parts.concat()));
+    // Out of order: part 2 waits until part 1 lands, and is hashed then.
+    store.put_part("upload_h", p(2), body(vec![b"world"]), 100, &any_size).await.unwrap();
+    store.put_part("upload_h", p(1), body(vec![b"hello ", b"big "]), 100, &any_size).await.unwrap();
+    store.complete_multipart("upload_h", None, &|_| Ok(())).await.unwrap();
+    // The sweep removes what is left of a sealed upload's multipart directory: the digest
+    // stays for the import.
+    store.abort_multipart("upload_h", None).await.unwrap();
+    let prefix = store.hashed_prefix("upload_h").await.expect("both parts were hashed as they landed");
+    assert_eq!(prefix.digest_of_whole(15), Some(whole(&[b"hello big ", b"world"])));
+    assert!(store.hashed_prefix("upload_h").await.is_none(), "handed over once");
+
+    // A retried part that was already hashed: no prefix is offered, so the import reads the
+    // file as it now is.
+    store.put_part("upload_r", p(1), body(vec![b"first"]), 100, &any_size).await.unwrap();
+    store.put_part("upload_r", p(1), body(vec![b"again"]), 100, &any_size).await.unwrap();
+    store.complete_multipart("upload_r", None, &|_| Ok(())).await.unwrap();
+    assert!(store.hashed_prefix("upload_r").await.is_none());
+
+    // An aborted upload is forgotten.
+    store.put_part("upload_x", p(1), body(vec![b"x"]), 100, &any_size).await.unwrap();
+    store.abort_multipart("upload_x", None).await.unwrap();
+    assert!(store.hashed_prefix("upload_x").await.is_none());
+}

@@ -88,7 +88,11 @@ impl RangedObject {
 
     /// The GET of bytes `start..end`, as a future that owns what it needs (so it can run as
     /// a task of its own).
-    fn fetch_future(&self, start: u64, end: u64) -> impl std::future::Future<Output = io::Result<Bytes>> + Send + 'static {
+    fn fetch_future(
+        &self,
+        start: u64,
+        end: u64,
+    ) -> impl std::future::Future<Output = io::Result<Bytes>> + Send + 'static {
         self.gets.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let (client, key) = (self.client.clone(), self.key.clone());
         let want = end - start;
