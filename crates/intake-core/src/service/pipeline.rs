@@ -302,6 +302,12 @@ fn validate_and_digest(
     known: Known,
 ) -> (std::result::Result<Findings, ValidateError>, Option<String>) {
     let prefix = known.prefix.filter(|p| p.len <= source.len());
+    tracing::debug!(
+        hub = known.verified.is_some(),
+        hashed_as_parts_landed = prefix.as_ref().map_or(0, |p| p.len),
+        len = source.len(),
+        "what is known of the file's SHA-256"
+    );
     let known_whole = known.verified.or_else(|| prefix.as_ref().and_then(|p| p.digest_of_whole(source.len())));
     if let Some(hex) = known_whole {
         let verdict = validate::validate_within(kind, source, policy, limit);

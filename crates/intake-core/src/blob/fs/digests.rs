@@ -9,19 +9,24 @@
 //! by the import, from the end of the prefix.
 //!
 //! What keeps it right:
-//! - a part written again after (or while) it was hashed *spoils* the upload's prefix: it is
-//!   never used, and the import reads the whole file as it always did;
-//! - the prefix also records which files it read (device, inode, change time, size of each
-//!   part, folded into one digest), and is handed over only if the sealed file's segments are
-//!   those very files ([`Taken::matches`]): a part written by another process sharing the
-//!   directory, or anything else this process did not see, makes it unused too;
+//! - a part that lands a second time (a retry) *spoils* the upload's prefix, whenever and in
+//!   whatever order the two landings happen: a spoiled prefix is never used, and the import
+//!   reads the whole file as it always did. So no race between an arrival reading a part and
+//!   that part being replaced can matter;
+//! - the prefix also records which files it read (device, inode, change time and size of
+//!   each part, folded into one digest), and is handed over only if the sealed file's
+//!   segments are those very files ([`Taken::matches`]): a part written by another process
+//!   sharing the directory, or anything else this process did not see, makes it unused too;
 //! - one part's arrival hashes at most its own size plus [`HASH_PER_ARRIVAL`] bytes before
 //!   its PUT is answered (a part that joins a long run of waiting parts does not make its PUT
 //!   wait on the whole file); the next arrival, or the import, goes on from there;
-//! - nothing is kept on disk: after a restart the next arrival hashes from part 1 again;
-//! - at most [`MAX_TRACKED`] uploads are followed (about 200 bytes each); past that a new
-//!   upload is not followed and its import reads the file.
+//! - nothing is kept on disk: after a restart the next arrival hashes from part 1 again
+//!   (a part that landed before the restart and lands again is not seen as a retry: the
+//!   check of the files' identities catches it);
+//! - at most [`MAX_TRACKED`] uploads are followed (a few hundred bytes each, plus a bit per
+//!   part number); past that a new upload is not followed and its import reads the file.
 
+use crate::domain::MAX_PARTS;
 use crate::validate::digest::HashedPrefix;
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -32,7 +37,7 @@ use std::sync::Mutex;
 /// The most bytes one part's arrival hashes beyond its own size before its PUT is answered.
 pub const HASH_PER_ARRIVAL: u64 = 64 * 1024 * 1024;
 /// The most uploads whose prefixes are followed at once.
-pub const MAX_TRACKED: usize = 65_536;
+pub const MAX_TRACKED: usize = 16_384;
 /// Bytes read back at a time.
 const CHUNK: usize = 1024 * 1024;
 
@@ -50,13 +55,13 @@ struct Follower {
     files: Sha256,
     /// The first part not yet hashed.
     next: u32,
-    /// The part being hashed right now, if any.
-    hashing: Option<u32>,
+    /// Which part numbers have landed (bit `n - 1`), to tell a retry.
+    landed: Vec<u64>,
     /// An arrival is hashing (only one at a time does).
     driving: bool,
     /// A part landed while an arrival was hashing: it looks again before it stops.
     more: bool,
-    /// A part was written again after it was hashed: this prefix is never used.
+    /// A part landed twice, or a part could not be read: this prefix is never used.
     spoiled: bool,
 }
 
@@ -66,11 +71,25 @@ impl Follower {
             prefix: HashedPrefix::empty(),
             files: Sha256::new(),
             next: 1,
-            hashing: None,
+            landed: Vec::new(),
             driving: false,
             more: false,
             spoiled: false,
         }
+    }
+
+    /// Records that part `number` landed; `false` if it had landed before (or is out of range).
+    fn first_landing(&mut self, number: u32) -> bool {
+        if number == 0 || number > MAX_PARTS {
+            return false;
+        }
+        let (word, bit) = (((number - 1) / 64) as usize, (number - 1) % 64);
+        if self.landed.len() <= word {
+            self.landed.resize(word + 1, 0);
+        }
+        let before = self.landed[word];
+        self.landed[word] |= 1 << bit;
+        before & (1 << bit) == 0
     }
 }
 
@@ -126,7 +145,7 @@ impl PrefixDigests {
                 return;
             }
             let follower = uploads.entry(key.to_string()).or_insert_with(Follower::new);
-            if number < follower.next || follower.hashing == Some(number) {
+            if !follower.first_landing(number) {
                 follower.spoiled = true;
             }
             if follower.spoiled {
@@ -149,31 +168,26 @@ impl PrefixDigests {
                     return;
                 }
                 follower.more = false;
-                follower.hashing = Some(follower.next);
                 let taken = std::mem::replace(&mut follower.prefix, HashedPrefix::empty());
                 (follower.next, taken)
             };
             let hashed = hash_part(&parts_dir.join(number.to_string()), &mut prefix, &mut budget);
             let mut uploads = self.lock();
             let Some(follower) = uploads.get_mut(key) else { return };
-            follower.hashing = None;
+            follower.prefix = prefix;
             match hashed {
                 Ok(Some(identity)) => {
-                    follower.prefix = prefix;
                     follower.files.update(identity);
                     follower.next = number + 1;
                 }
+                // Part `number` is not there (yet): stop, unless a part landed meanwhile.
+                Ok(None) if follower.more => {}
                 Ok(None) => {
-                    // Part `number` is not there (yet): stop, unless a part landed meanwhile.
-                    follower.prefix = prefix;
-                    if !follower.more {
-                        follower.driving = false;
-                        return;
-                    }
+                    follower.driving = false;
+                    return;
                 }
+                // Unreadable, or changed under the read.
                 Err(_) => {
-                    // Unreadable, or changed under the read: the state may no longer be
-                    // that of a run of whole parts.
                     follower.spoiled = true;
                     follower.driving = false;
                     return;
@@ -285,6 +299,63 @@ mod tests {
         }
     }
 
+    /// Lands `parts` from eight threads at once, in a scrambled order; `rewrites` of
+    /// (part, bytes) are landed too, racing the others. Parts are written as the server
+    /// writes them: to a temp file renamed into place.
+    fn land_concurrently(digests: &PrefixDigests, dir: &Path, parts: &[Vec<u8>], rewrites: &[(u32, Vec<u8>)]) {
+        let mut work: Vec<(u32, Vec<u8>)> =
+            parts.iter().enumerate().map(|(i, bytes)| (i as u32 + 1, bytes.clone())).collect();
+        work.extend(rewrites.iter().cloned());
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let order: Vec<usize> = (0..work.len()).map(|i| (i * 7 + 3) % work.len()).collect();
+        std::thread::scope(|scope| {
+            for t in 0..8 {
+                let (work, order, next) = (&work, &order, &next);
+                scope.spawn(move || loop {
+                    let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    let Some(&index) = order.get(i) else { break };
+                    let (number, bytes) = &work[index];
+                    let tmp = dir.join(format!("tmp-{t}"));
+                    std::fs::write(&tmp, bytes).unwrap();
+                    std::fs::rename(&tmp, dir.join(number.to_string())).unwrap();
+                    digests.part_landed("u", *number, bytes.len() as u64, dir);
+                });
+            }
+        });
+    }
+
+    #[test]
+    fn parts_landing_at_once_from_many_threads_give_the_files_digest() {
+        let parts: Vec<Vec<u8>> = (0..32u32).map(|i| vec![i as u8; 64 * 1024 + i as usize]).collect();
+        let (file, hex) = expected(&parts);
+        for round in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let digests = PrefixDigests::default();
+            land_concurrently(&digests, dir.path(), &parts, &[]);
+            assert_eq!(whole(&digests, dir.path(), &file), Some(hex.clone()), "round {round}");
+        }
+    }
+
+    #[test]
+    fn parts_written_again_while_others_land_never_give_a_wrong_digest() {
+        let parts: Vec<Vec<u8>> = (0..16u32).map(|i| vec![i as u8; 32 * 1024]).collect();
+        for round in 0..20u32 {
+            let dir = tempfile::tempdir().unwrap();
+            let digests = PrefixDigests::default();
+            let rewrites = [(1 + round % 16, vec![0xAA; 1000]), (1 + (round * 5) % 16, vec![0xBB; 2000])];
+            land_concurrently(&digests, dir.path(), &parts, &rewrites);
+            // Whatever won each race, a digest handed over is the digest of the files in place.
+            let in_place: Vec<u8> =
+                (1..=16).flat_map(|n| std::fs::read(dir.path().join(n.to_string())).unwrap()).collect();
+            if let Some(taken) = digests.take("u") {
+                if taken.matches(dir.path()) {
+                    let hex = taken.prefix.digest_of_whole(in_place.len() as u64);
+                    assert_eq!(hex, Some(hex::encode(Sha256::digest(&in_place))), "round {round}");
+                }
+            }
+        }
+    }
+
     #[test]
     fn a_missing_part_leaves_a_prefix_the_import_continues() {
         let parts = parts();
@@ -300,7 +371,7 @@ mod tests {
     }
 
     #[test]
-    fn a_part_written_again_after_it_was_hashed_spoils_the_prefix() {
+    fn a_part_sent_twice_spoils_the_prefix() {
         let parts = parts();
         let dir = tempfile::tempdir().unwrap();
         let digests = PrefixDigests::default();
@@ -312,7 +383,7 @@ mod tests {
             land(&digests, dir.path(), n, &parts[n as usize - 1]);
         }
         assert!(digests.take("u").is_none(), "a spoiled prefix is never used");
-        // A part written again before the prefix reached it is simply read as it is now.
+        // Before the prefix reached it as well: a retry is rare, and never worth a doubt.
         let digests = PrefixDigests::default();
         let dir = tempfile::tempdir().unwrap();
         land(&digests, dir.path(), 3, b"first try");
@@ -320,8 +391,7 @@ mod tests {
         for n in [1, 2, 4, 5] {
             land(&digests, dir.path(), n, &parts[n as usize - 1]);
         }
-        let (file, hex) = expected(&parts);
-        assert_eq!(whole(&digests, dir.path(), &file), Some(hex));
+        assert!(digests.take("u").is_none());
     }
 
     #[test]
