@@ -2,7 +2,10 @@
 //! clients issue a fixed number of each request, and the command reports p50 and p99 of each
 //! (computed here from every latency, after a short warm-up that is not counted):
 //! - `get`: `GET /v1/uploads/{id}` of the ids in `--ids` (imported uploads of the project,
-//!   each asked once while there are enough; `intake-bench seed --sample-ids`);
+//!   `intake-bench seed --sample-ids`), each asked once (warm-up included): at most
+//!   `--requests`, fewer when the file holds fewer ids. Give both sizes the same number of
+//!   ids and each size measures the same number of distinct rows, none of them cached by an
+//!   earlier GET;
 //! - `listFirst`: the first page of `GET /v1/uploads`;
 //! - `listFailed`: the first page of `GET /v1/uploads?status=failed`;
 //! - `listDeep`: page `--deep-page` of `GET /v1/uploads?pageSize=1`, reached by following
@@ -148,11 +151,16 @@ pub async fn run(options: Options) -> Result<()> {
     let (n, c) = (options.requests, options.clients);
     let mut report = serde_json::Map::new();
     let t = target.clone();
+    // Each id once: the warm-up takes the first ones, the measurement the rest.
+    let gets = n.min(ids.len().saturating_sub(WARM_UP));
+    if gets == 0 {
+        bail!("{} holds {} ids: more than {WARM_UP} are needed", options.ids.display(), ids.len());
+    }
     let get: MakeRequest = Arc::new(move |http, i| {
         let id = &ids[i % ids.len()];
         t.authed(http.get(format!("{}/v1/uploads/{id}", t.base)))
     });
-    report.insert("get".into(), percentiles(target.measure(n, c, get).await.context("GET /v1/uploads/{id}")?));
+    report.insert("get".into(), percentiles(target.measure(gets, c, get).await.context("GET /v1/uploads/{id}")?));
     let (t, url) = (target.clone(), format!("{}/v1/uploads", target.base));
     let first: MakeRequest = Arc::new(move |http, _| t.authed(http.get(url.as_str())));
     report.insert("listFirst".into(), percentiles(target.measure(n, c, first).await.context("the first page")?));
