@@ -128,10 +128,20 @@ impl ClientBuilder {
 pub struct WaitOptions {
     /// Give up after this long (default: one day).
     pub timeout: Duration,
-    /// The first poll comes this soon; polls then slow down to `max_interval`.
+    /// The first poll comes this soon; then each comes a quarter of the time waited so far
+    /// after the last (never sooner than this, never later than `max_interval`), so the
+    /// news of `imported` arrives at most a quarter late.
     pub min_interval: Duration,
     /// The slowest polling (default 2 s, what Scenario's clients use).
     pub max_interval: Duration,
+}
+
+impl WaitOptions {
+    /// How long to sleep before the next poll, `waited` after the first: a quarter of it,
+    /// within `min_interval..=max_interval`.
+    fn interval_after(&self, waited: Duration) -> Duration {
+        (waited / 4).clamp(self.min_interval, self.max_interval.max(self.min_interval))
+    }
 }
 
 impl Default for WaitOptions {
@@ -312,7 +322,7 @@ impl Client {
                 });
             }
             tokio::time::sleep(interval).await;
-            interval = (interval * 2).min(options.max_interval);
+            interval = options.interval_after(started.elapsed());
         }
     }
 
@@ -463,6 +473,30 @@ async fn parse<T: DeserializeOwned>(response: Response, context: &str) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn polls_come_a_quarter_of_the_wait_apart_within_the_bounds() {
+        let options = WaitOptions::default();
+        let ms = Duration::from_millis;
+        // Simulate the schedule: when does a wait notice an upload that ended at `done`?
+        let noticed = |done: Duration| {
+            let (mut at, mut interval) = (Duration::ZERO, options.min_interval);
+            while at < done {
+                at += interval;
+                interval = options.interval_after(at);
+            }
+            at
+        };
+        for done in [ms(100), ms(900), ms(3_500), ms(10_000), ms(60_000)] {
+            let late = noticed(done) - done;
+            assert!(late <= (done / 4).max(options.min_interval).min(options.max_interval), "{done:?}: {late:?} late");
+        }
+        assert_eq!(options.interval_after(Duration::ZERO), ms(200));
+        assert_eq!(options.interval_after(Duration::from_secs(3600)), Duration::from_secs(2));
+        // A maximum below the minimum does not panic: the minimum wins.
+        let odd = WaitOptions { min_interval: ms(500), max_interval: ms(100), ..options };
+        assert_eq!(odd.interval_after(Duration::from_secs(10)), ms(500));
+    }
 
     #[test]
     fn urls_keep_ids_in_one_segment_and_accept_scenario_style_bases() {
