@@ -197,16 +197,12 @@ impl PrefixDigests {
     }
 
     /// The hashed prefix of upload `key`, now sealed, forgetting it; `None` if nothing is
-    /// known, it was spoiled, or an arrival is still hashing it. Check it with
+    /// known, it was spoiled, or an arrival is still hashing it (a `complete` that did not
+    /// wait for its PUTs: that arrival stops, and the import reads the file). Check it with
     /// [`Taken::matches`] before use.
     pub fn take(&self, key: &str) -> Option<Taken> {
-        let mut uploads = self.lock();
-        let follower = uploads.get(key)?;
-        if follower.driving {
-            return None;
-        }
-        let follower = uploads.remove(key)?;
-        (!follower.spoiled).then(|| Taken {
+        let follower = self.lock().remove(key)?;
+        (!follower.spoiled && !follower.driving).then(|| Taken {
             prefix: follower.prefix,
             parts: follower.next - 1,
             files: follower.files.finalize().into(),
@@ -434,6 +430,16 @@ mod tests {
         let prefix = digests.take("u").unwrap().prefix;
         assert_eq!(prefix.len, big as u64, "part 1 only");
         assert_eq!(crate::validate::digest::sha256_after(&file, prefix).unwrap(), hex);
+    }
+
+    #[test]
+    fn a_prefix_taken_while_an_arrival_hashes_is_not_handed_over_nor_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        let digests = PrefixDigests::default();
+        land(&digests, dir.path(), 1, b"abc");
+        digests.lock().get_mut("u").unwrap().driving = true; // (as if a PUT were hashing)
+        assert!(digests.take("u").is_none());
+        assert_eq!(digests.len(), 0, "forgotten all the same: nothing is left behind");
     }
 
     #[test]
