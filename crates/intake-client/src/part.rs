@@ -1,8 +1,11 @@
 //! PUTting one part to its signed URL: from memory, or streamed from a byte range of a file
 //! with a fixed `Content-Length` (never the whole file in memory), optionally rate-limited,
-//! counting bytes as they go and abandoning a PUT that stops moving. Every part carries
-//! `Content-MD5` (base64, as S3 takes it): the server (or the store) refuses a part that
-//! arrives damaged, and stores nothing of it.
+//! counting bytes as they go and abandoning a PUT that stops moving. Every part carries a
+//! checksum of its bytes, and the server (or the store) refuses a part that arrives damaged
+//! and stores nothing of it: `x-amz-checksum-crc32` on intake's own part URLs (CRC-32 runs at
+//! many GB/s where MD5 runs at about 0.6 GB/s a core: the AWS SDKs made the same switch), and
+//! `Content-MD5` (base64, as S3 takes it) on a store's presigned URLs, where it is what every
+//! S3-compatible store checks without the header being signed.
 
 use crate::client::{check, Client, PartReceipt};
 use crate::error::{Error, Result};
@@ -61,12 +64,12 @@ impl Client {
         content_type: Option<&str>,
     ) -> Result<PartReceipt> {
         let bytes = bytes.into();
-        let md5 = content_md5(&bytes);
+        let checksum = Checksum::for_url(url, self.base_url());
         let mut request = self
             .http
             .put(url)
             .header(reqwest::header::CONTENT_LENGTH, bytes.len())
-            .header("content-md5", md5)
+            .header(checksum.header(), checksum.of(&bytes))
             .body(bytes);
         if let Some(content_type) = content_type {
             request = request.header(reqwest::header::CONTENT_TYPE, content_type);
@@ -90,8 +93,9 @@ impl Client {
             finished: AtomicBool::new(false),
             sent: AtomicU64::new(0),
         });
-        let md5 = match file_part_md5(part.path, part.offset, part.len).await {
-            Ok(md5) => md5,
+        let checksum = Checksum::for_url(url, self.base_url());
+        let digest = match file_part_checksum(checksum, part.path, part.offset, part.len).await {
+            Ok(digest) => digest,
             Err(e) => return Err((e, 0)),
         };
         let body = match file_stream(&part, activity.clone()).await {
@@ -102,7 +106,7 @@ impl Client {
             .http
             .put(url)
             .header(reqwest::header::CONTENT_LENGTH, part.len)
-            .header("content-md5", md5)
+            .header(checksum.header(), digest)
             .header(reqwest::header::CONTENT_TYPE, part.content_type)
             .body(body);
         let send = async {
@@ -132,25 +136,89 @@ impl Client {
     }
 }
 
-/// `Content-MD5` of `bytes`: the base64 of their MD5.
-fn content_md5(bytes: &[u8]) -> String {
-    use base64::Engine;
-    use md5::Digest;
-    base64::engine::general_purpose::STANDARD.encode(md5::Md5::digest(bytes))
+/// The checksum a part PUT carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Checksum {
+    /// `x-amz-checksum-crc32`: intake's own part URLs.
+    Crc32,
+    /// `Content-MD5`: anything else (a store's presigned URL).
+    Md5,
+}
+
+impl Checksum {
+    /// CRC-32 for a URL of intake's own `/parts` route (same origin as the API), MD5 for
+    /// every other URL.
+    fn for_url(url: &str, api_base: &str) -> Self {
+        let (Ok(url), Ok(base)) = (reqwest::Url::parse(url), reqwest::Url::parse(api_base)) else {
+            return Self::Md5;
+        };
+        let own = url.origin() == base.origin() && url.path().starts_with("/parts/");
+        if own {
+            Self::Crc32
+        } else {
+            Self::Md5
+        }
+    }
+
+    fn header(self) -> &'static str {
+        match self {
+            Self::Crc32 => "x-amz-checksum-crc32",
+            Self::Md5 => "content-md5",
+        }
+    }
+
+    /// The header's value for `bytes`: base64 of the digest (CRC-32 big-endian, as S3 does).
+    fn of(self, bytes: &[u8]) -> String {
+        let mut hasher = ChecksumHasher::new(self);
+        hasher.update(bytes);
+        hasher.finish()
+    }
+}
+
+/// A [`Checksum`] being computed.
+enum ChecksumHasher {
+    Crc32(crc32fast::Hasher),
+    Md5(md5::Md5),
+}
+
+impl ChecksumHasher {
+    fn new(kind: Checksum) -> Self {
+        use md5::Digest;
+        match kind {
+            Checksum::Crc32 => Self::Crc32(crc32fast::Hasher::new()),
+            Checksum::Md5 => Self::Md5(md5::Md5::new()),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        use md5::Digest;
+        match self {
+            Self::Crc32(h) => h.update(bytes),
+            Self::Md5(h) => h.update(bytes),
+        }
+    }
+
+    fn finish(self) -> String {
+        use base64::Engine;
+        use md5::Digest;
+        let engine = base64::engine::general_purpose::STANDARD;
+        match self {
+            Self::Crc32(h) => engine.encode(h.finalize().to_be_bytes()),
+            Self::Md5(h) => engine.encode(h.finalize()),
+        }
+    }
 }
 
 /// `Content-MD5` of `len` bytes of the file at `path` from `offset`, read a megabyte at a
 /// time on a blocking thread (the header goes before the body, so the part is read twice;
 /// the second read usually comes from the page cache).
-async fn file_part_md5(path: &Path, offset: u64, len: u64) -> Result<String> {
-    use base64::Engine;
-    use md5::Digest;
+async fn file_part_checksum(kind: Checksum, path: &Path, offset: u64, len: u64) -> Result<String> {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
         use std::io::{Read, Seek};
         let mut file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
         file.seek(std::io::SeekFrom::Start(offset)).map_err(|e| Error::io(&path, e))?;
-        let mut md5 = md5::Md5::new();
+        let mut hasher = ChecksumHasher::new(kind);
         let mut buf = vec![0u8; 1 << 20];
         let mut left = len;
         while left > 0 {
@@ -161,13 +229,13 @@ async fn file_part_md5(path: &Path, offset: u64, len: u64) -> Result<String> {
                     std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file got shorter while being uploaded");
                 return Err(Error::io(&path, e));
             }
-            md5.update(&buf[..n]);
+            hasher.update(&buf[..n]);
             left -= n as u64;
         }
-        Ok(base64::engine::general_purpose::STANDARD.encode(md5.finalize()))
+        Ok(hasher.finish())
     })
     .await
-    .map_err(|e| Error::io(Path::new("(md5 worker)"), std::io::Error::other(e)))?
+    .map_err(|e| Error::io(Path::new("(checksum worker)"), std::io::Error::other(e)))?
 }
 
 fn receipt(response: reqwest::Response) -> Result<PartReceipt> {
@@ -226,4 +294,32 @@ async fn file_stream(part: &FilePart<'_>, activity: Arc<Activity>) -> Result<req
         }
     });
     Ok(reqwest::Body::wrap_stream(stream))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn intake_urls_get_a_crc32_and_store_urls_an_md5() {
+        let base = "http://127.0.0.1:8080";
+        let own = "http://127.0.0.1:8080/parts/upload_x/1?expires=1&signature=abc";
+        assert_eq!(Checksum::for_url(own, base), Checksum::Crc32);
+        for other in [
+            "http://127.0.0.1:9000/bucket/upload_x?partNumber=1&uploadId=u&X-Amz-Signature=abc",
+            "http://127.0.0.1:8081/parts/upload_x/1",
+            "https://127.0.0.1:8080/parts/upload_x/1",
+            "http://127.0.0.1:8080/v1/uploads/upload_x",
+            "not a url",
+        ] {
+            assert_eq!(Checksum::for_url(other, base), Checksum::Md5, "{other}");
+        }
+    }
+
+    #[test]
+    fn checksums_are_encoded_as_s3_takes_them() {
+        // The CRC-32 check value of "123456789" is 0xCBF43926, sent big-endian in base64.
+        assert_eq!(Checksum::Crc32.of(b"123456789"), "y/Q5Jg==");
+        assert_eq!(Checksum::Md5.of(b""), "1B2M2Y8AsgTpgAmY7PhCfg==");
+    }
 }

@@ -467,17 +467,19 @@ impl ReceivesParts for FsStore {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(written.err().unwrap_or_else(|| Error::internal("a write to the disk panicked")));
         };
-        // Durable, with its size and MD5; or the reason it is not kept.
+        // Durable, with its size and digests; or the reason it is not kept.
         let finished = match written {
             Ok(()) => {
                 let (finished, back) =
                     tokio::task::spawn_blocking(move || (sink.finish(), sink)).await.map_err(Error::internal)?;
                 sink = back;
-                finished.map_err(Error::from).and_then(|(size, md5)| check(size, &md5).map(|()| (size, md5)))
+                finished
+                    .map_err(Error::from)
+                    .and_then(|(size, computed)| check(size, &computed).map(|()| (size, computed)))
             }
             Err(e) => Err(e),
         };
-        let (size, md5) = match finished {
+        let (size, computed) = match finished {
             Ok(v) => v,
             Err(_) if sink.sealed => return Err(Error::Conflict("this upload no longer accepts parts".into())),
             Err(e) => {
@@ -505,7 +507,7 @@ impl ReceivesParts for FsStore {
         .await
         .map_err(Error::internal)?;
         match renamed {
-            Ok(()) => Ok(PartInfo { number: part.get(), size, etag: Some(format!("\"{md5}\"")) }),
+            Ok(()) => Ok(PartInfo { number: part.get(), size, etag: Some(format!("\"{}\"", computed.md5_hex)) }),
             Err(e) if is_not_found(&e) => Err(Error::Conflict(
                 "this upload was completed while the part was arriving; the part was not kept".into(),
             )),

@@ -42,9 +42,18 @@ pub struct PartInfo {
     pub etag: Option<String>,
 }
 
-/// Decides whether a part may land, from its size and its MD5 (lowercase hex); called once
-/// the whole body is on disk, before the part is committed.
-pub type PartCheck<'a> = &'a (dyn Fn(u64, &str) -> Result<()> + Send + Sync);
+/// What a store computed of a part's bytes while they streamed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartDigests {
+    /// Lowercase hex MD5 (the part's ETag).
+    pub md5_hex: String,
+    /// CRC-32 (IEEE, as S3's `x-amz-checksum-crc32`).
+    pub crc32: u32,
+}
+
+/// Decides whether a part may land, from its size and its digests; called once the whole
+/// body is on disk, before the part is committed.
+pub type PartCheck<'a> = &'a (dyn Fn(u64, &PartDigests) -> Result<()> + Send + Sync);
 
 /// Decides whether the received parts make the whole file; `Err` holds the reason.
 pub type PartsCheck<'a> = &'a (dyn Fn(&[PartInfo]) -> std::result::Result<(), String> + Send + Sync);

@@ -1,7 +1,7 @@
 //! Receiving a part through an intake-signed part URL.
 
 use super::Service;
-use crate::blob::{PartBody, PartDelivery, PartInfo};
+use crate::blob::{PartBody, PartDelivery, PartDigests, PartInfo};
 use crate::domain::ids::{looks_like, IdKind};
 use crate::domain::parts::{check_part, PartNumber, MAX_PART_SIZE};
 use crate::signing::{Grant, SignatureError};
@@ -19,6 +19,9 @@ pub struct PartRequest<'a> {
     pub content_length: Option<u64>,
     /// The request's `Content-MD5` (base64 of the part's MD5, as S3 takes it), when it has one.
     pub content_md5: Option<&'a str>,
+    /// The request's `x-amz-checksum-crc32` (base64 of the part's CRC-32, big-endian, as S3
+    /// takes it), when it has one.
+    pub checksum_crc32: Option<&'a str>,
 }
 
 /// A `Content-MD5` header as lowercase hex, or why it is not one.
@@ -28,6 +31,18 @@ fn content_md5_hex(header: &str) -> Result<String> {
         Ok(digest) if digest.len() == 16 => Ok(hex::encode(digest)),
         _ => Err(Error::BadRequest(format!(
             "Content-MD5 {header:?} is not the base64 of a 16-byte MD5 digest; send the part's MD5 in base64, or no Content-MD5"
+        ))),
+    }
+}
+
+/// An `x-amz-checksum-crc32` header as the CRC-32 it carries, or why it is not one.
+fn checksum_crc32(header: &str) -> Result<u32> {
+    use base64::Engine;
+    match base64::engine::general_purpose::STANDARD.decode(header.trim()) {
+        Ok(digest) if digest.len() == 4 => Ok(u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]])),
+        _ => Err(Error::BadRequest(format!(
+            "x-amz-checksum-crc32 {header:?} is not the base64 of a 4-byte CRC-32; send the part's CRC-32 \
+             (big-endian, in base64), or no x-amz-checksum-crc32"
         ))),
     }
 }
@@ -51,6 +66,7 @@ impl Service {
         }
         let number: u32 = req.part_number.parse().map_err(|_| SignatureError::Malformed)?;
         let expected_md5 = req.content_md5.map(content_md5_hex).transpose()?;
+        let expected_crc32 = req.checksum_crc32.map(checksum_crc32).transpose()?;
         let expires: i64 = req.expires.and_then(|e| e.parse().ok()).ok_or(SignatureError::Malformed)?;
         let signature = req.signature.ok_or(SignatureError::Malformed)?;
         if !looks_like(IdKind::Upload, req.upload_id) {
@@ -90,15 +106,23 @@ impl Service {
         }
         self.check_free_space()?;
         let max_size = MAX_PART_SIZE.min(file_size);
-        let check = move |size: u64, md5: &str| {
+        let check = move |size: u64, digests: &PartDigests| {
             check_part(part, size, parts_count, file_size)?;
-            match &expected_md5 {
-                Some(expected) if expected != md5 => Err(Error::BadRequest(format!(
-                    "part {number} arrived damaged: its MD5 is {md5} but Content-MD5 says {expected}; nothing was \
-                     stored, send the part again"
-                ))),
-                _ => Ok(()),
+            if let Some(expected) = expected_md5.as_ref().filter(|e| **e != digests.md5_hex) {
+                return Err(Error::BadRequest(format!(
+                    "part {number} arrived damaged: its MD5 is {} but Content-MD5 says {expected}; nothing was \
+                     stored, send the part again",
+                    digests.md5_hex
+                )));
             }
+            if let Some(expected) = expected_crc32.filter(|e| *e != digests.crc32) {
+                return Err(Error::BadRequest(format!(
+                    "part {number} arrived damaged: its CRC-32 is {:08x} but x-amz-checksum-crc32 says {expected:08x}; \
+                     nothing was stored, send the part again",
+                    digests.crc32
+                )));
+            }
+            Ok(())
         };
         receiver.put_part(&upload.id, part, body, max_size, &check).await
     }

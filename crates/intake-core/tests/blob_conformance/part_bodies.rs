@@ -20,8 +20,13 @@ async fn torn_oversized_and_refused_bodies_leave_no_trace() {
         assert!(matches!(torn, Err(Error::BodyAborted(_))), "{}: {torn:?}", b.name);
         let big = r.put_part(&key, p(1), body(vec![vec![b'x'; 11]], false), 10, &|_, _| Ok(())).await;
         assert!(matches!(big, Err(Error::TooLarge(_))), "{}: {big:?}", b.name);
-        let check =
-            |size: u64, _md5: &str| if size == 3 { Err(Error::BadRequest("not 3 bytes".into())) } else { Ok(()) };
+        let check = |size: u64, _: &intake_core::blob::PartDigests| {
+            if size == 3 {
+                Err(Error::BadRequest("not 3 bytes".into()))
+            } else {
+                Ok(())
+            }
+        };
         let refused = r.put_part(&key, p(1), body(vec![b"abc".to_vec()], false), 100, &check).await;
         assert!(matches!(refused, Err(Error::BadRequest(_))), "{}: {refused:?}", b.name);
         assert!(s.list_parts(&key, handle.as_deref()).await.unwrap().is_empty(), "{}: no trace", b.name);

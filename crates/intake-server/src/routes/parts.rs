@@ -37,6 +37,7 @@ pub async fn put(
         signature: query.get("signature").map(String::as_str),
         content_length,
         content_md5: headers.get("content-md5").and_then(|v| v.to_str().ok()),
+        checksum_crc32: headers.get("x-amz-checksum-crc32").and_then(|v| v.to_str().ok()),
     };
     let stream =
         with_idle_timeout(body.into_data_stream().map_err(std::io::Error::other).boxed(), state.body_idle_timeout);

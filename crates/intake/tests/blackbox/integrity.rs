@@ -1,7 +1,8 @@
 //! End-to-end integrity (issue 18 item 3), black-box on the backend `INTAKE_TEST_BACKEND`
 //! names: a part PUT whose bytes differ from its `Content-MD5` answers 400 and stores
 //! nothing (intake checks it on the local disk; the S3 store checks it on its presigned
-//! URLs), and the Rust SDK sends `Content-MD5` on every part.
+//! URLs); on the local disk the same holds for `x-amz-checksum-crc32`, which the Rust SDK
+//! sends on every part to intake's own URLs.
 
 use crate::common;
 
@@ -62,8 +63,36 @@ async fn intake_names_the_damage_in_its_reason() {
     common::assert_error(status, &body, 400, "16-byte MD5");
 }
 
+fn checksum_crc32(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(crc32fast::hash(bytes).to_be_bytes())
+}
+
 #[tokio::test]
-async fn the_sdk_sends_content_md5_on_every_part() {
+async fn intake_checks_a_parts_crc32_as_well() {
+    if common::backend::scaleout().is_some() {
+        return common::backend::skip("on S3 parts go to the store's presigned URLs, with Content-MD5");
+    }
+    let server = TestServer::start().await;
+    let file = media::png(32, 32);
+    let upload = server.create_ok("crc.png", "image/png", file.len(), 1, "image").await;
+    let id = upload["id"].as_str().unwrap();
+    let url = upload["parts"][0]["url"].as_str().unwrap();
+    let put = |crc: String, body: Vec<u8>| server.http.put(url).header("x-amz-checksum-crc32", crc).body(body);
+    let mut damaged = file.clone();
+    damaged[50] ^= 0x10;
+    let (status, body) = common::send(put(checksum_crc32(&file), damaged)).await;
+    common::assert_error(status, &body, 400, "x-amz-checksum-crc32");
+    let (status, body) = common::send(put("AAAAAAAA".into(), file.clone())).await;
+    common::assert_error(status, &body, 400, "4-byte CRC-32");
+    assert_eq!(server.complete(id).await.0, 400, "nothing stored");
+    let (status, _) = common::send(put(checksum_crc32(&file), file.clone())).await;
+    assert_eq!(status, 200);
+    assert_eq!(server.complete(id).await.0, 200);
+    assert_eq!(server.wait_terminal(id).await["status"], "imported");
+}
+
+#[tokio::test]
+async fn the_sdk_sends_a_checksum_on_every_part() {
     // Through a proxy that records each PUT's headers.
     if common::backend::scaleout().is_some() {
         return common::backend::skip("on S3 parts go straight to the store, not through intake's URLs");
@@ -82,9 +111,11 @@ async fn the_sdk_sends_content_md5_on_every_part() {
     assert_eq!(outcome.parts, 2);
     let puts: Vec<_> = proxy.seen().into_iter().filter(|s| s.method == "PUT").collect();
     assert_eq!(puts.len(), 2, "two part PUTs through the proxy");
-    let mut digests: Vec<String> = puts.iter().map(|s| s.header("content-md5").unwrap().to_string()).collect();
+    // The part URLs are intake's own (the proxy is both the API and the public URL): CRC-32.
+    let mut digests: Vec<String> =
+        puts.iter().map(|s| s.header("x-amz-checksum-crc32").expect("a CRC-32 on every part").to_string()).collect();
     digests.sort();
-    let mut expected = vec![content_md5(&file[..5 * common::MIB]), content_md5(&file[5 * common::MIB..])];
+    let mut expected = vec![checksum_crc32(&file[..5 * common::MIB]), checksum_crc32(&file[5 * common::MIB..])];
     expected.sort();
     assert_eq!(digests, expected);
 }

@@ -1,6 +1,7 @@
 //! Tests of the local-disk store: parts, seals, torn and oversized bodies, staged imports.
 
 use super::*;
+use crate::blob::PartDigests;
 use crate::validate::read_up_to;
 use md5::{Digest, Md5};
 
@@ -11,7 +12,7 @@ fn body(chunks: Vec<&'static [u8]>) -> PartBody {
 /// The declared size of a file where only "not empty" matters (the disk does not look).
 const NON_EMPTY: u64 = 64 << 20;
 
-fn any_size(_: u64, _: &str) -> Result<()> {
+fn any_size(_: u64, _: &PartDigests) -> Result<()> {
     Ok(())
 }
 
@@ -111,7 +112,7 @@ async fn torn_and_oversized_parts_leave_no_trace() {
         store.put_part("upload_c", p(1), body(vec![b"0123456789"]), 5, &any_size).await,
         Err(Error::TooLarge(_))
     ));
-    let refuse = |_: u64, _: &str| Err(Error::BadRequest("too small".into()));
+    let refuse = |_: u64, _: &PartDigests| Err(Error::BadRequest("too small".into()));
     assert!(matches!(
         store.put_part("upload_c", p(1), body(vec![b"x"]), 100, &refuse).await,
         Err(Error::BadRequest(_))

@@ -13,7 +13,7 @@
 //! appended to, handed to the disk window by window and fsynced as it grows).
 
 use super::{fsync_dir, is_not_found, make_multipart_dirs, Writeback, STAGED_SYNC_EVERY, WRITEBACK_WINDOW};
-use crate::blob::PartBody;
+use crate::blob::{PartBody, PartDigests};
 use crate::{Error, Result};
 use bytes::{Bytes, BytesMut};
 use futures_util::StreamExt;
@@ -199,6 +199,7 @@ pub(super) struct PartSink {
     sealed_dir: PathBuf,
     file: Option<File>,
     md5: Md5,
+    crc32: crc32fast::Hasher,
     size: u64,
     /// Set when the temp file could not be made because the upload was completed.
     pub(super) sealed: bool,
@@ -206,7 +207,16 @@ pub(super) struct PartSink {
 
 impl PartSink {
     pub(super) fn new(upload_dir: PathBuf, tmp: PathBuf, sealed_dir: PathBuf) -> Self {
-        Self { upload_dir, tmp, sealed_dir, file: None, md5: Md5::new(), size: 0, sealed: false }
+        Self {
+            upload_dir,
+            tmp,
+            sealed_dir,
+            file: None,
+            md5: Md5::new(),
+            crc32: crc32fast::Hasher::new(),
+            size: 0,
+            sealed: false,
+        }
     }
 
     /// The temp file, made on first use along with the upload's directories if this is its
@@ -232,10 +242,12 @@ impl PartSink {
     }
 
     /// Makes the part durable (the file exists even when the part is empty); returns its
-    /// size and hex MD5.
-    pub(super) fn finish(&mut self) -> io::Result<(u64, String)> {
+    /// size and digests.
+    pub(super) fn finish(&mut self) -> io::Result<(u64, PartDigests)> {
         self.file()?.sync_all()?;
-        Ok((self.size, hex::encode(self.md5.clone().finalize())))
+        let digests =
+            PartDigests { md5_hex: hex::encode(self.md5.clone().finalize()), crc32: self.crc32.clone().finalize() };
+        Ok((self.size, digests))
     }
 }
 
@@ -243,6 +255,7 @@ impl DiskSink for PartSink {
     fn write_chunk(&mut self, bytes: &[u8]) -> io::Result<()> {
         self.file()?.write_all(bytes)?;
         self.md5.update(bytes);
+        self.crc32.update(bytes);
         self.size += bytes.len() as u64;
         Ok(())
     }

@@ -11,7 +11,7 @@
 //! intake's credentials. Intake refuses a part of a finished upload, and any byte at all.
 
 use super::S3Store;
-use crate::blob::{CompleteOutcome, PartBody, PartCheck, PartInfo, PartsCheck, ReceivesParts};
+use crate::blob::{CompleteOutcome, PartBody, PartCheck, PartDigests, PartInfo, PartsCheck, ReceivesParts};
 use crate::domain::PartNumber;
 use crate::{Error, Result};
 use async_trait::async_trait;
@@ -76,7 +76,7 @@ impl ReceivesParts for S3Store {
                 )));
             }
         }
-        check(0, EMPTY_MD5)?;
+        check(0, &PartDigests { md5_hex: EMPTY_MD5.into(), crc32: 0 })?;
         self.put_small(key, Bytes::new()).await?;
         Ok(PartInfo { number: 1, size: 0, etag: Some(format!("\"{EMPTY_MD5}\"")) })
     }
