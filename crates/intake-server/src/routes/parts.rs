@@ -21,7 +21,7 @@ use std::time::Duration;
            ("expires" = Option<String>, Query), ("signature" = Option<String>, Query)),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"),
     responses((status = 200, description = "Stored; the ETag header is the quoted MD5 of the part"),
-              (status = 400, description = "Breaks the part rules, or its MD5 differs from Content-MD5 (nothing stored)", body = ErrorBody), (status = 403, description = "Tampered, expired or foreign URL", body = ErrorBody), (status = 404, description = "Upload gone", body = ErrorBody), (status = 408, description = "Body stalled", body = ErrorBody), (status = 409, description = "Upload no longer pending", body = ErrorBody), (status = 413, description = "Part too large", body = ErrorBody)))]
+              (status = 400, description = "Breaks the part rules, or differs from its Content-MD5 or x-amz-checksum-crc32 (nothing stored)", body = ErrorBody), (status = 403, description = "Tampered, expired or foreign URL", body = ErrorBody), (status = 404, description = "Upload gone", body = ErrorBody), (status = 408, description = "Body stalled", body = ErrorBody), (status = 409, description = "Upload no longer pending", body = ErrorBody), (status = 413, description = "Part too large", body = ErrorBody)))]
 pub async fn put(
     State(state): State<AppState>,
     Path((upload_id, number)): Path<(String, String)>,
