@@ -130,7 +130,8 @@ pub struct WaitOptions {
     pub timeout: Duration,
     /// The first poll comes this soon; then each comes a quarter of the time waited so far
     /// after the last (never sooner than this, never later than `max_interval`), so the
-    /// news of `imported` arrives at most a quarter late.
+    /// news of `imported` arrives at most a quarter late (default 25 ms: a local-disk import
+    /// takes tens of milliseconds, and a wait of a second costs about fourteen `GET`s).
     pub min_interval: Duration,
     /// The slowest polling (default 2 s, what Scenario's clients use).
     pub max_interval: Duration,
@@ -148,7 +149,7 @@ impl Default for WaitOptions {
     fn default() -> Self {
         Self {
             timeout: Duration::from_secs(24 * 3600),
-            min_interval: Duration::from_millis(200),
+            min_interval: Duration::from_millis(25),
             max_interval: Duration::from_secs(2),
         }
     }
@@ -487,11 +488,25 @@ mod tests {
             }
             at
         };
-        for done in [ms(100), ms(900), ms(3_500), ms(10_000), ms(60_000)] {
+        for done in [ms(30), ms(100), ms(900), ms(3_500), ms(10_000), ms(60_000)] {
             let late = noticed(done) - done;
             assert!(late <= (done / 4).max(options.min_interval).min(options.max_interval), "{done:?}: {late:?} late");
         }
-        assert_eq!(options.interval_after(Duration::ZERO), ms(200));
+        // What a wait costs the server: the GETs made until `done`, the first one included.
+        let polls = |done: Duration| {
+            let (mut at, mut interval, mut n) = (Duration::ZERO, options.min_interval, 1);
+            while at < done {
+                at += interval;
+                n += 1;
+                interval = options.interval_after(at);
+            }
+            n
+        };
+        assert!(polls(Duration::from_secs(1)) <= 16, "{}", polls(Duration::from_secs(1)));
+        assert!(polls(Duration::from_secs(60)) <= 52, "{}", polls(Duration::from_secs(60)));
+        // An hour is polled every 2 s, as Scenario's clients do: not many more than 1,800.
+        assert!(polls(Duration::from_secs(3600)) <= 1_825, "{}", polls(Duration::from_secs(3600)));
+        assert_eq!(options.interval_after(Duration::ZERO), ms(25));
         assert_eq!(options.interval_after(Duration::from_secs(3600)), Duration::from_secs(2));
         // A maximum below the minimum does not panic: the minimum wins.
         let odd = WaitOptions { min_interval: ms(500), max_interval: ms(100), ..options };
