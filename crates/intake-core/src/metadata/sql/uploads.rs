@@ -11,7 +11,7 @@ use crate::metadata::{
 };
 use crate::{Error, Result};
 use async_trait::async_trait;
-use intake_api::Status;
+use intake_api::{Kind, Status};
 
 /// Enqueues job `$1` of upload `$2` (project `$3`) in lane `$4`, runnable at `$5`.
 pub(super) const ENQUEUE_JOB: &str =
@@ -185,14 +185,21 @@ pub(super) fn list_query<'a>(dialect: Dialect, q: &'a UploadListQuery, columns: 
         values.push(value);
         values.len()
     }
-    let mut sql = format!("SELECT {columns} FROM uploads WHERE owner_id = $1");
+    let index = match dialect {
+        Dialect::Sqlite => format!(" INDEXED BY {}", sqlite_listing_index(q.status, q.kind)),
+        Dialect::Postgres => String::new(),
+    };
+    let mut sql = format!("SELECT {columns} FROM uploads{index} WHERE owner_id = $1");
     let mut values: Vec<Arg> = vec![Arg::from(q.owner_id.as_str())];
     if let Some(status) = q.status {
         sql.push_str(&format!(" AND status = ${}", next(&mut values, Arg::from(status.as_str()))));
         if dialect == Dialect::Sqlite && status != Status::Imported {
-            // The exact term of SQLite's partial index of unfinished uploads (migration
-            // 0009), which SQLite uses only when the query repeats it.
+            // The exact terms of SQLite's partial indexes (migrations 0009 and 0011), which
+            // SQLite uses only when the query repeats them.
             sql.push_str(&format!(" AND {SQLITE_NOT_IMPORTED}"));
+            if sqlite_listing_index(q.status, q.kind) == SQLITE_FAILED_BY_KIND {
+                sql.push_str(&format!(" AND {SQLITE_FAILED}"));
+            }
         }
     }
     if let Some(kind) = q.kind {
@@ -211,3 +218,26 @@ pub(super) fn list_query<'a>(dialect: Dialect, q: &'a UploadListQuery, columns: 
 /// The condition of SQLite's `uploads_unfinished_by_owner` partial index, as it is written
 /// there.
 const SQLITE_NOT_IMPORTED: &str = "status <> 'imported'";
+
+/// The condition of SQLite's `uploads_failed_by_owner_kind` partial index, as it is written
+/// there.
+const SQLITE_FAILED: &str = "status = 'failed'";
+
+/// SQLite's `uploads_failed_by_owner_kind` partial index (migration 0011).
+const SQLITE_FAILED_BY_KIND: &str = "uploads_failed_by_owner_kind";
+
+/// The index a SQLite listing reads, named in the query (`INDEXED BY`) so that the planner,
+/// choosing between indexes keyed alike, never walks the wrong one (migrations 0004, 0009,
+/// 0011). Each is a range in listing order: a status other than `imported` reads the uploads
+/// in that status (in flight, or failed); a kind its own index, with `imported` checked on
+/// the entry and `failed` from its partial index; a kind with an unfinished status the
+/// uploads in flight in that status; no filter, or `imported` alone, the project's listing.
+fn sqlite_listing_index(status: Option<Status>, kind: Option<Kind>) -> &'static str {
+    match (status, kind) {
+        (None | Some(Status::Imported), None) => "uploads_by_owner",
+        (Some(_), None) => "uploads_unfinished_by_owner",
+        (None | Some(Status::Imported), Some(_)) => "uploads_by_owner_kind",
+        (Some(Status::Failed), Some(_)) => SQLITE_FAILED_BY_KIND,
+        (Some(_), Some(_)) => "uploads_unfinished_by_owner",
+    }
+}
