@@ -47,7 +47,8 @@
 # BENCH_DIR (scratch directory, default a new one under /var/tmp, deleted at the
 # end; it must be on the disk you want to measure), BENCH_OUT (raw results file, default
 # bench/results/raw-<time>.tsv), BENCH_SKIP_BUILD (set: use the binaries already built),
-# BENCH_PARTS_COMPLETE (parts sent before target 11's complete, default all 10,000). If INTAKE_TEST_DATABASE_URL and INTAKE_TEST_S3_* are set
+# BENCH_PARTS_COMPLETE (parts sent before target 11's complete, default all 10,000),
+# BENCH_GROWTH_ENGINES (target 10's engines, default "sqlite postgres"). If INTAKE_TEST_DATABASE_URL and INTAKE_TEST_S3_* are set
 # (scripts/scaleout.sh's env, as in scripts/test.sh) target 2 uses them; otherwise it starts
 # its own PostgreSQL + Garage with scripts/scaleout.sh.
 set -euo pipefail
@@ -486,7 +487,7 @@ growth_start() {  # ENGINE SIZE: starts the server on the seeded database, recor
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 if wants 10; then
-    growth_engines=(sqlite postgres)
+    read -r -a growth_engines <<<"${BENCH_GROWTH_ENGINES:-sqlite postgres}"
     scaleout_setup
     for engine in "${growth_engines[@]}"; do
         for size in small big; do
