@@ -606,15 +606,23 @@ test('signing out mid-upload is a clean slate: the next key finds nothing of the
     assert.equal(await page.title(), 'Uploading 2 files · proj_web · intake');
     await capture('uploading');
 
-    // Sign out mid-upload; from here on, every request is recorded.
+    // Sign out mid-upload; from here on, every request is recorded, with whether the sign-out
+    // aborted it.
     page.off('request', onRequestA);
     const sent = [];
-    page.on('request', (r) => sent.push(r.allHeaders().then((headers) => ({
-      method: r.method(), url: r.url(), authorization: headers.authorization,
-    }))));
+    page.on('request', (r) => sent.push({ request: r, headers: r.allHeaders() }));
+    const aborted = new Set();
+    page.on('requestfailed', (r) => { if (/ABORTED/.test(r.failure()?.errorText || '')) aborted.add(r); });
     const partAborted = page.waitForEvent('requestfailed',
       (r) => r.method() === 'PUT' && r.url().includes(`/parts/${secretUpload}/`));
-    await page.getByRole('button', { name: 'Sign out' }).click();
+    // The click in the page, with the page's clock read in the same task: a poll the page sent
+    // while the test was reaching for the button (recorded above) went out before the sign-out.
+    await page.getByRole('button', { name: 'Sign out' }).waitFor();
+    const signedOutAt = await page.evaluate(() => {
+      const at = Date.now();
+      document.getElementById('sign-out').click();
+      return at;
+    });
     await page.locator('#sign-in').waitFor();
     assert.equal(await page.title(), 'Sign in · intake');
     assert.equal(await page.evaluate(() => sessionStorage.length + localStorage.length), 0);
@@ -657,7 +665,13 @@ test('signing out mid-upload is a clean slate: the next key finds nothing of the
     assert.deepEqual(stored, { session: { 'intake.apiKey': KEY_B, 'intake.apiSecret': SECRET_B, 'intake.project': 'proj_b' }, local: 0 });
     // ... nor in any request sent since the sign-out: no PUT, poll or list of A's, no A credentials.
     // (The one read of the revoked object URL is the test's own probe above.)
-    const requests = (await Promise.all(sent)).filter((r) => r.url !== blobUrl);
+    // A request counts if the browser sent it after the click (`startTime`, known once it was
+    // answered) and the sign-out did not abort it: A's part PUT in flight, or a poll sent just
+    // before the click, were cut off by the sign-out, not sent after it.
+    const requests = (await Promise.all(sent.map(async ({ request, headers }) => ({
+      method: request.method(), url: request.url(), authorization: (await headers).authorization,
+      after: request.timing().startTime >= signedOutAt && !aborted.has(request),
+    })))).filter((r) => r.url !== blobUrl && r.after);
     const aAuth = basicAuth(KEY, SECRET);
     const leaks = requests.filter((r) => r.authorization === aAuth
       || markers.some((m) => r.url.includes(m)));

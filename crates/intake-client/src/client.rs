@@ -131,7 +131,7 @@ pub struct WaitOptions {
     /// The first poll comes this soon; then each comes a quarter of the time waited so far
     /// after the last (never sooner than this, never later than `max_interval`), so the
     /// news of `imported` arrives at most a quarter late (default 25 ms: a local-disk import
-    /// takes tens of milliseconds, and a wait of a second costs about fourteen `GET`s).
+    /// takes tens of milliseconds, and a wait of a second costs about sixteen `GET`s).
     pub min_interval: Duration,
     /// The slowest polling (default 2 s, what Scenario's clients use).
     pub max_interval: Duration,
