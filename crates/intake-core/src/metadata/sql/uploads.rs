@@ -185,11 +185,9 @@ pub(super) fn list_query<'a>(dialect: Dialect, q: &'a UploadListQuery, columns: 
         values.push(value);
         values.len()
     }
-    let index = match dialect {
-        Dialect::Sqlite => format!(" INDEXED BY {}", sqlite_listing_index(q.status, q.kind)),
-        Dialect::Postgres => String::new(),
-    };
-    let mut sql = format!("SELECT {columns} FROM uploads{index} WHERE owner_id = $1");
+    let sqlite_index = (dialect == Dialect::Sqlite).then(|| sqlite_listing_index(q.status, q.kind));
+    let indexed_by = sqlite_index.map(|index| format!(" INDEXED BY {index}")).unwrap_or_default();
+    let mut sql = format!("SELECT {columns} FROM uploads{indexed_by} WHERE owner_id = $1");
     let mut values: Vec<Arg> = vec![Arg::from(q.owner_id.as_str())];
     if let Some(status) = q.status {
         sql.push_str(&format!(" AND status = ${}", next(&mut values, Arg::from(status.as_str()))));
@@ -197,7 +195,7 @@ pub(super) fn list_query<'a>(dialect: Dialect, q: &'a UploadListQuery, columns: 
             // The exact terms of SQLite's partial indexes (migrations 0009 and 0011), which
             // SQLite uses only when the query repeats them.
             sql.push_str(&format!(" AND {SQLITE_NOT_IMPORTED}"));
-            if sqlite_listing_index(q.status, q.kind) == SQLITE_FAILED_BY_KIND {
+            if sqlite_index == Some(SQLITE_FAILED_BY_KIND) {
                 sql.push_str(&format!(" AND {SQLITE_FAILED}"));
             }
         }
