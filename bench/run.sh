@@ -29,7 +29,8 @@
 #  10  growth: on SQLite and on PostgreSQL, a database seeded with 1,000,000 uploads
 #      (intake-bench seed) vs one with 1,000: p99 of create, GET, list pages (first,
 #      ?status=failed, the 500th by token), complete -> imported of 256 MiB, restart to
-#      /readyz, idle CPU and RSS, /metrics (intake-bench latency, bench/src/latency.rs)
+#      /readyz, idle CPU and RSS, /metrics (intake-bench latency, bench/src/latency.rs; the
+#      two sizes' servers run together and take the requests in turn)
 #  11  ten thousand parts (intake-bench many-parts, bench/src/parts.rs): create, a GET while
 #      pending and complete (every part sent) of a 10,000-part upload, each timed with the
 #      server's extra RSS, on the local disk and on PostgreSQL + Garage; and GET of it vs GET
@@ -518,10 +519,14 @@ if wants 10; then
     clk_tck="$(getconf CLK_TCK)"
     for run in $(seq 1 "$runs"); do
         for engine in "${growth_engines[@]}"; do
+            # Both sizes' servers run together: the latencies are measured on both in turn,
+            # request by request, so the machine's noise falls on both alike (latency.rs).
+            growth_servers=(); growth_urls=()
             for size in small big; do
                 dir="$work/growth-$engine-$size"
                 m="${engine}_${size}"
                 growth_start "$engine" "$size"
+                growth_servers+=("$server_pid"); growth_urls+=("$INTAKE_URL")
                 # The idle bounds are for the big database only (the small one idles alike;
                 # --smoke measures both, briefly, to keep the code path tested).
                 if [ "$size" = big ] || [ "$smoke" = 1 ]; then
@@ -532,15 +537,25 @@ if wants 10; then
                     record 10 "${m}_idle_cpu_percent" "$run" "$(awk -v t="$ticks" -v hz="$clk_tck" -v s="$growth_idle" 'BEGIN { printf "%.3f", t / hz / s * 100 }')"
                     record 10 "${m}_idle_rss_kib" "$run" "$(awk '/^VmRSS:/ { print $2 }' "/proc/$server_pid/status")"
                 fi
-                report="$("$helper" latency --requests "$growth_requests" --clients 4 --ids "$dir/ids" --deep-page 500)"
+            done
+            report="$("$helper" latency --requests "$growth_requests" --clients 4 --deep-page 500 \
+                --server "small,${growth_urls[0]},$work/growth-$engine-small/ids" \
+                --server "big,${growth_urls[1]},$work/growth-$engine-big/ids")"
+            for size in small big; do
                 for what in get listFirst listFailed listDeep post metrics; do
-                    p99="$(python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]]["p99Ms"])' "$what" <<<"$report")"
-                    p50="$(python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]]["p50Ms"])' "$what" <<<"$report")"
-                    record 10 "${m}_${what}_p99_ms" "$run" "$p99"
-                    record 10 "${m}_${what}_p50_ms" "$run" "$p50"
+                    for stat in p99 p50; do
+                        value="$(python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]][sys.argv[2]][sys.argv[3] + "Ms"])' "$size" "$what" "$stat" <<<"$report")"
+                        record 10 "${engine}_${size}_${what}_${stat}_ms" "$run" "$value"
+                    done
                 done
-                report="$("$helper" upload "$src/growth.bin" --part-size $((8 * MiB)) --concurrency 8)"
-                record 10 "${m}_complete_to_imported_seconds" "$run" "$(json_field completeToImportedSeconds <<<"$report")"
+            done
+            # complete -> imported on one server at a time (the other idles).
+            for i in 0 1; do
+                size=small; [ "$i" = 1 ] && size=big
+                report="$(INTAKE_URL="${growth_urls[$i]}" "$helper" upload "$src/growth.bin" --part-size $((8 * MiB)) --concurrency 8)"
+                record 10 "${engine}_${size}_complete_to_imported_seconds" "$run" "$(json_field completeToImportedSeconds <<<"$report")"
+            done
+            for server_pid in "${growth_servers[@]}"; do
                 stop_server
             done
         done

@@ -157,9 +157,10 @@ enum Command {
         requests: usize,
         #[arg(long, default_value_t = 4)]
         clients: usize,
-        /// Upload ids to GET, one a line.
-        #[arg(long)]
-        ids: PathBuf,
+        /// A server to measure, `NAME,URL,IDS_FILE` (the upload ids to GET, one a line);
+        /// repeat it to measure several in turn, request by request.
+        #[arg(long = "server", required = true)]
+        servers: Vec<latency::ServerArg>,
         #[arg(long, default_value_t = 500)]
         deep_page: usize,
     },
@@ -218,8 +219,8 @@ async fn main() -> Result<()> {
             seed::run(seed::Options { data_dir, database_url, uploads, projects, main_project, sample_ids, sample })
                 .await
         }
-        Command::Latency { requests, clients, ids, deep_page } => {
-            latency::run(latency::Options { requests, clients, ids, deep_page }).await
+        Command::Latency { requests, clients, servers, deep_page } => {
+            latency::run(latency::Options { requests, clients, servers, deep_page }).await
         }
         Command::ManyParts { server_pid, parts, complete_parts, concurrency, repeats } => {
             let complete_parts = complete_parts.unwrap_or(parts);
