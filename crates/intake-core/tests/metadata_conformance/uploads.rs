@@ -2,7 +2,7 @@
 
 use super::support::*;
 use intake_api::{Kind, Source, Status};
-use intake_core::metadata::{Admission, Change, ImportProgress, ImportedFile, Lane, ModelRecord};
+use intake_core::metadata::{Admission, Change, ImportProgress, ImportedFile, Lane, ModelRecord, UploadStore};
 
 #[tokio::test]
 async fn the_signing_secret_is_made_once_and_shared() {
@@ -442,4 +442,43 @@ async fn imports_reserve_their_size_once_known() {
         assert_eq!(s.project_usage("proj_a").await.unwrap().bytes, 75, "{}: the final size counts", b.name);
         assert_eq!(s.reserve_import_bytes("upload_iq", 1, None).await.unwrap(), Reservation::NotPending);
     }
+}
+
+/// SQLite reads an upload that is not in memory on the blocking pool: a read that waits on the
+/// file (here a lock; in production a disk read of a page the OS no longer caches) must leave
+/// the async worker free for every other request. On this one-thread runtime a read in place
+/// would hold the only thread until SQLite gives up (about 10 s, then an error); off the
+/// thread, the task below runs, releases the lock, and the read succeeds.
+#[cfg(target_os = "linux")]
+#[tokio::test(flavor = "current_thread")]
+async fn a_sqlite_read_that_waits_on_the_file_does_not_hold_the_runtime() {
+    use std::os::fd::AsRawFd;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("meta.db");
+    let writer = SqlStore::open_sqlite(&path).await.unwrap();
+    writer.insert_upload(&upload("upload_cold", NOW), &UNLIMITED).await.unwrap();
+    // A second handle, so the row is in no cache.
+    let reader = SqlStore::open_sqlite(&path).await.unwrap();
+
+    // Every WAL read slot (SQLite's locks on bytes 123-127 of the -shm file) taken for
+    // writing by an open-file-description lock, which conflicts with SQLite's own locks even
+    // within this process: no read transaction can begin until it is released.
+    let shm = std::fs::OpenOptions::new().read(true).write(true).open(dir.path().join("meta.db-shm")).unwrap();
+    let lock = |kind: libc::c_short| {
+        let mut range: libc::flock = unsafe { std::mem::zeroed() };
+        range.l_type = kind;
+        range.l_whence = libc::SEEK_SET as libc::c_short;
+        range.l_start = 123;
+        range.l_len = 5;
+        // SAFETY: a valid descriptor and a fully initialized `flock`.
+        let done = unsafe { libc::fcntl(shm.as_raw_fd(), libc::F_OFD_SETLK, &range) };
+        assert_eq!(done, 0, "{}", std::io::Error::last_os_error());
+    };
+    lock(libc::F_WRLCK as libc::c_short);
+    let read = tokio::spawn(async move { reader.upload("upload_cold").await });
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(!read.is_finished(), "the read waits for its read slot");
+    lock(libc::F_UNLCK as libc::c_short);
+    let record = read.await.unwrap().expect("the read succeeds once the slots are free");
+    assert_eq!(record.map(|u| u.id).as_deref(), Some("upload_cold"));
 }

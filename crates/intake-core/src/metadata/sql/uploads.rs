@@ -67,7 +67,7 @@ impl UploadStore for SqlStore {
 
     async fn upload(&self, id: &str) -> Result<Option<UploadRecord>> {
         if let Some(fast) = &self.fast {
-            return fast.upload(id);
+            return fast.upload(id).await;
         }
         self.db.fetch_optional(&SELECT_UPLOAD, &args![id], upload_from).await
     }

@@ -29,11 +29,11 @@ struct Inner {
 
 impl UploadCache {
     /// The upload `id`: from memory, or from `load` (kept for next time when nothing changed
-    /// meanwhile). `None` (no such upload) is not kept.
-    pub(super) fn get_or_load<E>(
+    /// meanwhile). `None` (no such upload) is not kept. No lock is held while `load` runs.
+    pub(super) async fn get_or_load<E>(
         &self,
         id: &str,
-        load: impl FnOnce() -> Result<Option<UploadRecord>, E>,
+        load: impl std::future::Future<Output = Result<Option<UploadRecord>, E>>,
     ) -> Result<Option<UploadRecord>, E> {
         let changes_before = {
             let inner = self.inner.lock().expect("upload cache");
@@ -42,7 +42,7 @@ impl UploadCache {
             }
             inner.changes
         };
-        let loaded = load()?;
+        let loaded = load.await?;
         if let Some(record) = &loaded {
             let mut inner = self.inner.lock().expect("upload cache");
             if inner.changes == changes_before {
@@ -97,31 +97,33 @@ mod tests {
         }
     }
 
-    #[test]
-    fn a_kept_row_is_served_until_forgotten() {
+    #[tokio::test]
+    async fn a_kept_row_is_served_until_forgotten() {
         let cache = UploadCache::default();
         let load = |name: &str| {
             let r = record("upload_a", name);
-            move || Ok::<_, ()>(Some(r))
+            async move { Ok::<_, ()>(Some(r)) }
         };
-        assert_eq!(cache.get_or_load("upload_a", load("first")).unwrap().unwrap().file_name, "first");
-        assert_eq!(cache.get_or_load("upload_a", load("second")).unwrap().unwrap().file_name, "first");
+        assert_eq!(cache.get_or_load("upload_a", load("first")).await.unwrap().unwrap().file_name, "first");
+        assert_eq!(cache.get_or_load("upload_a", load("second")).await.unwrap().unwrap().file_name, "first");
         cache.forget("upload_a");
-        assert_eq!(cache.get_or_load("upload_a", load("third")).unwrap().unwrap().file_name, "third");
-        assert_eq!(cache.get_or_load("upload_none", || Ok::<_, ()>(None)).unwrap(), None);
+        assert_eq!(cache.get_or_load("upload_a", load("third")).await.unwrap().unwrap().file_name, "third");
+        assert_eq!(cache.get_or_load("upload_none", async { Ok::<_, ()>(None) }).await.unwrap(), None);
     }
 
-    #[test]
-    fn a_row_loaded_across_a_change_is_not_kept() {
+    #[tokio::test]
+    async fn a_row_loaded_across_a_change_is_not_kept() {
         let cache = UploadCache::default();
         // The load read the row, then a change committed and was forgotten before the load
         // returned: what it read may be the old row, so it must not be kept.
-        let stale = cache.get_or_load("upload_a", || {
-            cache.forget("upload_a");
-            Ok::<_, ()>(Some(record("upload_a", "old")))
-        });
+        let stale = cache
+            .get_or_load("upload_a", async {
+                cache.forget("upload_a");
+                Ok::<_, ()>(Some(record("upload_a", "old")))
+            })
+            .await;
         assert_eq!(stale.unwrap().unwrap().file_name, "old");
-        let fresh = cache.get_or_load("upload_a", || Ok::<_, ()>(Some(record("upload_a", "new"))));
+        let fresh = cache.get_or_load("upload_a", async { Ok::<_, ()>(Some(record("upload_a", "new"))) }).await;
         assert_eq!(fresh.unwrap().unwrap().file_name, "new");
     }
 }

@@ -1,9 +1,11 @@
 //! The SQLite store's hot paths, on `rusqlite` rather than sqlx (BENCHMARKS.md, target 5).
 //!
-//! - **Point reads run on the calling thread.** sqlx runs every statement on a per-connection
-//!   worker thread and hands the rows back over a channel: two thread wake-ups per query,
-//!   which cost more than the read. In WAL mode a reader never waits for the writer, so a
-//!   read by primary key holds the async worker only for the B-tree lookup.
+//! - **Point reads run on the thread that calls them.** sqlx runs every statement on a
+//!   per-connection worker thread and hands the rows back over a channel: two thread
+//!   wake-ups per query, which cost more than the read. In WAL mode a reader never waits for
+//!   the writer; but a page the OS no longer caches is a disk read, so an upload's row is read
+//!   from the blocking pool (`super::Fast::upload`), and only a project's counters row (read
+//!   by every create, so always in memory) on an async worker.
 //! - **New uploads are group-committed.** One writer thread inserts every upload waiting at
 //!   the time in one transaction and flushes the WAL with one `fdatasync` for all of them.
 //!   Before, each create paid its own `fsync`, serialized behind SQLite's single writer.
@@ -28,8 +30,9 @@ use tokio::sync::{mpsc, oneshot};
 const MAX_BATCH: usize = 512;
 /// Inserts queued for the writer before callers wait to queue theirs.
 const QUEUE: usize = 4096;
-/// Idle read connections kept for reuse.
-const MAX_IDLE_READERS: usize = 8;
+/// Reads of uploads at once ([`super::Fast::upload`]), and idle read connections kept for
+/// reuse.
+pub(super) const READERS: usize = 8;
 /// How long a read waits out a lock (only WAL recovery or a checkpoint reset takes one).
 const READ_BUSY_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long the writer waits for the sqlx connections' write transactions.
@@ -134,7 +137,7 @@ impl Direct {
         };
         let result = read(&conn).map_err(|e| database("reading", e));
         let mut idle = self.idle_readers.lock().expect("reader list");
-        if idle.len() < MAX_IDLE_READERS {
+        if idle.len() < READERS {
             idle.push(conn);
         }
         result
