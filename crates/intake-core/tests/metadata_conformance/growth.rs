@@ -25,6 +25,27 @@ SELECT printf('upload_%06d', i), 'proj_growth', 'user_g',
        strftime('%Y-%m-%dT%H:%M:%fZ', 1700000000 + i, 'unixepoch'), (1700000000 + i) * 1000
 FROM n";
 
+/// A second project whose uploads mostly failed: 20,000, the oldest 1,000 imported, every
+/// later one failed (a project can make its own uploads fail), newer than `proj_growth`'s.
+/// Its `imported` pages must not walk the failed ones.
+const SQLITE_FILL_SKEWED: &str = "
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
+INSERT INTO uploads (id, owner_id, author_id, kind, source, status, file_name, created_at, updated_at, expires_at_ms)
+SELECT printf('upload_f%06d', i), 'proj_failing', 'user_f', CASE WHEN i % 3 = 0 THEN 'image' ELSE 'asset' END,
+       'multipart', CASE WHEN i <= 1000 THEN 'imported' ELSE 'failed' END,
+       'f.bin', strftime('%Y-%m-%dT%H:%M:%fZ', 1800000000 + i, 'unixepoch'),
+       strftime('%Y-%m-%dT%H:%M:%fZ', 1800000000 + i, 'unixepoch'), (1800000000 + i) * 1000
+FROM n";
+
+const POSTGRES_FILL_SKEWED: &str = "
+INSERT INTO uploads (id, owner_id, author_id, kind, source, status, file_name, created_at, updated_at, expires_at_ms)
+SELECT 'upload_f' || lpad(i::text, 6, '0'), 'proj_failing', 'user_f', CASE WHEN i % 3 = 0 THEN 'image' ELSE 'asset' END,
+       'multipart', CASE WHEN i <= 1000 THEN 'imported' ELSE 'failed' END,
+       'f.bin', to_char(to_timestamp(1800000000 + i) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+       to_char(to_timestamp(1800000000 + i) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'),
+       (1800000000 + i)::bigint * 1000
+FROM generate_series(1, 20000) AS i";
+
 /// A finished job for every finished upload, and a few queued and running ones.
 const JOBS_FILL: &str = "
 INSERT INTO jobs (id, upload_id, owner_id, lane, state, attempts, run_after_ms, lease_owner, lease_until_ms, created_at, updated_at)
@@ -54,6 +75,7 @@ async fn filled() -> Vec<(&'static str, SqlStore, Option<tempfile::TempDir>)> {
     {
         let pool = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
         sqlx::query(SQLITE_FILL).execute(&pool).await.unwrap();
+        sqlx::query(SQLITE_FILL_SKEWED).execute(&pool).await.unwrap();
         sqlx::query(JOBS_FILL).execute(&pool).await.unwrap();
         sqlx::query("ANALYZE").execute(&pool).await.unwrap();
         pool.close().await;
@@ -66,6 +88,7 @@ async fn filled() -> Vec<(&'static str, SqlStore, Option<tempfile::TempDir>)> {
             let store = SqlStore::connect_postgres(&url, 4).await.unwrap();
             let pool = sqlx::PgPool::connect(&url).await.unwrap();
             sqlx::query(POSTGRES_FILL).execute(&pool).await.unwrap();
+            sqlx::query(POSTGRES_FILL_SKEWED).execute(&pool).await.unwrap();
             sqlx::query(JOBS_FILL).execute(&pool).await.unwrap();
             sqlx::query("ANALYZE").execute(&pool).await.unwrap();
             pool.close().await;
@@ -152,23 +175,57 @@ async fn every_listing_page_and_the_expiry_batch_are_index_ranges_at_20000_uploa
         assert_eq!(ids_of(Some(Status::Failed)).await, every(&["025"]), "{engine}");
         assert!(ids_of(Some(Status::Pending)).await.is_empty(), "{engine}");
 
-        // Both filters at once: SQLite is told which index to read (PostgreSQL picks one of
-        // its per-filter indexes and filters the other column on the rows it reads).
-        if engine == "sqlite" {
-            for (status, index) in [
-                (Status::Imported, "uploads_by_owner_kind"),
-                (Status::Failed, "uploads_failed_by_owner_kind"),
-                (Status::Pending, "uploads_unfinished_by_owner"),
-                (Status::Validating, "uploads_unfinished_by_owner"),
-            ] {
-                for after in [None, Some(deep.clone())] {
-                    let what = format!("?kind=3d&status={} (deep: {})", status.as_str(), after.is_some());
-                    let plan =
-                        store.explain_list_uploads(&query(Some(status), Some(Kind::ThreeD), after)).await.unwrap();
-                    if index == "uploads_unfinished_by_owner" {
-                        // The uploads in flight in one status: SQLite may sort what it finds
-                        // there when its statistics say it is little (none are `validating`
-                        // here), which stays bounded by the work in flight, not by what is kept.
+        // The project whose uploads mostly failed: `imported`, alone or with a kind, is a
+        // range of the imported uploads, not a walk of the project's listing or of a kind's
+        // index that skips what failed (SQLite: migration 0012; PostgreSQL: its status
+        // indexes, chosen thanks to the statistics of migration 0007). And every other pair
+        // of filters is a range too.
+        let skewed = |status: Option<Status>, kind: Option<Kind>, after: Option<ListCursor>| UploadListQuery {
+            owner_id: "proj_failing".into(),
+            status,
+            kind,
+            after,
+            limit: 20,
+        };
+        let deep_skewed = ListCursor { created_at: "2027-01-15T08:10:00.000Z".into(), id: "upload_f010000".into() };
+        let imported_index = if engine == "sqlite" { "uploads_imported_by_owner" } else { "uploads_by_owner_status" };
+        for after in [None, Some(deep_skewed.clone())] {
+            let what = format!("?status=imported, mostly failed (deep: {})", after.is_some());
+            let plan = store.explain_list_uploads(&skewed(Some(Status::Imported), None, after)).await.unwrap();
+            assert_index_range(engine, &what, &plan, &[imported_index]);
+        }
+        let page = store.list_uploads(&skewed(Some(Status::Imported), None, None)).await.unwrap();
+        let ids: Vec<&str> = page.iter().map(|u| u.id.as_str()).collect();
+        assert_eq!(ids.first().copied(), Some("upload_f001000"), "{engine}: {ids:?}");
+        assert_eq!(ids.len(), 20, "{engine}");
+        for (status, sqlite_index) in [
+            (Status::Imported, "uploads_imported_by_owner_kind"),
+            (Status::Failed, "uploads_failed_by_owner_kind"),
+            (Status::Pending, "uploads_unfinished_by_owner"),
+            (Status::Validating, "uploads_unfinished_by_owner"),
+        ] {
+            let index = if engine == "sqlite" { sqlite_index } else { "uploads_by_owner_status_kind" };
+            for kind in [Kind::ThreeD, Kind::Image] {
+                for after in [None, Some(deep_skewed.clone())] {
+                    let what =
+                        format!("?kind={}&status={} (deep: {})", kind.as_str(), status.as_str(), after.is_some());
+                    let plan = store.explain_list_uploads(&skewed(Some(status), Some(kind), after)).await.unwrap();
+                    if engine == "postgres" && status == Status::Failed {
+                        // Nearly all of this project's uploads failed: PostgreSQL reads the
+                        // kind's index and drops the few that did not (about 21 rows for 20),
+                        // its estimate and a right one. What matters is the other way round,
+                        // above: `imported` is a range, not a walk of the failed.
+                        let text = plan.join("\n");
+                        assert!(
+                            text.contains("Index") && !text.contains("Seq Scan") && !text.contains("Sort"),
+                            "{what}:\n{text}"
+                        );
+                    } else if engine == "sqlite" && (index == "uploads_unfinished_by_owner" || kind == Kind::ThreeD) {
+                        // SQLite, with the statistics this test made (intake never runs
+                        // ANALYZE), may sort what a range holds when they say it holds next to
+                        // nothing: the uploads in flight in one status (none are `validating`
+                        // here; bounded by the work in flight, not by what is kept), or a kind
+                        // the project has none of. The range is still the one named.
                         let text = plan.join("\n");
                         assert!(text.contains(index) && !text.contains("SCAN"), "{what}:\n{text}");
                     } else {

@@ -186,19 +186,14 @@ pub(super) fn list_query<'a>(dialect: Dialect, q: &'a UploadListQuery, columns: 
         values.len()
     }
     let sqlite_index = (dialect == Dialect::Sqlite).then(|| sqlite_listing_index(q.status, q.kind));
-    let indexed_by = sqlite_index.map(|index| format!(" INDEXED BY {index}")).unwrap_or_default();
+    let indexed_by = sqlite_index.map(|(index, _)| format!(" INDEXED BY {index}")).unwrap_or_default();
     let mut sql = format!("SELECT {columns} FROM uploads{indexed_by} WHERE owner_id = $1");
     let mut values: Vec<Arg> = vec![Arg::from(q.owner_id.as_str())];
     if let Some(status) = q.status {
         sql.push_str(&format!(" AND status = ${}", next(&mut values, Arg::from(status.as_str()))));
-        if dialect == Dialect::Sqlite && status != Status::Imported {
-            // The exact terms of SQLite's partial indexes (migrations 0009 and 0011), which
-            // SQLite uses only when the query repeats them.
-            sql.push_str(&format!(" AND {SQLITE_NOT_IMPORTED}"));
-            if sqlite_index == Some(SQLITE_FAILED_BY_KIND) {
-                sql.push_str(&format!(" AND {SQLITE_FAILED}"));
-            }
-        }
+    }
+    if let Some((_, Some(condition))) = sqlite_index {
+        sql.push_str(&format!(" AND {condition}"));
     }
     if let Some(kind) = q.kind {
         sql.push_str(&format!(" AND kind = ${}", next(&mut values, Arg::from(kind.as_str()))));
@@ -213,29 +208,23 @@ pub(super) fn list_query<'a>(dialect: Dialect, q: &'a UploadListQuery, columns: 
     (sql, values)
 }
 
-/// The condition of SQLite's `uploads_unfinished_by_owner` partial index, as it is written
-/// there.
-const SQLITE_NOT_IMPORTED: &str = "status <> 'imported'";
-
-/// The condition of SQLite's `uploads_failed_by_owner_kind` partial index, as it is written
-/// there.
-const SQLITE_FAILED: &str = "status = 'failed'";
-
-/// SQLite's `uploads_failed_by_owner_kind` partial index (migration 0011).
-const SQLITE_FAILED_BY_KIND: &str = "uploads_failed_by_owner_kind";
-
 /// The index a SQLite listing reads, named in the query (`INDEXED BY`) so that the planner,
-/// choosing between indexes keyed alike, never walks the wrong one (migrations 0004, 0009,
-/// 0011). Each is a range in listing order: a status other than `imported` reads the uploads
-/// in that status (in flight, or failed); a kind its own index, with `imported` checked on
-/// the entry and `failed` from its partial index; a kind with an unfinished status the
-/// uploads in flight in that status; no filter, or `imported` alone, the project's listing.
-fn sqlite_listing_index(status: Option<Status>, kind: Option<Kind>) -> &'static str {
+/// choosing between indexes keyed alike, never walks the wrong one, and the condition of that
+/// index when it is partial (SQLite uses a partial index only when the query repeats its
+/// condition as written there). Each is a range in listing order whatever the project's mix
+/// (migrations 0004, 0009, 0011, 0012): no filter, the project's listing; a kind, its own
+/// index; `imported` or `failed`, with a kind or not, partial indexes of those uploads only;
+/// another status (in flight), the uploads in flight in that status, with or without a kind.
+fn sqlite_listing_index(status: Option<Status>, kind: Option<Kind>) -> (&'static str, Option<&'static str>) {
+    const IMPORTED: &str = "status = 'imported'";
+    const FAILED: &str = "status = 'failed'";
+    const NOT_IMPORTED: &str = "status <> 'imported'";
     match (status, kind) {
-        (None | Some(Status::Imported), None) => "uploads_by_owner",
-        (Some(_), None) => "uploads_unfinished_by_owner",
-        (None | Some(Status::Imported), Some(_)) => "uploads_by_owner_kind",
-        (Some(Status::Failed), Some(_)) => SQLITE_FAILED_BY_KIND,
-        (Some(_), Some(_)) => "uploads_unfinished_by_owner",
+        (None, None) => ("uploads_by_owner", None),
+        (None, Some(_)) => ("uploads_by_owner_kind", None),
+        (Some(Status::Imported), None) => ("uploads_imported_by_owner", Some(IMPORTED)),
+        (Some(Status::Imported), Some(_)) => ("uploads_imported_by_owner_kind", Some(IMPORTED)),
+        (Some(Status::Failed), Some(_)) => ("uploads_failed_by_owner_kind", Some(FAILED)),
+        (Some(_), _) => ("uploads_unfinished_by_owner", Some(NOT_IMPORTED)),
     }
 }
