@@ -23,7 +23,7 @@ pub(super) struct Fast {
     direct: Arc<direct::Direct>,
     cache: cache::UploadCache,
     /// Reads of uploads not in memory under way on the blocking pool.
-    reads: Semaphore,
+    reads: Arc<Semaphore>,
 }
 
 /// Forgets the cached copy of an upload when dropped (see `SqlStore::changing`).
@@ -44,7 +44,7 @@ impl Fast {
         Ok(Self {
             direct: Arc::new(direct::Direct::open(path)?),
             cache: Default::default(),
-            reads: Semaphore::new(direct::READERS),
+            reads: Arc::new(Semaphore::new(direct::READERS)),
         })
     }
 
@@ -62,9 +62,16 @@ impl Fast {
     pub(super) async fn upload(&self, id: &str) -> Result<Option<UploadRecord>> {
         self.cache
             .get_or_load(id, async {
-                let _reading = self.reads.acquire().await.map_err(Error::internal)?;
+                // The permit goes with the read: a request dropped while it waits on the disk
+                // does not let another read start before this one ends.
+                let reading = self.reads.clone().acquire_owned().await.map_err(Error::internal)?;
                 let (direct, id) = (self.direct.clone(), id.to_string());
-                tokio::task::spawn_blocking(move || direct.upload(&id)).await.map_err(Error::internal)?
+                tokio::task::spawn_blocking(move || {
+                    let _reading = reading;
+                    direct.upload(&id)
+                })
+                .await
+                .map_err(Error::internal)?
             })
             .await
     }
