@@ -178,8 +178,8 @@ async fn every_listing_page_and_the_expiry_batch_are_index_ranges_at_20000_uploa
         // The project whose uploads mostly failed: `imported`, alone or with a kind, is a
         // range of the imported uploads, not a walk of the project's listing or of a kind's
         // index that skips what failed (SQLite: migration 0012; PostgreSQL: its status
-        // indexes, chosen thanks to the statistics of migration 0007). And every other pair
-        // of filters is a range too.
+        // index, and for a pair the index of migration 0007). And every other pair of
+        // filters is a range too.
         let skewed = |status: Option<Status>, kind: Option<Kind>, after: Option<ListCursor>| UploadListQuery {
             owner_id: "proj_failing".into(),
             status,
