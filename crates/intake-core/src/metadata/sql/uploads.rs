@@ -212,19 +212,25 @@ pub(super) fn list_query<'a>(dialect: Dialect, q: &'a UploadListQuery, columns: 
 /// choosing between indexes keyed alike, never walks the wrong one, and the condition of that
 /// index when it is partial (SQLite uses a partial index only when the query repeats its
 /// condition as written there). Each is a range in listing order whatever the project's mix
-/// (migrations 0004, 0009, 0011, 0012): no filter, the project's listing; a kind, its own
+/// (migrations 0004, 0009, 0011-0013): no filter, the project's listing; a kind, its own
 /// index; `imported` or `failed`, with a kind or not, partial indexes of those uploads only;
-/// another status (in flight), the uploads in flight in that status, with or without a kind.
+/// another status, the uploads in that status, and with a kind the uploads being processed
+/// in that status and kind (`pending` with a kind: the project's pending uploads, at most
+/// `INTAKE_MAX_PENDING_UPLOADS` of them, checked for the kind).
 fn sqlite_listing_index(status: Option<Status>, kind: Option<Kind>) -> (&'static str, Option<&'static str>) {
     const IMPORTED: &str = "status = 'imported'";
     const FAILED: &str = "status = 'failed'";
     const NOT_IMPORTED: &str = "status <> 'imported'";
+    const PROCESSING: &str = "status IN ('complete', 'validating', 'validated')";
     match (status, kind) {
         (None, None) => ("uploads_by_owner", None),
         (None, Some(_)) => ("uploads_by_owner_kind", None),
         (Some(Status::Imported), None) => ("uploads_imported_by_owner", Some(IMPORTED)),
         (Some(Status::Imported), Some(_)) => ("uploads_imported_by_owner_kind", Some(IMPORTED)),
         (Some(Status::Failed), Some(_)) => ("uploads_failed_by_owner_kind", Some(FAILED)),
+        (Some(Status::Complete | Status::Validating | Status::Validated), Some(_)) => {
+            ("uploads_processing_by_owner_kind", Some(PROCESSING))
+        }
         (Some(_), _) => ("uploads_unfinished_by_owner", Some(NOT_IMPORTED)),
     }
 }
