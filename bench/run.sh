@@ -541,17 +541,19 @@ if wants 10; then
             report="$("$helper" latency --requests "$growth_requests" --clients 4 --deep-page 500 \
                 --server "small,${growth_urls[0]},$work/growth-$engine-small/ids" \
                 --server "big,${growth_urls[1]},$work/growth-$engine-big/ids")"
-            for size in small big; do
-                for what in get listFirst listFailed listDeep post metrics; do
-                    for stat in p99 p50; do
-                        value="$(python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]][sys.argv[2]][sys.argv[3] + "Ms"])' "$size" "$what" "$stat" <<<"$report")"
-                        record 10 "${engine}_${size}_${what}_${stat}_ms" "$run" "$value"
-                    done
-                done
-            done
+            # {engine}_{size}_{what}_{p50,p99}_ms for every size and request kind measured.
+            while read -r metric value; do
+                record 10 "${engine}_${metric}" "$run" "$value"
+            done < <(python3 -c '
+import json, sys
+for size, kinds in json.load(sys.stdin).items():
+    for what, stats in kinds.items():
+        for stat in ("p99", "p50"):
+            print(f"{size}_{what}_{stat}_ms", stats[stat + "Ms"])' <<<"$report")
             # complete -> imported on one server at a time (the other idles).
+            growth_sizes=(small big)
             for i in 0 1; do
-                size=small; [ "$i" = 1 ] && size=big
+                size="${growth_sizes[$i]}"
                 report="$(INTAKE_URL="${growth_urls[$i]}" "$helper" upload "$src/growth.bin" --part-size $((8 * MiB)) --concurrency 8)"
                 record 10 "${engine}_${size}_complete_to_imported_seconds" "$run" "$(json_field completeToImportedSeconds <<<"$report")"
             done

@@ -1,8 +1,9 @@
-//! Cost stays flat as the data grows (issue 17): with 20,000 uploads in the database, every
-//! query a request or a periodic task makes on them is an index range, on both engines:
-//! the first page of `GET /v1/uploads`, a status-filtered page, a page of a kind the project
-//! has few of (both also deep in the listing), a page deep in the listing
-//! (reached by cursor), and the expiry sweep's batch; an upload read by id (a GET, each key
+//! Cost stays flat as the data grows (issue 17): with 20,000 uploads of a healthy project and
+//! 20,000 of one whose uploads mostly failed, every query a request or a periodic task makes
+//! on them is an index range, on both engines: the first page of `GET /v1/uploads`, a
+//! status-filtered page, a page of a kind the project has few of (both also deep in the
+//! listing), a page deep in the listing (reached by cursor), `imported` and every pair of
+//! status and kind whatever the project's mix, and the expiry sweep's batch; an upload read by id (a GET, each key
 //! the running orphan sweep finds in flight); `/metrics`' reads and every statement of a job
 //! claim, with a finished job kept for every finished upload. Plans, not timings: a plan that
 //! scans the table or sorts it grows with the data whatever the machine.
@@ -12,8 +13,7 @@ use intake_core::metadata::{ListCursor, SqlStore, UploadListQuery, UploadStore};
 
 const OWNER: &str = "proj_growth";
 
-/// 20,000 uploads of one project (and none of others'): mostly imported, some failed, some
-/// pending, one a second, inserted in one statement and analyzed; a third images, forty
+/// 20,000 uploads of the healthy project: mostly imported, some failed, some pending, one a second, inserted in one statement and analyzed; a third images, forty
 /// `3d` (two in a thousand: `…007` imported, `…025` failed), the rest assets.
 const SQLITE_FILL: &str = "
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
@@ -27,8 +27,7 @@ FROM n";
 
 /// A second project whose uploads mostly failed: 20,000, the oldest 1,000 imported, later ones
 /// failed (a project can make its own uploads fail) but for one in 25 still being processed
-/// (a backlog), newer than `proj_growth`'s.
-/// Its `imported` pages must not walk the failed ones.
+/// (a backlog), newer than `proj_growth`'s. Its `imported` pages must not walk the failed ones.
 const SQLITE_FILL_SKEWED: &str = "
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 20000)
 INSERT INTO uploads (id, owner_id, author_id, kind, source, status, file_name, created_at, updated_at, expires_at_ms)
@@ -190,7 +189,7 @@ async fn every_listing_page_and_the_expiry_batch_are_index_ranges_at_20000_uploa
             after,
             limit: 20,
         };
-        let deep_skewed = ListCursor { created_at: "2027-01-15T08:10:00.000Z".into(), id: "upload_f010000".into() };
+        let deep_skewed = ListCursor { created_at: "2027-01-15T10:46:40.000Z".into(), id: "upload_f010000".into() };
         let imported_index = if engine == "sqlite" { "uploads_imported_by_owner" } else { "uploads_by_owner_status" };
         for after in [None, Some(deep_skewed.clone())] {
             let what = format!("?status=imported, mostly failed (deep: {})", after.is_some());
